@@ -1,0 +1,1 @@
+"""Domain content: the knowledge base, the Vietnamese question matcher and campaign definitions."""
