@@ -65,8 +65,24 @@ class Reply:
     photo: bytes | None = None
     document: bytes | None = None
     filename: str = ""
-    to_user_id: int | None = None  # set for proactive messages to another user (database id)
+    locale: str = ""  # the UI language it was written in; set by the router
 
     def all_buttons(self) -> list[Button]:
         """The buttons in reading order, as numbered for text-only channels."""
         return [b for row in self.buttons for b in row]
+
+
+class DeliveryError(Exception):
+    """A channel could not deliver a message; the outbox decides what to do next."""
+
+
+class RecipientGone(DeliveryError):
+    """The user blocked the bot or the chat no longer exists: stop sending to them."""
+
+
+class RateLimited(DeliveryError):
+    """The platform asked us to slow down; retry after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float, message: str = "") -> None:
+        super().__init__(message or f"rate limited, retry after {retry_after}s")
+        self.retry_after = retry_after

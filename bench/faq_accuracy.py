@@ -1,0 +1,188 @@
+"""Measure the FAQ matcher against a plain rapidfuzz baseline, side by side in one run.
+
+Usage (from the repo root)::
+
+    .venv/bin/python bench/faq_accuracy.py [--questions FILE ...] [--topics DIR] [--misses]
+
+Each questions file is TSV ``question<TAB>acceptable-topic-ids`` (comma-separated; ``none`` means
+the bot must abstain), with a header line. Default: ``../shared/eval/questions-sample.tsv``
+relative to the repo root, plus ``tests/data/questions-extra.tsv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from rapidfuzz import fuzz, process  # noqa: E402
+
+from content.kb import TOPICS_DIR, KnowledgeBase  # noqa: E402
+from content.matcher import Matcher  # noqa: E402
+from content.text import fold_key  # noqa: E402
+
+DEFAULT_FILES = [
+    REPO_ROOT.parent / "shared" / "eval" / "questions-sample.tsv",
+    REPO_ROOT / "tests" / "data" / "questions-extra.tsv",
+]
+SPEED_MATCHES = 20_000
+
+
+def read_questions(path: Path) -> list[tuple[str, frozenset[str]]]:
+    """Return (question, acceptable ids) pairs; an empty set means "must abstain"."""
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        if number == 0 and line.lower().startswith("question"):
+            continue
+        if "\t" not in line:
+            continue
+        question, acceptable = line.split("\t", 1)
+        ids = frozenset(a.strip() for a in acceptable.split(",") if a.strip() and a.strip() != "none")
+        rows.append((question, ids))
+    return rows
+
+
+@dataclass
+class Scores:
+    in_scope: int = 0
+    correct: int = 0
+    clarified: int = 0
+    clarified_hit: int = 0
+    out_scope: int = 0
+    abstained: int = 0
+
+    def line(self) -> str:
+        acc = self.correct / self.in_scope if self.in_scope else float("nan")
+        clar = self.clarified / self.in_scope if self.in_scope else float("nan")
+        hit = self.clarified_hit / self.in_scope if self.in_scope else float("nan")
+        abst = self.abstained / self.out_scope if self.out_scope else float("nan")
+        return (f"in-scope top-1 {acc:6.1%} ({self.correct}/{self.in_scope})  "
+                f"clarify {clar:5.1%} (right one suggested {hit:5.1%})  "
+                f"abstain {abst:6.1%} ({self.abstained}/{self.out_scope})")
+
+
+class Baseline:
+    """rapidfuzz token_set_ratio against titles and examples; best topic wins."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.choices: list[str] = []
+        self.owner: list[str] = []
+        for topic in kb:
+            for text in (topic.title, *topic.examples):
+                self.choices.append(fold_key(text))
+                self.owner.append(topic.id)
+
+    def best(self, question: str) -> tuple[str | None, float]:
+        key = fold_key(question)
+        if not key:
+            return None, 0.0
+        hit = process.extractOne(key, self.choices, scorer=fuzz.token_set_ratio)
+        return (self.owner[hit[2]], hit[1]) if hit else (None, 0.0)
+
+
+def score_matcher(matcher: Matcher, rows, misses: list[str] | None = None) -> Scores:
+    scores = Scores()
+    for question, ok in rows:
+        result = matcher.match(question)
+        if ok:
+            scores.in_scope += 1
+            if result.topic in ok:
+                scores.correct += 1
+            elif result.topic is None and result.suggestions:
+                scores.clarified += 1
+                scores.clarified_hit += bool(ok & set(result.suggestions))
+            if result.topic not in ok and misses is not None:
+                misses.append(f"  MISS {question!r} want {sorted(ok)} got {result.topic} "
+                              f"sugg {result.suggestions} conf {result.score:.3f} {result.candidates[:3]}")
+        else:
+            scores.out_scope += 1
+            if result.topic is None and not result.suggestions:
+                scores.abstained += 1
+            elif misses is not None:
+                misses.append(f"  FALSE {question!r} got {result.topic} sugg {result.suggestions} "
+                              f"conf {result.score:.3f} {result.candidates[:3]}")
+    return scores
+
+
+def score_baseline(best: list[tuple[str | None, float]], rows, threshold: float) -> Scores:
+    scores = Scores()
+    for (topic, score), (_, ok) in zip(best, rows):
+        answered = topic if score >= threshold else None
+        if ok:
+            scores.in_scope += 1
+            scores.correct += answered in ok
+        else:
+            scores.out_scope += 1
+            scores.abstained += answered is None
+    return scores
+
+
+def tune_baseline(best, rows) -> float:
+    """The abstain threshold maximising (in-scope accuracy + abstention) / 2 on these rows."""
+    def balanced(threshold: float) -> float:
+        s = score_baseline(best, rows, threshold)
+        parts = [s.correct / s.in_scope] if s.in_scope else []
+        parts += [s.abstained / s.out_scope] if s.out_scope else []
+        return sum(parts) / len(parts)
+    return max(range(0, 101), key=lambda t: (balanced(t), -t))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--questions", nargs="+", type=Path, help="question TSV files")
+    parser.add_argument("--topics", type=Path, default=TOPICS_DIR, help="topic TOML directory")
+    parser.add_argument("--misses", action="store_true", help="list every miss of the matcher")
+    args = parser.parse_args(argv)
+
+    files = [p for p in (args.questions or DEFAULT_FILES) if p.is_file()]
+    for missing in set(args.questions or DEFAULT_FILES) - set(files):
+        print(f"(skipping {missing}: not found)")
+    if not files:
+        print("no question file found")
+        return 1
+
+    kb = KnowledgeBase.load(args.topics)
+    started = time.perf_counter()
+    matcher = Matcher.from_kb(kb)
+    build = time.perf_counter() - started
+    baseline = Baseline(kb)
+    print(f"knowledge base: {len(kb)} topics, {sum(len(t.examples) for t in kb)} example questions")
+
+    all_rows = []
+    for path in files:
+        rows = read_questions(path)
+        all_rows.extend(rows)
+        misses: list[str] = []
+        ours = score_matcher(matcher, rows, misses)
+        best = [baseline.best(q) for q, _ in rows]
+        threshold = tune_baseline(best, rows)
+        base = score_baseline(best, rows, threshold)
+        print(f"\n{path.name} ({len(rows)} questions)")
+        print(f"  matcher : {ours.line()}")
+        print(f"  baseline: {base.line()}  [token_set_ratio, threshold {threshold} tuned on this file]")
+        if args.misses:
+            print("\n".join(misses))
+
+    questions = [q for q, _ in all_rows]
+    repeats = -(-SPEED_MATCHES // len(questions))
+    batch = questions * repeats
+    started = time.perf_counter()
+    for question in batch:
+        matcher.match(question)
+    ours_rate = len(batch) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for question in batch:
+        baseline.best(question)
+    base_rate = len(batch) / (time.perf_counter() - started)
+    print(f"\nspeed ({len(batch)} matches, one process): matcher {ours_rate:,.0f} q/s, "
+          f"baseline {base_rate:,.0f} q/s; matcher index build {build * 1000:.0f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,54 @@
+"""The one place that wires settings, database, content, router and channels together."""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+
+from bot.settings import Settings
+from db.migrate import upgrade_async
+from db.session import create_engine, make_sessionmaker
+from db.units import seed_units
+
+log = logging.getLogger(__name__)
+
+
+class App:
+    """Long-lived services shared by every channel and CLI command."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.engine = create_engine(self.settings.database_url)
+        self.sessions = make_sessionmaker(self.engine)
+
+    async def prepare(self) -> None:
+        """Apply migrations and seed reference data; safe on every start."""
+        await upgrade_async(self.settings.database_url)
+        async with self.sessions() as session:
+            added = await seed_units(session)
+        if added:
+            log.info("seeded %d administrative units", added)
+
+    @cached_property
+    def kb(self):
+        from content.kb import KnowledgeBase
+
+        return KnowledgeBase.load()
+
+    @cached_property
+    def matcher(self):
+        from content.matcher import Matcher
+
+        return Matcher.from_kb(self.kb)
+
+    @cached_property
+    def router(self):
+        from bot.router import Router
+        from handlers import register_all
+
+        router = Router(self)
+        register_all(router)
+        return router
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()

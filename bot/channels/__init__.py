@@ -1,0 +1,1 @@
+"""Channels translate platform updates to Incoming and Replies to platform calls; nothing else."""

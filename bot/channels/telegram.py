@@ -1,0 +1,207 @@
+"""Telegram channel: python-telegram-bot updates in, Bot API calls out. No decisions here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any, Awaitable
+
+from telegram import (BotCommand, BotCommandScopeDefault, InlineKeyboardButton, InlineKeyboardMarkup,
+                      Update)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor,
+                          ContextTypes, Defaults, TypeHandler)
+
+from bot.i18n import _, use_locale
+from bot.messages import Attachment, Incoming, RateLimited, RecipientGone, Reply
+from db.models import Role
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+MAX_DOWNLOAD = 10 * 1024 * 1024  # bytes; larger files are refused before downloading
+CAPTION_LIMIT = 1024
+TEXT_LIMIT = 4096
+
+
+class PerUserUpdateProcessor(BaseUpdateProcessor):
+    """Process different users concurrently but each user's updates one at a time, in order."""
+
+    def __init__(self, max_concurrent_updates: int = 64) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        user = getattr(update, "effective_user", None)
+        if user is None:
+            await coroutine
+            return
+        lock = self._locks[user.id]
+        async with lock:
+            await coroutine
+        if not lock.locked() and not lock._waiters:  # forget idle users so memory stays flat
+            self._locks.pop(user.id, None)
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+def build_application(app: "App", *, updater: bool = True) -> Application:
+    """Build the PTB Application for ``app``'s settings, wired to the router."""
+    settings = app.settings
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_base_file_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(PerUserUpdateProcessor())
+        .post_init(_post_init)
+    )
+    if not updater:
+        builder = builder.updater(None)
+    application = builder.build()
+    application.bot_data["app"] = app
+    application.add_handler(TypeHandler(Update, _on_update))
+    application.add_error_handler(_on_error)
+    return application
+
+
+async def _post_init(application: Application) -> None:
+    """Register the command list in Vietnamese (default) and English."""
+    router = application.bot_data["app"].router
+    for locale, language_code in (("vi", None), ("en", "en")):
+        with use_locale(locale):
+            commands = [BotCommand(name, description[:256])
+                        for name, description in router.listed_commands(Role.citizen)]
+        await application.bot.set_my_commands(commands, scope=BotCommandScopeDefault(),
+                                              language_code=language_code)
+
+
+async def _on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    app: App = context.application.bot_data["app"]
+    incoming = await to_incoming(update, context)
+    if incoming is None:
+        return
+    replies = await app.router.handle(incoming)
+    for reply in replies:
+        await send_reply(context.bot, incoming.chat_id, reply)
+
+
+async def to_incoming(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Incoming | None:
+    """Translate a PTB Update into an Incoming, downloading any photo or document."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None or chat.type != "private":
+        return None
+    common = dict(display_name=user.full_name or "", language_code=user.language_code,
+                  update_id=str(update.update_id))
+    if update.callback_query is not None:
+        query = update.callback_query
+        await query.answer()
+        return Incoming("telegram", str(user.id), str(chat.id), button=query.data or "", **common)
+    message = update.effective_message
+    if message is None:
+        return None
+    attachments: list[Attachment] = []
+    too_big = False
+    if message.photo:
+        photo = message.photo[-1]
+        if (photo.file_size or 0) > MAX_DOWNLOAD:
+            too_big = True
+        else:
+            data = await (await photo.get_file()).download_as_bytearray()
+            attachments.append(Attachment("photo", bytes(data), f"{photo.file_unique_id}.jpg", "image/jpeg"))
+    elif message.document:
+        doc = message.document
+        if (doc.file_size or 0) > MAX_DOWNLOAD:
+            too_big = True
+        else:
+            data = await (await doc.get_file()).download_as_bytearray()
+            attachments.append(Attachment("document", bytes(data), doc.file_name or "file",
+                                          doc.mime_type or ""))
+    text = message.text or message.caption or ""
+    if too_big:
+        await message.reply_text(_("This file is too large (over 10 MB). Please send a smaller one."))
+        return None
+    if not text and not attachments:
+        text = ""
+        if message.sticker or message.voice or message.video or message.location or message.contact:
+            await message.reply_text(_("Sorry, I can only read text, photos and files. "
+                                       "Please type your question."))
+            return None
+    incoming = Incoming.from_text("telegram", str(user.id), str(chat.id), text, **common)
+    incoming.attachments = attachments
+    return incoming
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in reply.buttons])
+
+
+async def send_reply(bot, chat_id: str | int, reply: Reply) -> None:
+    """Send one Reply: a photo or document (with caption when it fits), then the text."""
+    markup = keyboard(reply)
+    text = reply.text
+    if reply.photo is not None or reply.document is not None:
+        caption = text if len(text) <= CAPTION_LIMIT else None
+        if reply.photo is not None:
+            await bot.send_photo(chat_id, reply.photo, caption=caption,
+                                 reply_markup=markup if caption is not None else None)
+        else:
+            await bot.send_document(chat_id, reply.document, filename=reply.filename or "file",
+                                    caption=caption, reply_markup=markup if caption is not None else None)
+        if caption is not None:
+            return
+    if not text:
+        return
+    for index, chunk in enumerate(_chunks(text)):
+        last = index == len(_chunks(text)) - 1
+        await bot.send_message(chat_id, chunk, reply_markup=markup if last else None,
+                               link_preview_options=None)
+
+
+def _chunks(text: str) -> list[str]:
+    from bot.channels.render import split_text
+
+    return split_text(text, TEXT_LIMIT) if len(text) > TEXT_LIMIT else [text]
+
+
+async def deliver(bot, chat_id: str, reply: Reply) -> None:
+    """Send a proactive message, mapping Bot API errors to channel-neutral ones for the outbox."""
+    try:
+        await send_reply(bot, chat_id, reply)
+    except Forbidden as exc:
+        raise RecipientGone(str(exc)) from exc
+    except RetryAfter as exc:
+        retry = exc.retry_after
+        raise RateLimited(retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)) from exc
+    except BadRequest as exc:
+        if "chat not found" in str(exc).lower():
+            raise RecipientGone(str(exc)) from exc
+        raise
+
+
+async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the error and tell the user, in Vietnamese, that something went wrong."""
+    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            with use_locale("vi"):
+                await context.bot.send_message(
+                    update.effective_chat.id,
+                    _("Sorry, something went wrong on our side. Please try again in a moment, "
+                      "or send /menu."))
+        except TelegramError:
+            log.warning("could not tell the user about the error")

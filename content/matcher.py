@@ -1,0 +1,540 @@
+"""Match a citizen's Vietnamese question to a knowledge-base topic, offline and deterministically.
+
+The question is normalised (NFC, lower case, abbreviations, teen code, Nghệ Tĩnh dialect and
+synonyms rewritten to one canonical spelling, one-letter typos corrected against the index
+vocabulary), then topics are ranked by BM25 over syllable unigrams and bigrams of their title,
+example questions and body (examples weigh most), blended with a fuzzy match against the
+example questions. A calibrated confidence decides between answering, asking "Có phải bạn
+muốn hỏi…?" with a few suggestions, and abstaining on out-of-scope questions.
+
+Every term is looked up in one of two spaces: a term written with diacritics in the accented
+index (so "tính" does not match "tỉnh"), a term written without them in the folded index (so
+"nop ho so" matches "nộp hồ sơ").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Protocol
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+from content.text import fold_diacritics
+
+# --- thresholds (calibrated with bench/faq_accuracy.py, see the report in BENCHMARKS.md) -----
+
+ANSWER_THRESHOLD = 0.35
+"""Below this confidence the matcher does not answer directly."""
+CLARIFY_THRESHOLD = 0.25
+"""Between this and ANSWER_THRESHOLD (or on a close call) it asks with suggestions; below, abstains."""
+CLOSE_CALL_RATIO = 0.90
+"""A runner-up whose rank score is at least this fraction of the winner's makes a close call."""
+
+# --- ranking weights -------------------------------------------------------------------------
+
+K1 = 1.2
+B = 0.75
+FIELD_WEIGHTS = {"title": 1.5, "examples": 3.0, "body": 0.6}
+BIGRAM_WEIGHT = 1.3
+FUZZY_WEIGHT = 0.4
+COVERAGE_FULL = 0.40  # a BM25 share at which the lexical evidence counts as complete
+FUZZY_FLOOR = 0.45  # token-sort ratios below this are what unrelated sentences score
+FOLDED_FALLBACK = 0.5  # an accented term unknown as written, found only once folded
+TYPO_WEIGHT = 0.7  # a term found only after typo correction
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+class TopicLike(Protocol):
+    id: str
+    title: str
+    examples: Sequence[str]
+    body_vi: str
+
+
+def _has_marks(token: str) -> bool:
+    return fold_diacritics(token) != token
+
+
+_SYLLABLE = re.compile(
+    r"(ngh|ng|nh|ch|gh|gi|kh|ph|th|tr|qu|[bcdghklmnprstvx])?"
+    r"(oai|oay|oao|oeo|uay|uoi|uou|uya|uye|uyu|ieu|yeu|"
+    r"ai|ao|au|ay|eo|eu|ia|ie|iu|oa|oe|oi|oo|ua|ue|ui|uo|uu|uy|ya|ye|[aeiouy])"
+    r"(ch|ng|nh|[cmnpt])?"
+)
+
+
+def is_vietnamese_syllable(folded: str) -> bool:
+    """Whether a folded token is spelled like a Vietnamese syllable (so it is no typo)."""
+    return _SYLLABLE.fullmatch(folded) is not None
+
+
+def _strip_html(text: str) -> str:
+    return re.sub(r"<[^>]+>|&\w+;|https?://\S+", " ", text)
+
+
+# --- normalisation tables --------------------------------------------------------------------
+
+# Single-token abbreviations and teen code, keyed by the lower-case token as typed.
+ABBREVIATIONS: dict[str, str] = {
+    # không
+    "ko": "không", "k": "không", "hok": "không", "hong": "không", "hông": "không",
+    "kg": "không", "khg": "không", "kh": "không", "hk": "không", "khum": "không",
+    "hem": "không", "kô": "không", "khôg": "không", "hăm": "không", "kp": "không phải",
+    # được (đk / dk handled by context below)
+    "dc": "được", "đc": "được", "dk": "được", "đk": "được", "dduoc": "được",
+    "j": "gì", "ji": "gì", "gi": "gì",
+    "hs": "hồ sơ", "dvc": "dịch vụ công", "dvcqg": "dịch vụ công quốc gia",
+    "tk": "tài khoản", "stk": "số tài khoản", "mk": "mật khẩu", "pass": "mật khẩu",
+    "password": "mật khẩu", "pw": "mật khẩu",
+    "cccd": "căn cước", "cmnd": "chứng minh nhân dân", "cmt": "chứng minh nhân dân",
+    "sdt": "số điện thoại", "sđt": "số điện thoại", "đt": "điện thoại", "dt": "điện thoại",
+    "dthoai": "điện thoại", "đthoai": "điện thoại",
+    "bn": "bao nhiêu", "bnhieu": "bao nhiêu", "nhiu": "nhiêu",
+    "ntn": "như thế nào", "sao": "sao",
+    "z": "vậy", "v": "vậy", "dzậy": "vậy", "zậy": "vậy", "r": "rồi", "rùi": "rồi",
+    "onl": "online", "ol": "online", "onlai": "online",
+    "lm": "làm", "mún": "muốn", "bít": "biết", "wa": "qua", "ng": "người",
+    "tg": "thời gian", "ck": "chuyển khoản", "vs": "với", "ad": "admin",
+    "ubnd": "ủy ban", "ubx": "ủy ban xã", "tthc": "thủ tục hành chính",
+    "gplx": "giấy phép lái xe", "cns": "công nghệ số", "tcns": "tổ công nghệ số",
+    "hcc": "hành chính công", "ttpvhcc": "trung tâm phục vụ hành chính công",
+    "bhyt": "bảo hiểm y tế", "bhxh": "bảo hiểm xã hội",
+    "otp": "otp", "qr": "qr", "web": "trang web", "website": "trang web", "app": "ứng dụng",
+    "up": "tải lên", "upload": "tải lên", "download": "tải về",
+    "scan": "quét", "sờ can": "quét", "file": "tệp", "fai": "phải",
+    "uỷ": "ủy", "thuỷ": "thủy", "hoà": "hòa", "khoá": "khóa", "hoá": "hóa",
+    "sđt": "số điện thoại", "thoai": "thoại",
+    "tui": "tôi", "t": "tôi", "mik": "mình", "mk": "mật khẩu",
+    "vnied": "vneid", "vneld": "vneid", "vnid": "vneid", "vn-eid": "vneid",
+}
+
+# Nghệ Tĩnh dialect, applied when written with diacritics (unambiguous then).
+DIALECT_ACCENTED: dict[str, str] = {
+    "răng": "sao", "rứa": "vậy", "mô": "đâu", "chi": "gì", "ni": "này", "nớ": "đó",
+    "tê": "kia", "mần": "làm", "nỏ": "không", "chừ": "giờ", "ri": "như này", "rứa": "vậy",
+    "chộ": "thấy", "ưng": "muốn", "eng": "anh", "ả": "chị", "hỉ": "nhỉ", "tau": "tôi",
+    "bọ": "bố", "mạ": "mẹ", "nác": "nước", "trốc": "đầu", "cấy": "cái", "nhởi": "chơi",
+    "rành": "biết",
+}
+# Folded spellings that are still safe to read as dialect.
+DIALECT_FOLDED_SAFE: dict[str, str] = {"rang": "sao", "rua": "vậy", "ni": "này", "man": "làm"}
+# "chi" (gì) unless it is the syllable of a compound such as "chi phí", "chi nhánh".
+_CHI_COMPOUND_NEXT = {"phí", "phi", "tiết", "tiet", "tiêu", "tieu", "nhánh", "nhanh", "cục", "cuc",
+                      "trả", "tra", "bộ", "bo", "hội", "hoi", "đoàn", "doan", "trả", "tiền", "tien"}
+# folded "mo" is "mô" (đâu) only after a place preposition or at the end of the question.
+_MO_BEFORE = {"ở", "o", "đi", "di", "từ", "tu", "đến", "den", "chỗ", "cho", "nơi", "noi", "lên",
+              "len", "về", "ve", "vô", "vo", "tại", "tai", "hàng", "hang", "xã", "xa", "nào", "nao"}
+
+# Tokens typed around a "dk"/"đk" that make it "đăng ký" (otherwise it reads "được").
+_DK_REGISTER_NEXT = {"tk", "tài", "tai", "hs", "hồ", "ho", "vneid", "tài", "khai", "kết", "ket",
+                     "thường", "thuong", "tạm", "tam", "định", "dinh", "xe", "kinh", "mới", "moi",
+                     "cccd", "căn", "can", "dvc", "online", "onl", "mức", "muc", "tài"}
+_DK_REGISTER_PREV = {"cách", "cach", "muốn", "muon", "để", "de", "đi", "di", "phải", "phai",
+                     "hướng", "huong", "giúp", "giup"}
+
+# Multi-token synonyms, keyed by folded token sequences, rewritten to one canonical spelling
+# (applied to the knowledge base too, so both sides meet).
+PHRASE_SYNONYMS: dict[str, str] = {
+    "online": "trực tuyến",
+    "qua mang": "trực tuyến",
+    "tren mang": "trực tuyến",
+    "qua internet": "trực tuyến",
+    "dien tu hoa": "trực tuyến",
+    "log in": "đăng nhập",
+    "login": "đăng nhập",
+    "sign in": "đăng nhập",
+    "vao tai khoan": "đăng nhập",
+    "dang xuat": "đăng xuất",
+    "nop phi": "thanh toán phí",
+    "tra phi": "thanh toán phí",
+    "dong phi": "thanh toán phí",
+    "nop le phi": "thanh toán phí",
+    "tra le phi": "thanh toán phí",
+    "dong le phi": "thanh toán phí",
+    "thanh toan le phi": "thanh toán phí",
+    "thanh toan phi": "thanh toán phí",
+    "nop tien": "thanh toán",
+    "tra tien": "thanh toán",
+    "dong tien": "thanh toán",
+    "chuyen khoan": "thanh toán",
+    "dinh danh dien tu": "vneid",
+    "dinh danh muc 2": "vneid mức 2",
+    "tai khoan dinh danh": "vneid",
+    "can cuoc cong dan": "căn cước",
+    "can cuoc dien tu": "căn cước",
+    "chung minh nhan dan": "căn cước",
+    "so dien thoai": "số điện thoại",
+    "dien thoai di dong": "điện thoại",
+    "smartphone": "điện thoại",
+    "tep tin": "tệp",
+    "tap tin": "tệp",
+    "tai len": "tải lên",
+    "dang tai": "tải lên",
+    "up len": "tải lên",
+    "chup anh": "chụp",
+    "chup hinh": "chụp",
+    "ma xac thuc": "otp",
+    "ma xac nhan": "otp",
+    "cong dich vu cong": "dịch vụ công",
+    "cong dvc": "dịch vụ công",
+    "dich vu cong truc tuyen": "dịch vụ công trực tuyến",
+    "trang dich vu cong": "dịch vụ công",
+    "dichvucong": "dịch vụ công",
+    "uy ban nhan dan": "ủy ban",
+    "uy ban": "ủy ban",
+    "nhu the nao": "thế nào",
+    "ra sao": "thế nào",
+    "cach nao": "thế nào",
+    "kieu gi": "thế nào",
+    "lam sao": "thế nào",
+    "the nao": "thế nào",
+    "o dau": "ở đâu",
+    "cho nao": "ở đâu",
+    "noi nao": "ở đâu",
+    "bao nhieu tien": "bao nhiêu tiền",
+    "het bao nhieu": "bao nhiêu tiền",
+    "mat bao nhieu": "bao nhiêu tiền",
+    "bao nhieu": "bao nhiêu",
+    "la gi": "là gì",
+    "nghia la gi": "là gì",
+    "nghia la sao": "là gì",
+    "hotline": "tổng đài",
+    "duong day nong": "tổng đài",
+    "tong dai": "tổng đài",
+    "lua dao": "lừa đảo",
+    "gia mao": "lừa đảo",
+    "chiem doat": "lừa đảo",
+    "to cong nghe so cong dong": "tổ công nghệ số",
+    "to cong nghe so": "tổ công nghệ số",
+    "ho so": "hồ sơ",
+    "khong duoc": "không được",
+    "bi loi": "lỗi",
+    "bao loi": "lỗi",
+    "hello": "xin chào",
+    "hi": "xin chào",
+    "chao": "chào",
+}
+
+# Words that carry no topic information: dropped before building terms.
+FILLER = {
+    "ạ", "à", "ơi", "nhé", "nha", "nhá", "nhỉ", "hả", "hở", "ha", "giùm", "giúp", "dùm",
+    "tôi", "em", "mình", "anh", "chị", "bác", "cháu", "cô", "chú", "admin", "với", "ừ", "vâng",
+    "dạ", "thì", "mà", "vậy", "đi", "nhờ", "hỏi", "cho", "của", "và", "bạn", "vui", "lòng",
+    "ơn", "cảm", "ạh", "nhen", "hen",
+    # folded spellings that cannot be a content syllable here
+    "a", "ah", "oi", "nhe", "minh", "giup", "gium", "dum", "voi", "vang", "cua", "va", "nhi", "vui",
+}
+# "xin chào" / "bạn là ai" must survive the filler removal: those phrases are whole questions.
+_KEEP_PHRASES = {"xin chào", "bạn là ai", "bạn là gì", "cảm ơn"}
+
+
+def _canonical_abbrev(token: str, prev: str | None, nxt: str | None) -> str:
+    """Return the expansion of one typed token given its neighbours."""
+    if token in ("dk", "đk"):
+        if nxt is None or nxt in ("không", "ko", "k", "hok", "khg", "kg", "chưa", "chua", "ạ",
+                                  "a", "à", "nữa", "nua", "rồi", "roi", "r", "hông", "hong"):
+            return "được"
+        if nxt in _DK_REGISTER_NEXT or prev in _DK_REGISTER_PREV or prev is None:
+            return "đăng ký"
+        return "được"
+    if token in DIALECT_ACCENTED:
+        if token == "chi":
+            if nxt in _CHI_COMPOUND_NEXT:
+                return token
+            return "gì"
+        return DIALECT_ACCENTED[token]
+    if token in DIALECT_FOLDED_SAFE:
+        return DIALECT_FOLDED_SAFE[token]
+    if token == "mo" and (nxt is None or prev in _MO_BEFORE):
+        return "đâu"
+    if token in ("k", "v", "r", "t") and prev is not None and prev.isdigit():
+        return token  # "10 k", "2 v"
+    return ABBREVIATIONS.get(token, token)
+
+
+def _build_phrase_table() -> tuple[dict[tuple[str, ...], tuple[str, ...]], int]:
+    table = {tuple(key.split()): tuple(value.split()) for key, value in PHRASE_SYNONYMS.items()}
+    return table, max(len(key) for key in table)
+
+
+_PHRASES, _PHRASE_MAX = _build_phrase_table()
+
+
+def normalize_tokens(text: str) -> list[str]:
+    """Return the canonical accented tokens of ``text`` (abbreviations, dialect, synonyms)."""
+    raw = _TOKEN.findall(unicodedata.normalize("NFC", text).lower().replace("_", " "))
+    expanded: list[str] = []
+    for i, token in enumerate(raw):
+        prev = raw[i - 1] if i else None
+        nxt = raw[i + 1] if i + 1 < len(raw) else None
+        expanded.extend(_canonical_abbrev(token, prev, nxt).split())
+    folded = [fold_diacritics(tok) for tok in expanded]
+    out: list[str] = []
+    i = 0
+    while i < len(expanded):
+        for size in range(min(_PHRASE_MAX, len(expanded) - i), 0, -1):
+            replacement = _PHRASES.get(tuple(folded[i : i + size]))
+            if replacement is not None:
+                out.extend(replacement)
+                i += size
+                break
+        else:
+            out.append(expanded[i])
+            i += 1
+    return out
+
+
+def normalize_question(text: str) -> str:
+    """Return the canonical accented form of ``text`` as one string (for logs and tests)."""
+    return " ".join(normalize_tokens(text))
+
+
+def _content_tokens(tokens: list[str]) -> list[str]:
+    joined = " ".join(tokens)
+    if joined in _KEEP_PHRASES:
+        return tokens
+    kept = [tok for tok in tokens if tok not in FILLER]
+    return kept or tokens[:0]
+
+
+def _terms(tokens: Sequence[str]) -> list[str]:
+    """Syllable unigrams and bigrams ("a b" joined by a space)."""
+    grams = list(tokens)
+    grams.extend(f"{a} {b}" for a, b in zip(tokens, tokens[1:]))
+    return grams
+
+
+# --- index -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _FieldIndex:
+    """BM25 postings for one field in one spelling space: term -> {topic index: tf}."""
+
+    postings: dict[str, dict[int, int]] = field(default_factory=dict)
+    lengths: list[int] = field(default_factory=list)
+    avg_len: float = 1.0
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """What the matcher decided for one question."""
+
+    topic: str | None
+    score: float
+    suggestions: list[str]
+    candidates: list[tuple[str, float]]
+
+
+class Matcher:
+    """BM25 + fuzzy matcher over the knowledge-base topics."""
+
+    def __init__(self, topics: Mapping[str, TopicLike] | Iterable[TopicLike]) -> None:
+        items = list(topics.values()) if isinstance(topics, Mapping) else list(topics)
+        self.ids: list[str] = [t.id for t in items]
+        n = len(items)
+        self._n = n
+        # per space ("acc", "fold") and field: postings
+        self._fields: dict[str, dict[str, _FieldIndex]] = {"acc": {}, "fold": {}}
+        field_texts = {
+            "title": [[t.title] for t in items],
+            "examples": [list(t.examples) for t in items],
+            "body": [[_strip_html(t.body_vi)] for t in items],
+        }
+        df: dict[str, Counter] = {"acc": Counter(), "fold": Counter()}
+        topic_terms: dict[str, list[set[str]]] = {"acc": [set() for _ in items], "fold": [set() for _ in items]}
+        for fname, per_topic in field_texts.items():
+            for space in ("acc", "fold"):
+                self._fields[space][fname] = _FieldIndex()
+            for idx, texts in enumerate(per_topic):
+                acc_terms: list[str] = []
+                for text in texts:
+                    toks = _content_tokens(normalize_tokens(text))
+                    acc_terms.extend(_terms(toks))
+                fold_terms = [fold_diacritics(term) for term in acc_terms]
+                for space, terms in (("acc", acc_terms), ("fold", fold_terms)):
+                    index = self._fields[space][fname]
+                    index.lengths.append(len(terms))
+                    for term, tf in Counter(terms).items():
+                        index.postings.setdefault(term, {})[idx] = tf
+                    topic_terms[space][idx].update(terms)
+        for space in ("acc", "fold"):
+            for index in self._fields[space].values():
+                index.avg_len = (sum(index.lengths) / len(index.lengths)) if index.lengths else 1.0
+            for terms in topic_terms[space]:
+                df[space].update(terms)
+        # BM25 idf per space (document = topic, all fields)
+        self._idf: dict[str, dict[str, float]] = {
+            space: {term: math.log(1 + (n - d + 0.5) / (d + 0.5)) for term, d in counts.items()}
+            for space, counts in df.items()
+        }
+        self._unknown_idf = math.log(1 + (n + 0.5) / 0.5)
+        # precomputed per-term contributions: term -> list of (topic, weighted bm25 tf part)
+        self._contrib: dict[str, dict[str, list[tuple[int, float]]]] = {"acc": {}, "fold": {}}
+        for space in ("acc", "fold"):
+            merged: dict[str, dict[int, float]] = defaultdict(dict)
+            for fname, index in self._fields[space].items():
+                weight = FIELD_WEIGHTS[fname]
+                for term, post in index.postings.items():
+                    slot = merged[term]
+                    for idx, tf in post.items():
+                        norm = K1 * (1 - B + B * index.lengths[idx] / index.avg_len)
+                        slot[idx] = slot.get(idx, 0.0) + weight * tf * (K1 + 1) / (tf + norm)
+            self._contrib[space] = {term: list(post.items()) for term, post in merged.items()}
+        self._max_field_weight = sum(FIELD_WEIGHTS.values()) * (K1 + 1)
+        self._vocab_fold = sorted({t for t in self._idf["fold"] if " " not in t and len(t) >= 3})
+        self._vocab_fold_set = set(self._vocab_fold)
+        self._topic_terms = topic_terms
+        # fuzzy: folded canonical example questions (and titles)
+        self._fuzzy_choices: list[str] = []
+        self._fuzzy_owner: list[int] = []
+        for idx, t in enumerate(items):
+            for text in (t.title, *t.examples):
+                key = " ".join(fold_diacritics(tok) for tok in _content_tokens(normalize_tokens(text)))
+                if key:
+                    self._fuzzy_choices.append(key)
+                    self._fuzzy_owner.append(idx)
+        self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
+
+    @classmethod
+    def from_kb(cls, kb) -> Matcher:
+        """Build from a ``content.kb.KnowledgeBase``."""
+        return cls(kb.topics)
+
+    # -- typo tolerance ------------------------------------------------------------------------
+
+    def _correct_uncached(self, token: str) -> str | None:
+        """Return the vocabulary term one edit away from folded ``token``, if exactly one fits best."""
+        if len(token) < 4 or token in self._vocab_fold_set or is_vietnamese_syllable(token):
+            return None  # a real syllable the knowledge base does not use is no typo
+        found = process.extract(token, self._vocab_fold, scorer=OSA.distance, score_cutoff=1, limit=8)
+        if not found:
+            return None
+        idf = self._idf["fold"]
+        # prefer the commonest term among equally close ones: most likely meant
+        found.sort(key=lambda hit: (hit[1], -1 / idf.get(hit[0], 1.0), hit[0]))
+        return found[0][0]
+
+    # -- matching ------------------------------------------------------------------------------
+
+    def _query_terms(self, question: str) -> tuple[list[tuple[str, str, float]], list[str]]:
+        """Return [(space, term, weight)] and the folded content tokens."""
+        tokens = _content_tokens(normalize_tokens(question))
+        weights = [1.0] * len(tokens)
+        folded = [fold_diacritics(tok) for tok in tokens]
+        fold_vocab = self._idf["fold"]
+        for i, ftok in enumerate(folded):
+            if ftok not in fold_vocab:
+                fixed = self._correct(ftok)
+                if fixed is not None:
+                    tokens[i] = folded[i] = fixed
+                    weights[i] = TYPO_WEIGHT
+        acc_idf = self._idf["acc"]
+        out: list[tuple[str, str, float]] = []
+        grams: list[tuple[str, float]] = [(tok, w) for tok, w in zip(tokens, weights)]
+        grams.extend(
+            (f"{a} {b}", BIGRAM_WEIGHT * min(wa, wb))
+            for (a, wa), (b, wb) in zip(zip(tokens, weights), zip(tokens[1:], weights[1:]))
+        )
+        for term, weight in grams:
+            if _has_marks(term):
+                if term in acc_idf:
+                    out.append(("acc", term, weight))
+                else:  # e.g. a wrong tone mark: half credit, but the confidence counts it unknown
+                    out.append(("fold", fold_diacritics(term), -weight * FOLDED_FALLBACK))
+            else:
+                out.append(("fold", term, weight))
+        return out, folded
+
+    def _scores(self, question: str) -> tuple[list[float], list[float], list[float], float, str]:
+        terms, folded = self._query_terms(question)
+        n = self._n
+        bm25 = [0.0] * n
+        ideal = 0.0
+        for space, term, weight in terms:
+            if weight < 0:  # accented term unknown as written
+                weight = -weight
+                ideal += self._unknown_idf * (1.0 if " " not in term else 0.5) * self._max_field_weight
+                idf = self._idf[space].get(term)
+                if idf is not None:
+                    for idx, part in self._contrib[space][term]:
+                        bm25[idx] += weight * idf * part
+                continue
+            idf = self._idf[space].get(term)
+            if idf is None:
+                # unknown: counts fully against the confidence (unigrams), bigrams half
+                ideal += weight * self._unknown_idf * (1.0 if " " not in term else 0.5) * self._max_field_weight
+                continue
+            ideal += weight * idf * self._max_field_weight
+            for idx, part in self._contrib[space][term]:
+                bm25[idx] += weight * idf * part
+        fuzzy = [0.0] * n
+        query = " ".join(folded)
+        if query:
+            for choice, score, pos in process.extract(
+                query, self._fuzzy_choices, scorer=fuzz.token_sort_ratio, limit=None, score_cutoff=30
+            ):
+                owner = self._fuzzy_owner[pos]
+                if score > fuzzy[owner]:
+                    fuzzy[owner] = score
+        fuzzy = [f / 100.0 for f in fuzzy]
+        return bm25, fuzzy, [0.0] * n, ideal, query
+
+    def match(self, question: str) -> MatchResult:
+        """Return the topic to answer, or suggestions, or nothing (abstain)."""
+        if not self._n:
+            return MatchResult(None, 0.0, [], [])
+        bm25, fuzzy, _, ideal, query = self._scores(question or "")
+        if not query or ideal <= 0:
+            return MatchResult(None, 0.0, [], [])
+        rank = [_confidence(s / ideal, f) for s, f in zip(bm25, fuzzy)]
+        order = sorted(range(self._n), key=lambda i: (-rank[i], i))
+        candidates = [(self.ids[i], round(rank[i], 4)) for i in order[:5]]
+        best = order[0]
+        conf = rank[best]
+        if conf < CLARIFY_THRESHOLD:
+            return MatchResult(None, conf, [], candidates)
+        close = [i for i in order[1:3] if rank[i] >= CLOSE_CALL_RATIO * conf]
+        if conf < ANSWER_THRESHOLD or close:
+            suggestions = [self.ids[best]] + [self.ids[i] for i in close]
+            if conf < ANSWER_THRESHOLD and not close:
+                suggestions = [self.ids[i] for i in order[:3] if rank[i] >= 0.75 * conf]
+            return MatchResult(None, conf, suggestions, candidates)
+        return MatchResult(self.ids[best], conf, [], candidates)
+
+
+def _confidence(coverage: float, fuzzy: float) -> float:
+    """Blend the BM25 share of the query's ideal score and the best fuzzy ratio into 0..1.
+
+    ``coverage`` is the topic's BM25 score over the score a topic matching every query term at
+    saturation would get (unknown terms count fully), so it falls when a question is about
+    something the knowledge base never mentions; ``fuzzy`` is the best token-sort ratio against
+    the topic's title and example questions.
+    """
+    bm = min(1.0, coverage / COVERAGE_FULL)
+    fz = min(1.0, max(0.0, (fuzzy - FUZZY_FLOOR) / (1.0 - FUZZY_FLOOR)))
+    return (1 - FUZZY_WEIGHT) * bm + FUZZY_WEIGHT * fz
+
+
+def answer_questions(matcher: Matcher, questions: Iterable[str]) -> list[dict]:
+    """Match each question; one dict per question for ``python -m bot ask [--json]``."""
+    results = []
+    for question in questions:
+        found = matcher.match(question)
+        results.append(
+            {
+                "question": question,
+                "topic": found.topic,
+                "score": round(found.score, 4),
+                "suggestions": list(found.suggestions),
+            }
+        )
+    return results

@@ -1,0 +1,1 @@
+"""Database layer: SQLAlchemy models, sessions, repositories and Alembic migrations."""

@@ -1,0 +1,3 @@
+"""Import every model module so Base.metadata knows all tables (Alembic, tests)."""
+
+from db import models  # noqa: F401

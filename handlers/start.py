@@ -1,0 +1,85 @@
+"""Greeting, main menu, help, language choice and leaving a dialog."""
+
+from __future__ import annotations
+
+from bot.i18n import N_, _, use_locale
+from bot.messages import Button, Reply
+from bot.router import Context, Router
+
+
+def greeting(ctx: Context) -> Reply:
+    name = ctx.user.display_name or _("there")
+    from html import escape
+
+    text = _(
+        "Hello {name}! I am the online public services assistant of Hà Tĩnh province.\n\n"
+        "I can guide you step by step: logging in with VNeID, submitting a dossier on the "
+        "National Public Service Portal, paying fees online and getting electronic certified copies.\n\n"
+        "Choose from the menu below, or just type your question, with or without accents."
+    ).format(name=escape(name, quote=False))
+    return Reply(text, buttons=ctx.router.main_menu(ctx.user))
+
+
+def menu(ctx: Context) -> Reply:
+    return Reply(_("Main menu: choose what you need."), buttons=ctx.router.main_menu(ctx.user))
+
+
+def help_text(ctx: Context) -> Reply:
+    lines = [_("<b>How to use this bot</b>"),
+             _("Type your question in your own words, for example: \"quên mật khẩu VNeID\" or "
+               "\"nop phi online the nao\". Or choose from the menu."),
+             "", _("<b>Commands</b>")]
+    lines += [f"/{name} – {description}" for name, description in ctx.router.listed_commands(ctx.role)]
+    lines += ["", _("On Zalo or in the terminal, answer with the number of an option.")]
+    return Reply("\n".join(lines), buttons=ctx.router.main_menu(ctx.user))
+
+
+def register(router: Router) -> None:
+    @router.command("start", description=N_("Start and show the main menu"))
+    async def start(ctx: Context):
+        return greeting(ctx)
+
+    @router.command("menu", description=N_("Show the main menu"))
+    async def show_menu(ctx: Context):
+        return menu(ctx)
+
+    @router.button("menu")
+    async def press_menu(ctx: Context):
+        return menu(ctx)
+
+    @router.command("help", "trogiup", description=N_("How to use the bot"))
+    async def show_help(ctx: Context):
+        return help_text(ctx)
+
+    @router.button("help")
+    async def press_help(ctx: Context):
+        return help_text(ctx)
+
+    @router.command("language", "ngonngu", description=N_("Choose the language (Tiếng Việt / English)"))
+    async def language(ctx: Context):
+        return _language_choice()
+
+    @router.button("lang")
+    async def choose_language(ctx: Context):
+        code = ctx.incoming.button.partition(":")[2]
+        if code not in ("vi", "en"):
+            return _language_choice()
+        ctx.user.locale = code
+        with use_locale(code):
+            return Reply(_("Language set to English.") if code == "en" else _("Language set to Vietnamese."),
+                         buttons=ctx.router.main_menu(ctx.user))
+
+    @router.command("cancel", "huy", description=N_("Stop what you are doing and go back to the menu"))
+    async def cancel(ctx: Context):
+        had_dialog = ctx.state.dialog is not None
+        ctx.end_dialog()
+        text = _("Cancelled. Nothing was sent.") if had_dialog else _("There is nothing to cancel.")
+        return Reply(text, buttons=ctx.router.main_menu(ctx.user))
+
+    router.add_menu_item(N_("❓ Help"), "help", order=90)
+    router.add_menu_item(N_("🌐 Language / Ngôn ngữ"), "lang:choose", order=95)
+
+
+def _language_choice() -> Reply:
+    return Reply(_("Choose your language / Chọn ngôn ngữ:"),
+                 buttons=[[Button("🇻🇳 Tiếng Việt", "lang:vi"), Button("🇬🇧 English", "lang:en")]])
