@@ -1,0 +1,74 @@
+"""Time build_summary over a full campaign: every unit × every metric × 150 import dates.
+
+Run: .venv/bin/python bench/progress_summary.py
+Prints figures; asserts nothing (target: summary < 200 ms).
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from content.campaign import CAMPAIGNS_DIR, load_campaign  # noqa: E402
+from content.progress import Figure, build_summary, render_chart, render_daily_summary, summary_to_json  # noqa: E402
+from db.progress import department_units  # noqa: E402
+from db.units import current_units  # noqa: E402
+
+DAYS = 150
+
+
+def history_for(campaign, units) -> list[Figure]:
+    rng = random.Random(195)
+    figures = []
+    reporting = [u for u in units if u.parent_code is not None]
+    for unit in reporting:
+        for metric in campaign.metrics:
+            base, speed = rng.uniform(0.2, 0.7), rng.uniform(0.0005, 0.003)
+            size = rng.randint(50, 3000)
+            for day in range(DAYS):
+                denominator = size + day * rng.randint(1, 20)
+                rate = min(1.0, base + speed * day + rng.uniform(-0.02, 0.02))
+                figures.append(Figure(campaign.start + timedelta(days=day), str(unit.code), metric.id,
+                                      round(denominator * rate), denominator))
+    return figures
+
+
+def best_of(runs: int, fn) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times) * 1000, sorted(times)[len(times) // 2] * 1000
+
+
+def main() -> None:
+    campaign = load_campaign(CAMPAIGNS_DIR / "ke-hoach-195-2024.toml")
+    units = current_units() + department_units()
+    history = history_for(campaign, units)
+    reporting = len({f.unit_code for f in history})
+    print(f"history: {reporting} units × {len(campaign.metrics)} metrics × {DAYS} days = {len(history):,} figures")
+
+    summary = build_summary(campaign, history, units=units)
+    best, median = best_of(20, lambda: build_summary(campaign, history, units=units))
+    print(f"build_summary (province):        best {best:6.1f} ms  median {median:6.1f} ms   (target < 200 ms)")
+    commune = next(u for u in units if u.parent_code is not None and u.level.value == "xa")
+    best, median = best_of(20, lambda: build_summary(campaign, history, scope_unit=commune.code, units=units))
+    print(f"build_summary (one commune):     best {best:6.1f} ms  median {median:6.1f} ms")
+    best, median = best_of(20, lambda: summary_to_json(summary))
+    print(f"summary_to_json:                 best {best:6.1f} ms  median {median:6.1f} ms")
+    best, median = best_of(20, lambda: render_daily_summary(summary, {"new": 3, "open": 5, "overdue": 1}))
+    print(f"render_daily_summary:            best {best:6.1f} ms  median {median:6.1f} ms")
+    render_chart(summary)  # first call pays matplotlib's import and font cache
+    best, median = best_of(5, lambda: render_chart(summary))
+    png = render_chart(summary)
+    print(f"render_chart:                    best {best:6.1f} ms  median {median:6.1f} ms   ({len(png) / 1024:.0f} KB)")
+
+
+if __name__ == "__main__":
+    main()
