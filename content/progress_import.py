@@ -265,7 +265,7 @@ class _Resolver:
 
     def closest(self, name: str, n: int = 3) -> list:
         bare = _strip_kind(fold_key(name))
-        names = difflib.get_close_matches(bare, list(self.by_bare), n=n, cutoff=0.5)
+        names = difflib.get_close_matches(bare, list(self.by_bare), n=n, cutoff=0.6)
         return [unit for key in names for unit in self.by_bare[key]][:n]
 
 
