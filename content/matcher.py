@@ -30,21 +30,29 @@ from content.text import fold_diacritics
 
 # --- thresholds (calibrated with bench/faq_accuracy.py, see the report in BENCHMARKS.md) -----
 
-ANSWER_THRESHOLD = 0.35
+ANSWER_THRESHOLD = 0.30
 """Below this confidence the matcher does not answer directly."""
-CLARIFY_THRESHOLD = 0.25
+CLARIFY_THRESHOLD = 0.27
 """Between this and ANSWER_THRESHOLD (or on a close call) it asks with suggestions; below, abstains."""
-CLOSE_CALL_RATIO = 0.90
-"""A runner-up whose rank score is at least this fraction of the winner's makes a close call."""
+CLOSE_CALL_GAP = 0.02
+"""A runner-up this close to the winner's rank score makes a close call: ask, do not guess."""
+KNOWN_BASE = 0.5
+"""Confidence = rank score x (KNOWN_BASE + (1 - KNOWN_BASE) x share of the question's words known)."""
+SUGGEST_RATIO = 0.75
+"""When unsure but not close, runners-up above this fraction of the winner are suggested too."""
 
 # --- ranking weights -------------------------------------------------------------------------
 
 K1 = 1.2
+IDF_POWER = 1.0  # > 1 sharpens the weight of the words that tell close topics apart
 B = 0.75
 FIELD_WEIGHTS = {"title": 1.5, "examples": 3.0, "body": 0.6}
 BIGRAM_WEIGHT = 1.3
-FUZZY_WEIGHT = 0.4
-COVERAGE_FULL = 0.40  # a BM25 share at which the lexical evidence counts as complete
+TOPIC_WEIGHT = 0.35
+EXAMPLE_WEIGHT = 0.35
+FUZZY_WEIGHT = 0.30
+TOPIC_SHARE_FULL = 0.40  # BM25 shares at which the lexical evidence counts as complete
+EXAMPLE_SHARE_FULL = 0.60
 FUZZY_FLOOR = 0.45  # token-sort ratios below this are what unrelated sentences score
 FOLDED_FALLBACK = 0.5  # an accented term unknown as written, found only once folded
 TYPO_WEIGHT = 0.7  # a term found only after typo correction
@@ -157,6 +165,10 @@ PHRASE_SYNONYMS: dict[str, str] = {
     "tra phi": "thanh toán phí",
     "dong phi": "thanh toán phí",
     "nop le phi": "thanh toán phí",
+    "le phi": "phí",
+    "sao y ban chinh": "chứng thực bản sao",
+    "sao y": "chứng thực bản sao",
+    "ban sao chung thuc": "chứng thực bản sao",
     "tra le phi": "thanh toán phí",
     "dong le phi": "thanh toán phí",
     "thanh toan le phi": "thanh toán phí",
@@ -373,10 +385,10 @@ class Matcher:
                 df[space].update(terms)
         # BM25 idf per space (document = topic, all fields)
         self._idf: dict[str, dict[str, float]] = {
-            space: {term: math.log(1 + (n - d + 0.5) / (d + 0.5)) for term, d in counts.items()}
+            space: {term: math.log(1 + (n - d + 0.5) / (d + 0.5)) ** IDF_POWER for term, d in counts.items()}
             for space, counts in df.items()
         }
-        self._unknown_idf = math.log(1 + (n + 0.5) / 0.5)
+        self._unknown_idf = math.log(1 + (n + 0.5) / 0.5) ** IDF_POWER
         # precomputed per-term contributions: term -> list of (topic, weighted bm25 tf part)
         self._contrib: dict[str, dict[str, list[tuple[int, float]]]] = {"acc": {}, "fold": {}}
         for space in ("acc", "fold"):
@@ -389,7 +401,7 @@ class Matcher:
                         norm = K1 * (1 - B + B * index.lengths[idx] / index.avg_len)
                         slot[idx] = slot.get(idx, 0.0) + weight * tf * (K1 + 1) / (tf + norm)
             self._contrib[space] = {term: list(post.items()) for term, post in merged.items()}
-        self._max_field_weight = sum(FIELD_WEIGHTS.values()) * (K1 + 1)
+        self._max_field_weight = sum(FIELD_WEIGHTS.values()) * (K1 + 1)  # saturation everywhere
         self._vocab_fold = sorted({t for t in self._idf["fold"] if " " not in t and len(t) >= 3})
         self._vocab_fold_set = set(self._vocab_fold)
         self._topic_terms = topic_terms
@@ -402,6 +414,33 @@ class Matcher:
                 if key:
                     self._fuzzy_choices.append(key)
                     self._fuzzy_owner.append(idx)
+        # example level: every example question (and the title) is its own BM25 document
+        self._ex_owner: list[int] = []
+        ex_terms: list[list[str]] = []
+        for idx, t in enumerate(items):
+            for text in (t.title, *t.examples):
+                terms = _terms(_content_tokens(normalize_tokens(text)))
+                if terms:
+                    ex_terms.append(terms)
+                    self._ex_owner.append(idx)
+        m = len(ex_terms)
+        avg = (sum(map(len, ex_terms)) / m) if m else 1.0
+        self._ex_contrib: dict[str, dict[str, list[tuple[int, float]]]] = {"acc": {}, "fold": {}}
+        self._ex_idf: dict[str, dict[str, float]] = {}
+        for space in ("acc", "fold"):
+            postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+            for doc, terms in enumerate(ex_terms):
+                if space == "fold":
+                    terms = [fold_diacritics(term) for term in terms]
+                norm = K1 * (1 - B + B * len(terms) / avg)
+                for term, tf in Counter(terms).items():
+                    postings[term].append((doc, tf * (K1 + 1) / (tf + norm)))
+            self._ex_contrib[space] = dict(postings)
+            self._ex_idf[space] = {
+                term: math.log(1 + (m - len(post) + 0.5) / (len(post) + 0.5)) ** IDF_POWER
+                for term, post in postings.items()
+            }
+        self._ex_unknown_idf = math.log(1 + (m + 0.5) / 0.5) ** IDF_POWER
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
 
     @classmethod
@@ -454,74 +493,96 @@ class Matcher:
                 out.append(("fold", term, weight))
         return out, folded
 
-    def _scores(self, question: str) -> tuple[list[float], list[float], list[float], float, str]:
+    def _scores(self, question: str) -> tuple[list[float], list[float], list[float], str, float]:
+        """Return per topic: BM25 share of the ideal (topic level), same (best example), fuzzy;
+        then the normalised query and the idf-weighted share of its words the knowledge base knows.
+        """
         terms, folded = self._query_terms(question)
         n = self._n
         bm25 = [0.0] * n
-        ideal = 0.0
+        ex_scores: dict[int, float] = defaultdict(float)
+        ideal = ex_ideal = 0.0
+        mass = known = 0.0
         for space, term, weight in terms:
-            if weight < 0:  # accented term unknown as written
-                weight = -weight
-                ideal += self._unknown_idf * (1.0 if " " not in term else 0.5) * self._max_field_weight
-                idf = self._idf[space].get(term)
-                if idf is not None:
-                    for idx, part in self._contrib[space][term]:
-                        bm25[idx] += weight * idf * part
-                continue
+            share = 1.0 if " " not in term else 0.5  # an unknown bigram counts half
+            known_as_written = weight > 0
+            weight = abs(weight)
             idf = self._idf[space].get(term)
-            if idf is None:
-                # unknown: counts fully against the confidence (unigrams), bigrams half
-                ideal += weight * self._unknown_idf * (1.0 if " " not in term else 0.5) * self._max_field_weight
-                continue
-            ideal += weight * idf * self._max_field_weight
-            for idx, part in self._contrib[space][term]:
-                bm25[idx] += weight * idf * part
-        fuzzy = [0.0] * n
+            if share == 1.0:  # unigrams: how much of the question the knowledge base knows
+                mass += self._unknown_idf if not known_as_written or idf is None else idf
+                if idf is not None:
+                    known += idf if known_as_written else FOLDED_FALLBACK * idf
+            if not known_as_written or idf is None:
+                # unknown (or accented term found only once folded): counts fully against us
+                ideal += weight * share * self._unknown_idf
+            else:
+                ideal += weight * idf
+            if idf is not None:
+                for idx, part in self._contrib[space][term]:
+                    bm25[idx] += weight * idf * part
+            ex_idf = self._ex_idf[space].get(term)
+            if not known_as_written or ex_idf is None:
+                ex_ideal += weight * share * self._ex_unknown_idf
+            else:
+                ex_ideal += weight * ex_idf
+            if ex_idf is not None:
+                for doc, part in self._ex_contrib[space][term]:
+                    ex_scores[doc] += weight * ex_idf * part
         query = " ".join(folded)
-        if query:
-            for choice, score, pos in process.extract(
-                query, self._fuzzy_choices, scorer=fuzz.token_sort_ratio, limit=None, score_cutoff=30
-            ):
-                owner = self._fuzzy_owner[pos]
-                if score > fuzzy[owner]:
-                    fuzzy[owner] = score
-        fuzzy = [f / 100.0 for f in fuzzy]
-        return bm25, fuzzy, [0.0] * n, ideal, query
+        if not query or ideal <= 0:
+            return [0.0] * n, [0.0] * n, [0.0] * n, "", 0.0
+        topic_share = [score / (ideal * self._max_field_weight) for score in bm25]
+        example_share = [0.0] * n
+        for doc, score in ex_scores.items():
+            owner = self._ex_owner[doc]
+            share = score / (ex_ideal * (K1 + 1))
+            if share > example_share[owner]:
+                example_share[owner] = share
+        fuzzy = [0.0] * n
+        for _choice, score, pos in process.extract(
+            query, self._fuzzy_choices, scorer=fuzz.token_sort_ratio, limit=None, score_cutoff=30
+        ):
+            owner = self._fuzzy_owner[pos]
+            score /= 100.0
+            if score > fuzzy[owner]:
+                fuzzy[owner] = score
+        return topic_share, example_share, fuzzy, query, known / mass if mass else 0.0
 
     def match(self, question: str) -> MatchResult:
         """Return the topic to answer, or suggestions, or nothing (abstain)."""
         if not self._n:
             return MatchResult(None, 0.0, [], [])
-        bm25, fuzzy, _, ideal, query = self._scores(question or "")
-        if not query or ideal <= 0:
+        topic_share, example_share, fuzzy, query, known = self._scores(question or "")
+        if not query:
             return MatchResult(None, 0.0, [], [])
-        rank = [_confidence(s / ideal, f) for s, f in zip(bm25, fuzzy)]
+        rank = [_rank_score(*features) for features in zip(topic_share, example_share, fuzzy)]
         order = sorted(range(self._n), key=lambda i: (-rank[i], i))
-        candidates = [(self.ids[i], round(rank[i], 4)) for i in order[:5]]
+        candidates = [(self.ids[i], round(min(1.0, rank[i]), 4)) for i in order[:5]]
         best = order[0]
-        conf = rank[best]
+        conf = min(1.0, rank[best]) * (KNOWN_BASE + (1 - KNOWN_BASE) * known)
         if conf < CLARIFY_THRESHOLD:
             return MatchResult(None, conf, [], candidates)
-        close = [i for i in order[1:3] if rank[i] >= CLOSE_CALL_RATIO * conf]
+        close = [i for i in order[1:3] if rank[best] - rank[i] < CLOSE_CALL_GAP]
         if conf < ANSWER_THRESHOLD or close:
             suggestions = [self.ids[best]] + [self.ids[i] for i in close]
-            if conf < ANSWER_THRESHOLD and not close:
-                suggestions = [self.ids[i] for i in order[:3] if rank[i] >= 0.75 * conf]
+            if not close:
+                suggestions += [self.ids[i] for i in order[1:3] if rank[i] >= SUGGEST_RATIO * rank[best]]
             return MatchResult(None, conf, suggestions, candidates)
         return MatchResult(self.ids[best], conf, [], candidates)
 
 
-def _confidence(coverage: float, fuzzy: float) -> float:
-    """Blend the BM25 share of the query's ideal score and the best fuzzy ratio into 0..1.
+def _rank_score(topic_share: float, example_share: float, fuzzy: float) -> float:
+    """Blend the three pieces of evidence into one score; about 0..1, above 1 for sure hits.
 
-    ``coverage`` is the topic's BM25 score over the score a topic matching every query term at
-    saturation would get (unknown terms count fully), so it falls when a question is about
-    something the knowledge base never mentions; ``fuzzy`` is the best token-sort ratio against
-    the topic's title and example questions.
+    ``topic_share`` is the topic's BM25F score over the score of a topic matching every query
+    term at saturation in every field (unknown terms count fully), so it falls when a question
+    is about something the knowledge base never mentions; ``example_share`` is the same for the
+    single best example question; ``fuzzy`` the best token-sort ratio against the examples.
     """
-    bm = min(1.0, coverage / COVERAGE_FULL)
-    fz = min(1.0, max(0.0, (fuzzy - FUZZY_FLOOR) / (1.0 - FUZZY_FLOOR)))
-    return (1 - FUZZY_WEIGHT) * bm + FUZZY_WEIGHT * fz
+    fz = max(0.0, (fuzzy - FUZZY_FLOOR) / (1.0 - FUZZY_FLOOR))
+    return (TOPIC_WEIGHT * topic_share / TOPIC_SHARE_FULL
+            + EXAMPLE_WEIGHT * example_share / EXAMPLE_SHARE_FULL
+            + FUZZY_WEIGHT * fz)
 
 
 def answer_questions(matcher: Matcher, questions: Iterable[str]) -> list[dict]:

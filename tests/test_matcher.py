@@ -1,0 +1,128 @@
+"""The Vietnamese FAQ matcher: normalisation, answering, abstaining, asking to clarify."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from content.matcher import Matcher, answer_questions, is_vietnamese_syllable, normalize_question
+
+REPO = Path(__file__).resolve().parent.parent
+EXTRA = REPO / "tests" / "data" / "questions-extra.tsv"
+TOPICS = REPO / "content" / "topics"
+
+
+def topic(id_: str, title: str, examples: list[str], body: str = "") -> SimpleNamespace:
+    return SimpleNamespace(id=id_, title=title, examples=examples, body_vi=body or title)
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Matcher:
+    return Matcher(
+        [
+            topic("portal.account", "Đăng nhập Cổng Dịch vụ công",
+                  ["đăng nhập dịch vụ công bằng gì", "quên mật khẩu tài khoản dịch vụ công",
+                   "tạo tài khoản dịch vụ công ở đâu"]),
+            topic("payment.how", "Thanh toán lệ phí trực tuyến",
+                  ["nộp phí online như thế nào", "các bước thanh toán lệ phí trên cổng"]),
+            topic("ecopy.how", "Chứng thực bản sao điện tử trực tuyến",
+                  ["xin chứng thực bản sao điện tử online", "các bước chứng thực bản sao điện tử"]),
+            topic("ecopy.how2", "Chứng thực bản sao điện tử trực tuyến",
+                  ["xin chứng thực bản sao điện tử online", "các bước chứng thực bản sao điện tử"]),
+        ]
+    )
+
+
+def test_abbreviations_and_teen_code_are_expanded():
+    assert normalize_question("ko dc j") == "không được gì"
+    assert normalize_question("quên mk tk dvc") == "quên mật khẩu tài khoản dịch vụ công"
+    assert normalize_question("sđt hỗ trợ") == "số điện thoại hỗ trợ"
+
+
+def test_dk_reads_dang_ky_before_a_noun_and_duoc_at_the_end():
+    assert normalize_question("đk tk dvc ntn").startswith("đăng ký tài khoản dịch vụ công")
+    assert normalize_question("làm vậy đk ko") == "làm vậy được không"
+
+
+def test_nghe_tinh_dialect_is_read_as_standard_vietnamese():
+    assert normalize_question("nghĩa là răng") == "nghĩa là sao"
+    assert normalize_question("lm răng") == normalize_question("làm sao")
+    assert normalize_question("biên lai ở mô") == "biên lai ở đâu"
+    assert normalize_question("giấy tờ chi") == "giấy tờ gì"
+    assert normalize_question("bien lai o mo") == "bien lai ở đâu"
+
+
+def test_chi_in_a_compound_and_mo_meaning_open_stay_as_written():
+    assert normalize_question("chi phí") == "chi phí"
+    assert normalize_question("mo tai khoan ngan hang") == "mo tai khoan ngan hang"
+
+
+def test_synonyms_meet_on_one_spelling():
+    assert normalize_question("nộp phí online") == normalize_question("thanh toán lệ phí trực tuyến")
+    assert normalize_question("nop ho so qua mang") == "nop hồ sơ trực tuyến"
+
+
+def test_only_non_syllables_count_as_typos():
+    assert is_vietnamese_syllable("truong") and is_vietnamese_syllable("nghieng")
+    assert not is_vietnamese_syllable("khaau") and not is_vietnamese_syllable("tuyenn")
+
+
+def test_one_letter_typo_is_tolerated(tiny):
+    assert tiny.match("quen mat khaau dich vu cong").topic == "portal.account"
+
+
+def test_a_question_without_diacritics_is_answered(tiny):
+    result = tiny.match("quen mat khau dich vu cong thi lam sao")
+    assert result.topic == "portal.account"
+    assert result.suggestions == []
+    assert 0 < result.score <= 1
+
+
+@pytest.mark.parametrize("question", ["Thời tiết hôm nay thế nào?", "giá vàng hôm nay", "asdfgh",
+                                      "😀😀", "", "   ", "bạn có người yêu chưa"])
+def test_out_of_scope_questions_are_abstained(tiny, question):
+    result = tiny.match(question)
+    assert result.topic is None and result.suggestions == []
+
+
+def test_a_close_call_asks_with_suggestions(tiny):
+    result = tiny.match("các bước chứng thực bản sao điện tử")
+    assert result.topic is None
+    assert set(result.suggestions[:2]) == {"ecopy.how", "ecopy.how2"}
+    assert len(result.suggestions) <= 3
+    assert len(result.candidates) <= 5
+
+
+def test_answer_questions_returns_one_dict_per_question(tiny):
+    rows = answer_questions(tiny, ["nộp phí online như thế nào", "giá vàng"])
+    assert [r["question"] for r in rows] == ["nộp phí online như thế nào", "giá vàng"]
+    assert rows[0]["topic"] == "payment.how" and rows[1]["topic"] is None
+    assert set(rows[0]) == {"question", "topic", "score", "suggestions"}
+
+
+def read_rows(path: Path) -> list[tuple[str, set[str]]]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+        question, _, acceptable = line.partition("\t")
+        rows.append((question, {a for a in acceptable.split(",") if a and a != "none"}))
+    return rows
+
+
+def test_the_real_knowledge_base_answers_held_out_questions():
+    if not any(TOPICS.glob("*.toml")):
+        pytest.skip("content/topics is still empty: the knowledge base has not been written yet")
+    from content.kb import KnowledgeBase
+
+    matcher = Matcher.from_kb(KnowledgeBase.load(TOPICS))
+    rows = read_rows(EXTRA)
+    assert len(rows) >= 120
+    in_scope = [(q, ok) for q, ok in rows if ok]
+    out_scope = [q for q, ok in rows if not ok]
+    if not {t for _, ok in in_scope for t in ok} <= set(matcher.ids):
+        pytest.skip("the knowledge base does not have every topic yet")
+    correct = sum(matcher.match(q).topic in ok for q, ok in in_scope)
+    abstained = sum(not matcher.match(q).topic and not matcher.match(q).suggestions for q in out_scope)
+    assert correct / len(in_scope) >= 0.90
+    assert abstained / len(out_scope) >= 0.90
