@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy import text
 from telegram import Update
 
-from bot.channels.telegram import build_application
+from bot.channels.telegram import build_application, register_commands
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -41,7 +41,7 @@ async def run_channels(app: "App", stop: asyncio.Event | None = None) -> None:
         return
     application = build_application(app)
     async with application:
-        await application.bot.delete_webhook()
+        await register_commands(application)
         await application.start()
         await application.updater.start_polling(allowed_updates=["message", "callback_query"])
         log.info("Telegram bot @%s is polling", application.bot.username)
@@ -85,6 +85,7 @@ async def _run_webhook(app: "App", stop: asyncio.Event) -> None:
     application = build_application(app, updater=False)
     runner = web.AppRunner(make_web_app(app, application, secret), access_log=None)
     async with application:
+        await register_commands(application)
         await application.bot.set_webhook(url=settings.webhook_url.rstrip("/") + "/telegram",
                                           secret_token=secret, allowed_updates=["message", "callback_query"])
         await application.start()

@@ -64,7 +64,6 @@ def build_application(app: "App", *, updater: bool = True) -> Application:
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(PerUserUpdateProcessor())
-        .post_init(_post_init)
     )
     if not updater:
         builder = builder.updater(None)
@@ -75,7 +74,7 @@ def build_application(app: "App", *, updater: bool = True) -> Application:
     return application
 
 
-async def _post_init(application: Application) -> None:
+async def register_commands(application: Application) -> None:
     """Register the command list in Vietnamese (default) and English."""
     router = application.bot_data["app"].router
     for locale, language_code in (("vi", None), ("en", "en")):
@@ -152,6 +151,7 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
 
 async def send_reply(bot, chat_id: str | int, reply: Reply) -> None:
     """Send one Reply: a photo or document (with caption when it fits), then the text."""
+    chat_id = int(chat_id) if str(chat_id).lstrip("-").isdigit() else chat_id
     markup = keyboard(reply)
     text = reply.text
     if reply.photo is not None or reply.document is not None:
@@ -166,10 +166,9 @@ async def send_reply(bot, chat_id: str | int, reply: Reply) -> None:
             return
     if not text:
         return
-    for index, chunk in enumerate(_chunks(text)):
-        last = index == len(_chunks(text)) - 1
-        await bot.send_message(chat_id, chunk, reply_markup=markup if last else None,
-                               link_preview_options=None)
+    chunks = _chunks(text)
+    for index, chunk in enumerate(chunks):
+        await bot.send_message(chat_id, chunk, reply_markup=markup if index == len(chunks) - 1 else None)
 
 
 def _chunks(text: str) -> list[str]:

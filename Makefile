@@ -1,0 +1,40 @@
+# The two commands of the README: `make run` and `make test`. Everything else is set-up.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install catalogs bench clean
+
+# Python 3.11 or newer: the first of these that exists and is new enough.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
+
+$(PY):
+	@test -n "$(PYTHON)" || { echo "Cần Python 3.11 trở lên (Python >= 3.11 is required)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(PY) pyproject.toml requirements.lock
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c requirements.lock -e ".[test]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+	$(PY) scripts/catalogs.py compile
+
+run: install
+	$(PY) -m bot run
+
+test: install
+	$(PY) -m pytest -q
+
+catalogs: install
+	$(PY) scripts/catalogs.py update
+	$(PY) scripts/catalogs.py compile
+
+bench: install
+	$(PY) bench/faq_accuracy.py
+	$(PY) bench/e2e_throughput.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache
