@@ -3,6 +3,7 @@
     python scripts/catalogs.py update   # extract messages.pot, merge into vi and en .po files
     python scripts/catalogs.py compile  # build the .mo files
     python scripts/catalogs.py check    # exit 1 if the catalogs miss a message or vi is untranslated
+    python scripts/catalogs.py fill vi.json  # update, then set vi translations from {msgid: msgstr}, compile
 """
 
 from __future__ import annotations
@@ -82,12 +83,40 @@ def problems() -> list[str]:
     return found
 
 
+def fill(mapping: dict[str, str]) -> list[str]:
+    """Update the catalogs, then set the given vi translations; return what is still untranslated."""
+    update()
+    catalog = read("vi")
+    for message in catalog:
+        if message.id and message.id in mapping:
+            message.string = mapping[message.id]
+            message.flags.discard("fuzzy")
+    write(catalog, po_path("vi"))
+    compile_all()
+    return [m.id for m in catalog if m.id and not m.string]
+
+
+def _locked(action):
+    """Run ``action`` holding a lock, so two people filling at once don't clobber each other."""
+    import fcntl
+
+    with open(LOCALES / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return action()
+
+
 if __name__ == "__main__":
     action = sys.argv[1] if len(sys.argv) > 1 else "check"
     if action == "update":
-        update()
+        _locked(update)
     elif action == "compile":
-        compile_all()
+        _locked(compile_all)
+    elif action == "fill":
+        import json
+
+        mapping = json.loads(Path(sys.argv[2]).read_text(encoding="utf-8"))
+        left = _locked(lambda: fill(mapping))
+        print("still untranslated in vi:", *left, sep="\n  " if left else " ")
     elif action == "check":
         issues = problems()
         print("\n".join(issues) or "catalogs OK")
