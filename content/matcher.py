@@ -32,7 +32,7 @@ from content.text import fold_diacritics
 
 ANSWER_THRESHOLD = 0.30
 """Below this confidence the matcher does not answer directly."""
-CLARIFY_THRESHOLD = 0.27
+CLARIFY_THRESHOLD = 0.29
 """Between this and ANSWER_THRESHOLD (or on a close call) it asks with suggestions; below, abstains."""
 CLOSE_CALL_GAP = 0.02
 """A runner-up this close to the winner's rank score makes a close call: ask, do not guess."""
@@ -193,6 +193,8 @@ PHRASE_SYNONYMS: dict[str, str] = {
     "up len": "tải lên",
     "chup anh": "chụp",
     "chup hinh": "chụp",
+    "qr code": "mã qr",
+    "ma qr code": "mã qr",
     "ma xac thuc": "otp",
     "ma xac nhan": "otp",
     "cong dich vu cong": "dịch vụ công",
