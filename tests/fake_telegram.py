@@ -258,6 +258,41 @@ def check_markdown_v2(text: str) -> str:
     return "".join(out)
 
 
+def check_markdown_legacy(text: str) -> str:
+    """Legacy "Markdown": every *, _, ` and [ that opens an entity must be closed."""
+    out = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\" and i + 1 < n and text[i + 1] in "*_`[":
+            out.append(text[i + 1])
+            i += 2
+            continue
+        if ch in "*_`[":
+            closer = {"[": "]"}.get(ch, ch)
+            if ch == "`" and text.startswith("```", i):
+                end = text.find("```", i + 3)
+                width = 3
+            else:
+                end = text.find(closer, i + 1)
+                width = 1
+            if end < 0:
+                b = len(text[:i].encode("utf-8"))
+                raise TelegramHTMLError(
+                    "Bad Request: can't parse entities: Can't find end of the entity starting "
+                    f"at byte offset {b}"
+                )
+            out.append(text[i + width:end])
+            i = end + width
+            if ch == "[" and i < n and text[i] == "(":
+                close = text.find(")", i)
+                i = close + 1 if close >= 0 else n
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
 def _utf16_len(s: str) -> int:
     return len(s.encode("utf-16-le")) // 2
 
@@ -355,6 +390,7 @@ class FakeTelegram:
         self.blocked: set = set()  # chat ids that blocked the bot: every send -> 403
         self.rate_limited_count = 0  # 429s produced by rate_limit()
 
+        self._by_chat: dict[Any, list[tuple[int, Call]]] = {}  # messages_to index
         self._queue: list[list] = []  # [update_id, update, forced]
         self._next_update_id = 1
         self._msg_ids: dict[Any, itertools.count] = {}
@@ -414,6 +450,15 @@ class FakeTelegram:
     async def __aexit__(self, *exc) -> None:
         await self.stop()
 
+    def app_builder(self):
+        """``ApplicationBuilder`` preset with this fake's token, base_url and base_file_url."""
+        from telegram.ext import ApplicationBuilder
+
+        return (
+            ApplicationBuilder().token(self.token).base_url(self.base_url)
+            .base_file_url(self.base_file_url)
+        )
+
     @property
     def base_url(self) -> str:
         """Value for ``ApplicationBuilder().base_url(...)``."""
@@ -459,7 +504,8 @@ class FakeTelegram:
                         filenames[k] = v.filename
                     else:
                         params[k] = v
-        params = {k: _decode_value(k, v) for k, v in params.items()}
+        # Empty form fields count as absent (as in the real API).
+        params = {k: _decode_value(k, v) for k, v in params.items() if v != ""}
         # Resolve attach://name references to uploaded parts.
         for k, v in list(params.items()):
             if isinstance(v, str) and v.startswith("attach://"):
@@ -503,6 +549,10 @@ class FakeTelegram:
             call.ok, call.error_code, call.description = False, err.code, err.description
             self._record(call)
             return self._envelope_error(err.code, err.description, err.parameters)
+        except Exception as exc:  # a bug in the fake or a wildly malformed parameter
+            call.ok, call.error_code, call.description = False, 400, f"Bad Request: {exc!r}"
+            self._record(call)
+            return self._envelope_error(400, call.description)
         call.result = result
         self._record(call)
         return web.json_response({"ok": True, "result": result}, dumps=_dumps)
@@ -518,6 +568,10 @@ class FakeTelegram:
 
     def _record(self, call: Call) -> None:
         self.sent.append(call)
+        if call.method in _MESSAGE_METHODS:
+            self._by_chat.setdefault(call.params.get("chat_id"), []).append(
+                (len(self.sent) - 1, call)
+            )
         if self._call_event is not None:
             self._call_event.set()
             self._call_event = asyncio.Event()
@@ -631,10 +685,13 @@ class FakeTelegram:
                 "deleteWebhook to delete the webhook first",
             )
         self._apply_faults("getUpdates", params)
-        offset = params.get("offset")
-        limit = params.get("limit") or 100
-        limit = max(1, min(100, int(limit)))
-        timeout = float(params.get("timeout") or 0)
+        try:
+            offset = params.get("offset")
+            offset = None if offset is None else int(offset)
+            limit = max(1, min(100, int(params.get("limit") or 100)))
+            timeout = max(0.0, float(params.get("timeout") or 0))
+        except (TypeError, ValueError):
+            raise _ApiError(400, "Bad Request: invalid getUpdates parameters") from None
         allowed = params.get("allowed_updates") or None
 
         self._poll_generation += 1
@@ -642,7 +699,6 @@ class FakeTelegram:
         self._wake_pollers()  # an older overlapping request gets its 409 now
 
         if offset is not None:
-            offset = int(offset)
             if offset < 0:
                 # Negative offset: keep only the last -offset updates, forget the rest.
                 self._queue = self._queue[offset:] if -offset < len(self._queue) else self._queue
@@ -698,6 +754,10 @@ class FakeTelegram:
             self._next_update_id = max(self._next_update_id, int(update["update_id"]) + 1)
         uid = update["update_id"]
         self.updates_log.setdefault(uid, update)
+        cq = update.get("callback_query")
+        if isinstance(cq, dict) and cq.get("id") and str(cq["id"]) not in self.callback_queries:
+            self.callback_queries[str(cq["id"])] = {
+                "answered": False, "user_id": cq.get("from", {}).get("id"), "answer": None}
         for i in range(copies):
             if self.webhook["url"] and self.auto_deliver_webhook:
                 self._enqueue_webhook(update)
@@ -997,6 +1057,8 @@ class FakeTelegram:
                 return check_telegram_html(text)
             if mode == "markdownv2":
                 return check_markdown_v2(text)
+            if mode == "markdown":
+                return check_markdown_legacy(text)
         except TelegramHTMLError as e:
             raise _ApiError(400, str(e)) from None
         return text
@@ -1274,9 +1336,8 @@ class FakeTelegram:
                     since: int = 0) -> list[Call]:
         """Successful sendMessage/sendPhoto/sendDocument/editMessageText calls to ``chat_id``."""
         return [
-            c for c in self.sent[since:]
-            if c.method in _MESSAGE_METHODS and c.params.get("chat_id") == chat_id
-            and (include_failed or c.ok)
+            c for i, c in self._by_chat.get(chat_id, ())
+            if i >= since and (include_failed or c.ok)
         ]
 
     def last_message(self, chat_id: Any) -> Call | None:
@@ -1366,6 +1427,7 @@ class FakeTelegram:
     def reset(self) -> None:
         """Forget recorded calls (not state such as messages, files, webhook)."""
         self.sent.clear()
+        self._by_chat.clear()
 
 
 def _guess_mime(filename: str) -> str:

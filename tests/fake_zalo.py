@@ -122,6 +122,7 @@ class FakeZalo:
         self.static: dict[str, tuple[bytes, str]] = {}
         self.quota_remaining: int | None = None  # None = unlimited; see set_quota()
 
+        self._by_chat: dict[str, list[tuple[int, ZaloCall]]] = {}
         self._queue: collections.deque = collections.deque()
         self._faults: list[dict] = []
         self._rate_per_second: int | None = None
@@ -232,6 +233,10 @@ class FakeZalo:
             call.ok, call.error_code, call.description = False, err.code, err.description
             self._record(call)
             return self._error(err.code, err.description)
+        except Exception as exc:  # malformed parameter
+            call.ok, call.error_code, call.description = False, 400, f"Bad Request: {exc!r}"
+            self._record(call)
+            return self._error(400, call.description)
         call.result = result
         self._record(call)
         return web.json_response({"ok": True, "result": result}, dumps=_dumps)
@@ -250,6 +255,9 @@ class FakeZalo:
 
     def _record(self, call: ZaloCall) -> None:
         self.sent.append(call)
+        if call.method in _SEND_METHODS:
+            self._by_chat.setdefault(str(call.params.get("chat_id")), []).append(
+                (len(self.sent) - 1, call))
         if self._call_event is not None:
             self._call_event.set()
             self._call_event = asyncio.Event()
@@ -532,9 +540,8 @@ class FakeZalo:
     def messages_to(self, chat_id: str, *, include_failed: bool = False,
                     since: int = 0) -> list[ZaloCall]:
         """Successful sendMessage/sendPhoto/sendSticker calls to ``chat_id``."""
-        return [c for c in self.sent[since:]
-                if c.method in _SEND_METHODS and str(c.params.get("chat_id")) == str(chat_id)
-                and (include_failed or c.ok)]
+        return [c for i, c in self._by_chat.get(str(chat_id), ())
+                if i >= since and (include_failed or c.ok)]
 
     def last_message(self, chat_id: str) -> ZaloCall | None:
         msgs = self.messages_to(chat_id)
@@ -586,6 +593,7 @@ class FakeZalo:
 
     def reset(self) -> None:
         self.sent.clear()
+        self._by_chat.clear()
 
 
 def _dumps(obj: Any) -> str:

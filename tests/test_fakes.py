@@ -40,8 +40,8 @@ def _build_app(fake: FakeTelegram, results: dict):
     app = (
         ApplicationBuilder()
         .token(fake.token)
-        .base_url(fake.base_url)
-        .base_file_url(fake.base_file_url)
+        .base_url(f"{fake.url}/bot")
+        .base_file_url(f"{fake.url}/file/bot")
         .build()
     )
 
@@ -188,6 +188,33 @@ async def test_html_checker_unit():
     for bad in ["<b>x", "<b>x</i>", "<div>x</div>", "a &nbsp; b", "x</b>", "<p>x</p>"]:
         with pytest.raises(TelegramHTMLError):
             check_telegram_html(bad)
+
+
+async def test_legacy_markdown_raw_callback_and_rate_limiter_retry():
+    from telegram.ext import AIORateLimiter
+
+    async with FakeTelegram() as fake:
+        app = fake.app_builder().rate_limiter(AIORateLimiter(max_retries=1)).build()
+        async with app:
+            with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+                await app.bot.send_message(3, "user_name", parse_mode=ParseMode.MARKDOWN)
+            await app.bot.send_message(3, "*ok* user\\_name", parse_mode=ParseMode.MARKDOWN)
+
+            # a raw callback_query update registers its id, so answering it works
+            fake.inject_raw_update({"callback_query": {
+                "id": "raw-1", "from": {"id": 3, "is_bot": False, "first_name": "T"},
+                "chat_instance": "x", "data": "d"}})
+            (upd,) = await app.bot.get_updates(timeout=0)
+            assert await upd.callback_query.answer() is True
+            with pytest.raises(BadRequest, match="(?i)query is too old"):
+                await upd.callback_query.answer()
+
+            # AIORateLimiter waits retry_after and retries
+            fake.fail_next("sendMessage", retry_after=1)
+            t0 = time.monotonic()
+            await app.bot.send_message(3, "after retry")
+            assert time.monotonic() - t0 >= 1.0
+            assert [c.ok for c in fake.messages_to(3, include_failed=True)][-2:] == [False, True]
 
 
 async def test_getupdates_semantics_over_raw_http():
