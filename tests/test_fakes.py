@@ -13,10 +13,13 @@ import httpx
 import pytest
 from aiohttp import web
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from fake_telegram import FakeTelegram, check_telegram_html, TelegramHTMLError  # noqa: E402
-from fake_zalo import FakeZalo  # noqa: E402
+try:  # tests/ is a package (tests/__init__.py)
+    from tests.fake_telegram import FakeTelegram, TelegramHTMLError, check_telegram_html
+    from tests.fake_zalo import FakeZalo
+except ImportError:  # run from inside tests/ without the package on sys.path
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from fake_telegram import FakeTelegram, TelegramHTMLError, check_telegram_html  # noqa: E402
+    from fake_zalo import FakeZalo  # noqa: E402
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update  # noqa: E402
 from telegram.constants import ParseMode  # noqa: E402
