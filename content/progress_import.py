@@ -27,7 +27,7 @@ HEADER_SEARCH_ROWS = 30
 
 CODE_HEADERS = {"madonvi", "ma", "madv", "madvhc", "madiaban", "maxa"}
 NAME_HEADERS = {"tendonvi", "donvi", "ten", "tendv", "tendvhc", "tendiaban", "tenxa", "coquan", "coquandonvi"}
-TOTAL_ROW_KEYS = {"tong", "tongcong", "cong", "tongso", "tongsocong"}  # summary rows, skipped
+TOTAL_ROW_KEYS = {"tong", "tongcong", "cong", "tongso", "tongsocong", "toantinh", "tongtoantinh"}  # summary rows, skipped
 KIND_PREFIXES = ("thanh pho ", "thi xa ", "phuong ", "xa ", "thi tran ", "huyen ", "thon ", "to dan pho ", "tinh ", "so ")
 
 
@@ -243,6 +243,14 @@ def _find_header(rows: list[list], campaign: Campaign) -> tuple[int, _Columns] |
                         slot[role] = col
             else:
                 cols.ignored.append(_cell_text(cell))
+        if found and cols.code is None and cols.name is None and index > 0:
+            # a two-row header: unit columns on the row above, merged over this one
+            for col, cell in enumerate(rows[index - 1]):
+                key = header_key(cell)
+                if key in CODE_HEADERS and cols.code is None and col not in cols.titles:
+                    cols.code, cols.titles[col] = col, _cell_text(cell)
+                elif key in NAME_HEADERS and cols.name is None and col not in cols.titles:
+                    cols.name, cols.titles[col] = col, _cell_text(cell)
         if (cols.code is not None or cols.name is not None) and found:
             cols.metrics = {m.id: tuple(found[m.id]) for m in campaign.metrics if m.id in found}
             return index, cols

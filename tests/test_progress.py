@@ -122,6 +122,15 @@ def test_a_messy_xlsx_is_read_header_on_row_4_under_merged_titles():
     assert "STT" in parsed.ignored_columns and "Ghi chú" in parsed.ignored_columns
 
 
+def test_a_two_row_header_with_unit_columns_merged_above_is_read():
+    rows = [["Mã đơn vị", "Tên đơn vị", "Tỷ lệ hồ sơ nộp trực tuyến", None],
+            [None, None, "Hồ sơ nộp trực tuyến", "Tổng hồ sơ tiếp nhận"],
+            ["X1", None, 3, 4], [None, "Toàn tỉnh", 3, 4]]
+    parsed = parse(rows, title_rows=2)
+    assert parsed.errors == []
+    assert [(r.row, r.unit_code, r.values) for r in parsed.rows] == [(5, "X1", {"nop_truc_tuyen": (3, 4)})]
+
+
 def test_units_resolve_by_code_or_by_name_with_or_without_diacritics():
     rows = [HEADER, ["X1", "", 1, 2], ["", "cam due", 1, 2], ["", "Thạch <Hà>", 1, 2], ["", "Tư pháp", 1, 2],
             ["", "SỞ TƯ PHÁP", 1, 2]]
