@@ -9,7 +9,7 @@ import sys
 
 from bot.settings import Settings
 
-FEATURE_CLIS: tuple[str, ...] = ()  # modules with register(subparsers); each feature adds its own
+FEATURE_CLIS: tuple[str, ...] = ("bot.cli_guidance",)  # modules with register(subparsers); each feature adds its own
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     # httpx logs every request URL, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
-    if args.command in ("chat",) or (args.command == "run" and not settings.telegram_bot_token):
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if args.command != "run" or not (settings.telegram_bot_token or settings.zalo_bot_token):
+        # One-shot commands and the terminal chat print their own output; keep logs to problems.
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         return asyncio.run(_main(args))

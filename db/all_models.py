@@ -1,3 +1,4 @@
 """Import every model module so Base.metadata knows all tables (Alembic, tests)."""
 
-from db import models  # noqa: F401
+from db import guidance, models  # noqa: F401
+from db import invites, outbox, reports  # noqa: F401

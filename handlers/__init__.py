@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 
 def register_all(router: "Router") -> None:
-    from handlers import start
+    from handlers import guidance, start
 
     start.register(router)
+    guidance.register(router)  # last: it owns free text

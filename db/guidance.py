@@ -1,0 +1,149 @@
+"""The unanswered inbox: questions the bot could not answer and answers marked 👎.
+
+Users appear only as salted hashes. Officials group the entries by similarity and map a
+group to a topic (later identical questions get that topic) or ignore it (it never returns).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from rapidfuzz import fuzz
+from sqlalchemy import JSON, Enum, Integer, String, Text, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from content.text import fold_key
+from db.base import Base, utcnow
+
+GROUP_SIMILARITY = 85  # token-set ratio (0–100) at which two questions are one group
+
+
+class InboxKind(str, enum.Enum):
+    unanswered = "unanswered"  # no topic, or the user chose "another question"
+    dislike = "dislike"  # 👎 on an answer
+
+
+class InboxStatus(str, enum.Enum):
+    new = "new"
+    mapped = "mapped"
+    ignored = "ignored"
+
+
+class UnansweredQuestion(Base):
+    __tablename__ = "unanswered_questions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[InboxKind] = mapped_column(Enum(InboxKind, native_enum=False, length=12))
+    text: Mapped[str] = mapped_column(Text)
+    folded: Mapped[str] = mapped_column(String(500), index=True)
+    topic_id: Mapped[str | None] = mapped_column(String(64))  # the topic disliked, or mapped to
+    candidates: Mapped[list] = mapped_column(JSON, default=list)  # [[topic, score], ...]
+    user_hash: Mapped[str] = mapped_column(String(32))
+    status: Mapped[InboxStatus] = mapped_column(Enum(InboxStatus, native_enum=False, length=12),
+                                                default=InboxStatus.new, index=True)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QuestionRule(Base):
+    """A decision about a question group: answer it with a topic, or ignore it for good."""
+
+    __tablename__ = "question_rules"
+
+    folded: Mapped[str] = mapped_column(String(500), primary_key=True)
+    topic_id: Mapped[str | None] = mapped_column(String(64))  # None means ignored
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def user_hash(salt: str, platform: str, user_id: str) -> str:
+    return hashlib.sha256(f"{salt}:{platform}:{user_id}".encode()).hexdigest()[:32]
+
+
+async def mapped_topic(session: AsyncSession, question: str) -> str | None:
+    """The topic an official mapped this exact question (ignoring accents and case) to."""
+    rule = await session.get(QuestionRule, fold_key(question)[:500])
+    return rule.topic_id if rule is not None else None
+
+
+async def log_question(session: AsyncSession, *, kind: InboxKind, text: str, user_hash: str,
+                       candidates: list[tuple[str, float]] | None = None,
+                       topic_id: str | None = None) -> UnansweredQuestion:
+    """Log one entry; questions matching an ignored rule are stored already ignored."""
+    folded = fold_key(text)[:500]
+    status = InboxStatus.new
+    rules = (await session.scalars(select(QuestionRule).where(QuestionRule.topic_id.is_(None)))).all()
+    if any(fuzz.token_set_ratio(folded, rule.folded) >= GROUP_SIMILARITY for rule in rules):
+        status = InboxStatus.ignored
+    entry = UnansweredQuestion(kind=kind, text=text[:2000], folded=folded, topic_id=topic_id,
+                               candidates=[[t, s] for t, s in (candidates or [])[:3]],
+                               user_hash=user_hash, status=status)
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+@dataclass
+class QuestionGroup:
+    id: int  # the id of its first entry; stable while the group is open
+    text: str
+    count: int
+    kinds: dict[str, int]
+    top_topics: list[str]
+    entry_ids: list[int]
+
+
+async def open_groups(session: AsyncSession, limit: int = 10) -> list[QuestionGroup]:
+    """New entries grouped by similarity, most frequent first."""
+    entries = (await session.scalars(select(UnansweredQuestion)
+                                     .where(UnansweredQuestion.status == InboxStatus.new)
+                                     .order_by(UnansweredQuestion.id))).all()
+    groups: list[tuple[str, list[UnansweredQuestion]]] = []
+    for entry in entries:
+        for key, members in groups:
+            if fuzz.token_set_ratio(entry.folded, key) >= GROUP_SIMILARITY:
+                members.append(entry)
+                break
+        else:
+            groups.append((entry.folded, [entry]))
+    result = []
+    for _key, members in groups:
+        kinds: dict[str, int] = {}
+        votes: dict[str, float] = {}
+        for member in members:
+            kinds[member.kind.value] = kinds.get(member.kind.value, 0) + 1
+            if member.topic_id:
+                votes[member.topic_id] = votes.get(member.topic_id, 0) + 1
+            for topic, score in member.candidates or []:
+                votes[topic] = votes.get(topic, 0) + float(score)
+        top = sorted(votes, key=lambda t: -votes[t])[:3]
+        result.append(QuestionGroup(members[0].id, members[0].text, len(members), kinds, top,
+                                    [m.id for m in members]))
+    result.sort(key=lambda g: (-g.count, g.id))
+    return result[:limit]
+
+
+async def resolve_group(session: AsyncSession, group_id: int, topic_id: str | None) -> int:
+    """Map the group starting at ``group_id`` to ``topic_id``, or ignore it (``None``).
+
+    Returns how many entries were closed (0 when the group no longer exists).
+    """
+    for group in await open_groups(session, limit=10_000):
+        if group.id == group_id:
+            break
+    else:
+        return 0
+    status = InboxStatus.mapped if topic_id else InboxStatus.ignored
+    await session.execute(update(UnansweredQuestion).where(UnansweredQuestion.id.in_(group.entry_ids))
+                          .values(status=status, topic_id=topic_id))
+    for folded in {e for e in (await session.scalars(
+            select(UnansweredQuestion.folded).where(UnansweredQuestion.id.in_(group.entry_ids)))).all()}:
+        rule = await session.get(QuestionRule, folded)
+        if rule is None:
+            session.add(QuestionRule(folded=folded, topic_id=topic_id))
+        else:
+            rule.topic_id = topic_id
+    await session.flush()
+    return len(group.entry_ids)

@@ -1,0 +1,188 @@
+"""Guidance: browsing, free-text answers, "did you mean", out of scope, 👎 and the unanswered inbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from db import guidance as inbox
+from db.admin import grant_role
+from tests.conftest import Talker
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def test_browsing_goes_from_categories_to_topics_to_an_answer(talker):
+    await talker.say("/start")
+    assert "g:cats" in talker.button_data()
+    await talker.press("g:cats")
+    assert "g:c:payment" in talker.button_data()
+    await talker.press("g:c:payment")
+    assert "g:t:payment.how" in talker.button_data()
+    await talker.press("g:t:payment.how")
+    answer = talker.replies[0]
+    assert "dichvucong.gov.vn" in answer.text
+    data = talker.button_data()
+    assert "g:up:payment.how" in data and "g:dn:payment.how" in data and "menu" in data
+    assert any(d.startswith("g:t:payment.") for d in data)  # related topics
+
+
+async def test_a_question_without_diacritics_is_answered(talker):
+    await talker.say("lam sao nop phi online")
+    assert "Yêu cầu thanh toán" in talker.text
+    assert "g:dn:payment.how" in talker.button_data()
+
+
+async def test_the_answer_follows_the_users_language_with_vietnamese_fallback(app, talker):
+    await talker.say("/language")
+    await talker.press("lang:en")
+    english = [t for t in app.kb.topics.values() if t.body_en]
+    vietnamese_only = [t for t in app.kb.topics.values() if not t.body_en]
+    await talker.say("/guides")
+    await talker.press(f"g:c:{english[0].category}")
+    await talker.press(f"g:t:{english[0].id}")
+    assert talker.replies[0].text == english[0].body_en.strip()
+    if vietnamese_only:
+        await talker.say("/guides")
+        await talker.press(f"g:c:{vietnamese_only[0].category}")
+        await talker.press(f"g:t:{vietnamese_only[0].id}")
+        assert talker.replies[0].text == vietnamese_only[0].body_vi.strip()
+
+
+async def test_out_of_scope_is_refused_kindly_with_the_menu_and_logged(app, talker):
+    await talker.say("Cách nấu phở bò")
+    assert "chỉ biết về dịch vụ công trực tuyến" in talker.text
+    assert "g:cats" in talker.button_data() and "g:t:help.contact" in talker.button_data()
+    async with app.sessions() as session:
+        entries = (await session.scalars(select(inbox.UnansweredQuestion))).all()
+    assert [e.text for e in entries] == ["Cách nấu phở bò"]
+    assert entries[0].folded == "cach nau pho bo"
+    assert len(entries[0].user_hash) == 32 and "1" != entries[0].user_hash
+
+
+async def test_a_close_call_asks_did_you_mean_with_topic_buttons(app, talker):
+    question = next(q for q in ["bạn có thể làm những gì", "chung thuc", "phi", "ho so"]
+                    if app.matcher.match(q).suggestions)
+    await talker.say(question)
+    assert talker.text == "Có phải bạn muốn hỏi…?"
+    data = talker.button_data()
+    assert data[-1] == "g:other" and 2 <= len(data) <= 4
+    await talker.press(data[0])
+    assert "g:up:" + data[0].split(":", 2)[2] in talker.button_data()
+
+
+async def test_another_question_logs_the_question_as_unanswered(app, talker):
+    question = next(q for q in ["bạn có thể làm những gì", "chung thuc", "phi", "ho so"]
+                    if app.matcher.match(q).suggestions)
+    await talker.say(question)
+    await talker.press("g:other")
+    async with app.sessions() as session:
+        entry = await session.scalar(select(inbox.UnansweredQuestion))
+    assert entry.text == question and entry.kind is inbox.InboxKind.unanswered
+
+
+async def test_dislike_is_logged_and_shown_to_officials_who_can_map_it(app, talker):
+    await talker.say("lam sao nop phi online")
+    await talker.press("g:dn:payment.how")
+    assert "xem lại" in talker.text
+    official = Talker(app, "99")
+    async with app.sessions() as session:
+        await grant_role(session, "console", "99", "official")
+    await official.say("/unanswered")
+    assert "lam sao nop phi online" in official.text and "👎" in official.text
+    map_button = next(d for d in official.button_data() if d.startswith("u:map:"))
+    await official.press(map_button)
+    assert "Đã gán 1 câu hỏi" in official.text
+    async with app.sessions() as session:
+        rule = await session.get(inbox.QuestionRule, "lam sao nop phi online")
+    assert rule is not None and rule.topic_id == map_button.rsplit(":", 1)[1]
+
+
+async def test_unanswered_is_refused_to_citizens(talker):
+    await talker.say("/unanswered")
+    assert "chỉ dành cho" in talker.text
+
+
+async def test_ignored_groups_never_come_back(app):
+    async with app.sessions() as session:
+        for text in ("giá vàng hôm nay", "gia vang hom nay"):
+            await inbox.log_question(session, kind=inbox.InboxKind.unanswered, text=text, user_hash="h")
+        [group] = await inbox.open_groups(session)
+        assert group.count == 2
+        assert await inbox.resolve_group(session, group.id, None) == 2
+        await inbox.log_question(session, kind=inbox.InboxKind.unanswered, text="Giá vàng hôm nay?", user_hash="h")
+        assert await inbox.open_groups(session) == []
+
+
+async def test_a_mapped_question_is_answered_with_its_topic_afterwards(app, talker):
+    async with app.sessions() as session:
+        await inbox.log_question(session, kind=inbox.InboxKind.unanswered, text="xin giấy xác nhận cư trú", user_hash="h")
+        [group] = await inbox.open_groups(session)
+        await inbox.resolve_group(session, group.id, "portal.find_procedure")
+        await session.commit()
+    await talker.say("Xin giay xac nhan cu tru")
+    assert "g:up:portal.find_procedure" in talker.button_data()
+
+
+async def test_similar_questions_group_together(app):
+    async with app.sessions() as session:
+        for text in ("đổi bằng lái xe", "doi bang lai xe", "đổi bằng lái xe ở đâu", "cách nấu phở"):
+            await inbox.log_question(session, kind=inbox.InboxKind.unanswered, text=text, user_hash="h")
+        groups = await inbox.open_groups(session)
+    assert [g.count for g in groups] == [3, 1]
+
+
+def _cli(tmp_path, *args, stdin=""):
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db", "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
+                          cwd=tmp_path, env=env, timeout=60)
+
+
+def test_ask_cli_prints_one_json_object_per_question(tmp_path):
+    result = _cli(tmp_path, "ask", "--json", "lam sao nop phi online", "Cách nấu phở bò")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[0]["topic"] == "payment.how" and lines[0]["question"] == "lam sao nop phi online"
+    assert lines[1]["topic"] is None and lines[1]["suggestions"] == []
+    assert set(lines[0]) == {"question", "topic", "score", "suggestions"}
+
+
+def test_ask_cli_reads_one_question_per_line_from_stdin(tmp_path):
+    result = _cli(tmp_path, "ask", "--json", stdin="tra cuu ho so o mo\n\nCách nấu phở bò\n")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["topic"] for line in lines] == ["portal.track", None]
+
+
+def test_content_check_cli_is_clean(tmp_path):
+    result = _cli(tmp_path, "content", "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK: 24 topics" in result.stdout
+
+
+def test_unanswered_cli_lists_maps_and_ignores(tmp_path):
+    import asyncio
+
+    from bot.app import App
+    from tests.conftest import make_settings
+
+    async def seed():
+        app = App(make_settings(tmp_path).model_copy(update={"database_url": f"sqlite+aiosqlite:///{tmp_path}/cli.db"}))
+        await app.prepare()
+        async with app.sessions() as session:
+            await inbox.log_question(session, kind=inbox.InboxKind.unanswered, text="đổi bằng lái xe", user_hash="h")
+            await inbox.log_question(session, kind=inbox.InboxKind.unanswered, text="cách nấu phở", user_hash="h")
+            await session.commit()
+        await app.aclose()
+
+    asyncio.run(seed())
+    listing = _cli(tmp_path, "unanswered")
+    rows = [line.split("\t") for line in listing.stdout.splitlines()]
+    assert {row[-1] for row in rows} == {"đổi bằng lái xe", "cách nấu phở"}
+    group = next(row[0] for row in rows if row[-1] == "cách nấu phở")
+    assert _cli(tmp_path, "unanswered", "ignore", group).returncode == 0
+    assert "cách nấu phở" not in _cli(tmp_path, "unanswered").stdout
+    assert _cli(tmp_path, "unanswered", "map", group, "no.such.topic").returncode == 2
