@@ -1,0 +1,508 @@
+"""Difficulty reports: categories (data), typed statuses, history, photos, followers; repository functions.
+
+The status model copies FixMyStreet's typed states: every status has a type (open, fixed,
+closed) so "is it still open?" never depends on a label. Every change is a row in
+``report_history`` (who, when, from → to, note).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import (Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, delete, func,
+                        select, update)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, utcnow
+from db.models import AdminUnit, Role, User
+from db.units import unit_and_descendants
+
+MAX_PHOTOS = 3
+MIN_DESCRIPTION, MAX_DESCRIPTION = 10, 2000
+DAILY_LIMIT = 20
+REOPEN_DAYS = 14
+STALE_DAYS = 3
+DRAFT_HOURS = 24
+
+
+class ReportKind(str, enum.Enum):
+    difficulty = "difficulty"
+    good_practice = "good_practice"
+
+
+class StatusType(str, enum.Enum):
+    open = "open"
+    fixed = "fixed"
+    closed = "closed"
+
+
+class ReportStatus(str, enum.Enum):
+    new = "new"
+    acknowledged = "acknowledged"
+    in_progress = "in_progress"
+    reopened = "reopened"
+    fixed = "fixed"
+    not_responsible = "not_responsible"
+    duplicate = "duplicate"
+    closed = "closed"
+
+    @property
+    def type(self) -> StatusType:
+        return STATUS_TYPES[self]
+
+    @property
+    def is_open(self) -> bool:
+        return self.type is StatusType.open
+
+
+STATUS_TYPES = {
+    ReportStatus.new: StatusType.open, ReportStatus.acknowledged: StatusType.open,
+    ReportStatus.in_progress: StatusType.open, ReportStatus.reopened: StatusType.open,
+    ReportStatus.fixed: StatusType.fixed,
+    ReportStatus.not_responsible: StatusType.closed, ReportStatus.duplicate: StatusType.closed,
+    ReportStatus.closed: StatusType.closed,
+}
+OPEN_STATUSES = [s.value for s in ReportStatus if s.is_open]
+
+
+def statuses_of(kind: StatusType) -> list[str]:
+    return [s.value for s in ReportStatus if s.type is kind]
+
+
+DEFAULT_CATEGORIES = [  # (key, Vietnamese name, English name)
+    ("vneid", "Tài khoản VNeID/định danh", "VNeID account / identification"),
+    ("portal", "Cổng DVC lỗi/chậm", "Public service portal error / slow"),
+    ("payment", "Thanh toán trực tuyến", "Online payment"),
+    ("copy", "Chứng thực bản sao điện tử", "Electronic certified copy"),
+    ("device", "Thiết bị", "Devices"),
+    ("internet", "Kết nối Internet", "Internet connection"),
+    ("awareness", "Người dân chưa biết/ngại dùng", "People don't know / are reluctant"),
+    ("other", "Khác", "Other"),
+]
+
+
+class ReportCategory(Base):
+    """A category of report: admin data, editable in the database."""
+
+    __tablename__ = "report_categories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))  # Vietnamese
+    name_en: Mapped[str] = mapped_column(String(120), default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def label(self, locale: str = "vi") -> str:
+        return self.name_en if locale == "en" and self.name_en else self.name
+
+
+class Report(Base):
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draft_key: Mapped[str] = mapped_column(String(40), unique=True)  # one report per draft, even if sent twice
+    kind: Mapped[str] = mapped_column(String(16), default=ReportKind.difficulty.value)
+    category_id: Mapped[int] = mapped_column(ForeignKey("report_categories.id"), index=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("admin_units.code"), index=True)  # the commune
+    village_code: Mapped[str | None] = mapped_column(ForeignKey("admin_units.code"))
+    description: Mapped[str] = mapped_column(Text)
+    people_affected: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default=ReportStatus.new.value, index=True)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
+    resolution_note: Mapped[str] = mapped_column(Text, default="")
+    created: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    last_action_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column()
+    in_progress_at: Mapped[datetime | None] = mapped_column()
+    fixed_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+    reopened_at: Mapped[datetime | None] = mapped_column()
+
+    @property
+    def number(self) -> str:
+        return report_number(self.id)
+
+    @property
+    def status_enum(self) -> ReportStatus:
+        return ReportStatus(self.status)
+
+
+class ReportPhoto(Base):
+    """A photo of a report; while the report is a draft it hangs on the draft key."""
+
+    __tablename__ = "report_photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    draft_key: Mapped[str | None] = mapped_column(String(40), index=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    mime_type: Mapped[str] = mapped_column(String(60), default="image/jpeg")
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReportHistory(Base):
+    __tablename__ = "report_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(String(20))  # "status", "comment", "reroute", "same_problem"
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    from_unit: Mapped[str | None] = mapped_column(String(32))
+    to_unit: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ReportFollower(Base):
+    """Someone else who met the same problem and gets the report's updates."""
+
+    __tablename__ = "report_followers"
+    __table_args__ = (UniqueConstraint("report_id", "user_id", name="uq_report_followers_pair"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+def report_number(report_id: int) -> str:
+    return f"BC-{report_id:06d}"
+
+
+def parse_number(text: str) -> int | None:
+    """ "BC-000123", "bc 123", "#123" or "123" → 123."""
+    digits = "".join(ch for ch in (text or "") if ch.isdigit())
+    return int(digits) if digits and len(digits) <= 9 else None
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite gives naive datetimes back; every stored time is UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+class ReportError(Exception):
+    """A rule refused an action; ``code`` says which (the handler words it)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+# --- categories ---------------------------------------------------------------------------
+
+async def seed_categories(session: AsyncSession) -> None:
+    existing = set((await session.scalars(select(ReportCategory.key))).all())
+    for position, (key, name, name_en) in enumerate(DEFAULT_CATEGORIES):
+        if key not in existing:
+            session.add(ReportCategory(key=key, name=name, name_en=name_en, position=position))
+    await session.flush()
+
+
+async def categories(session: AsyncSession) -> list[ReportCategory]:
+    rows = (await session.scalars(select(ReportCategory).where(ReportCategory.active.is_(True))
+                                  .order_by(ReportCategory.position, ReportCategory.id))).all()
+    if not rows:
+        await seed_categories(session)
+        return await categories(session)
+    return list(rows)
+
+
+# --- filing -------------------------------------------------------------------------------
+
+async def reports_today(session: AsyncSession, user_id: int, tz, now: datetime | None = None) -> int:
+    now = now or utcnow()
+    local_midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    return await session.scalar(select(func.count(Report.id)).where(
+        Report.reporter_id == user_id, Report.created >= local_midnight.astimezone(timezone.utc))) or 0
+
+
+async def add_draft_photo(session: AsyncSession, draft_key: str, data: bytes, mime_type: str) -> int:
+    """Store one photo of a draft; return how many the draft has now (never more than 3)."""
+    count = await draft_photo_count(session, draft_key)
+    if count >= MAX_PHOTOS:
+        return count
+    session.add(ReportPhoto(draft_key=draft_key, data=data, mime_type=mime_type[:60] or "image/jpeg"))
+    await session.flush()
+    return count + 1
+
+
+async def draft_photo_count(session: AsyncSession, draft_key: str) -> int:
+    return await session.scalar(select(func.count(ReportPhoto.id)).where(ReportPhoto.draft_key == draft_key)) or 0
+
+
+async def discard_draft_photos(session: AsyncSession, draft_key: str) -> None:
+    await session.execute(delete(ReportPhoto).where(ReportPhoto.draft_key == draft_key,
+                                                    ReportPhoto.report_id.is_(None)))
+
+
+async def purge_abandoned_drafts(session: AsyncSession, now: datetime | None = None) -> int:
+    """Delete photos of drafts older than 24 h that were never sent."""
+    cutoff = (now or utcnow()) - timedelta(hours=DRAFT_HOURS)
+    result = await session.execute(delete(ReportPhoto).where(ReportPhoto.report_id.is_(None),
+                                                             ReportPhoto.created < cutoff))
+    return result.rowcount or 0
+
+
+async def similar_open_reports(session: AsyncSession, unit_code: str, category_id: int,
+                               limit: int = 3) -> list[Report]:
+    return list((await session.scalars(select(Report).where(
+        Report.unit_code == unit_code, Report.category_id == category_id,
+        Report.status.in_(OPEN_STATUSES)).order_by(Report.id.desc()).limit(limit))).all())
+
+
+async def find_by_draft(session: AsyncSession, draft_key: str) -> Report | None:
+    return await session.scalar(select(Report).where(Report.draft_key == draft_key))
+
+
+async def submit_report(session: AsyncSession, reporter: User, draft_key: str, kind: str, category_id: int,
+                        unit_code: str, village_code: str | None, description: str,
+                        people_affected: int | None, tz) -> Report:
+    """Create the report of a draft (once: a second call returns the same report)."""
+    existing = await find_by_draft(session, draft_key)
+    if existing is not None:
+        return existing
+    if await reports_today(session, reporter.id, tz) >= DAILY_LIMIT:
+        raise ReportError("daily_limit")
+    now = utcnow()
+    report = Report(draft_key=draft_key, kind=kind, category_id=category_id, unit_code=unit_code,
+                    village_code=village_code, description=description, people_affected=people_affected,
+                    status=ReportStatus.new.value, reporter_id=reporter.id, created=now, last_action_at=now,
+                    resolution_note="")
+    session.add(report)
+    await session.flush()
+    await session.execute(update(ReportPhoto).where(ReportPhoto.draft_key == draft_key,
+                                                    ReportPhoto.report_id.is_(None))
+                          .values(report_id=report.id, draft_key=None))
+    session.add(ReportHistory(report_id=report.id, actor_id=reporter.id, created=now, action="status",
+                              from_status=None, to_status=ReportStatus.new.value, note=""))
+    await session.flush()
+    return report
+
+
+async def follow(session: AsyncSession, report: Report, user: User, note: str = "") -> bool:
+    """``user`` met the same problem: they get the report's updates. False if already following."""
+    if report.reporter_id == user.id:
+        return False
+    if await session.scalar(select(ReportFollower.id).where(ReportFollower.report_id == report.id,
+                                                            ReportFollower.user_id == user.id)):
+        return False
+    session.add(ReportFollower(report_id=report.id, user_id=user.id))
+    session.add(ReportHistory(report_id=report.id, actor_id=user.id, action="same_problem", note=note[:2000]))
+    await session.flush()
+    return True
+
+
+# --- reading ------------------------------------------------------------------------------
+
+async def get_report(session: AsyncSession, report_id: int) -> Report | None:
+    return await session.get(Report, report_id)
+
+
+async def scope_of(session: AsyncSession, user: User) -> set[str] | None:
+    """The unit codes an official may see; None means everything (admins)."""
+    if user.role is Role.admin:
+        return None
+    if user.role is not Role.official or not user.unit_code:
+        return set()
+    return await unit_and_descendants(session, user.unit_code)
+
+
+async def in_scope(session: AsyncSession, user: User, report: Report) -> bool:
+    scope = await scope_of(session, user)
+    return scope is None or report.unit_code in scope
+
+
+@dataclass
+class ReportFilter:
+    group: str = "o"  # o(pen) f(ixed) c(losed) a(ll)
+    category_id: int = 0
+    unit_code: str = ""  # "" = the whole scope
+    min_age_days: int = 0
+
+
+GROUPS = {"o": [StatusType.open], "f": [StatusType.fixed], "c": [StatusType.closed],
+          "a": [StatusType.open, StatusType.fixed, StatusType.closed]}
+
+
+async def list_reports(session: AsyncSession, user: User, flt: ReportFilter, page: int = 1,
+                       page_size: int = 10, now: datetime | None = None) -> tuple[list[Report], int]:
+    """Reports in ``user``'s scope matching ``flt``, newest first: (one page, total count)."""
+    now = now or utcnow()
+    query = select(Report)
+    scope = await scope_of(session, user)
+    if scope is not None:
+        query = query.where(Report.unit_code.in_(scope))
+    if flt.unit_code:
+        query = query.where(Report.unit_code.in_(await unit_and_descendants(session, flt.unit_code)))
+    statuses = [s for kind in GROUPS.get(flt.group, GROUPS["o"]) for s in statuses_of(kind)]
+    query = query.where(Report.status.in_(statuses))
+    if flt.category_id:
+        query = query.where(Report.category_id == flt.category_id)
+    if flt.min_age_days:
+        query = query.where(Report.created <= now - timedelta(days=flt.min_age_days))
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = (await session.scalars(query.order_by(Report.id.desc()).offset((page - 1) * page_size)
+                                  .limit(page_size))).all()
+    return list(rows), total
+
+
+async def photos_of(session: AsyncSession, report_id: int) -> list[ReportPhoto]:
+    return list((await session.scalars(select(ReportPhoto).where(ReportPhoto.report_id == report_id)
+                                       .order_by(ReportPhoto.id))).all())
+
+
+async def reports_of(session: AsyncSession, user_id: int, limit: int = 20) -> list[Report]:
+    return list((await session.scalars(select(Report).where(Report.reporter_id == user_id)
+                                       .order_by(Report.id.desc()).limit(limit))).all())
+
+
+async def history_of(session: AsyncSession, report_id: int) -> list[ReportHistory]:
+    return list((await session.scalars(select(ReportHistory).where(ReportHistory.report_id == report_id)
+                                       .order_by(ReportHistory.id))).all())
+
+
+async def followers_of(session: AsyncSession, report: Report) -> list[int]:
+    """The reporter and the followers: everyone told about a change."""
+    ids = [report.reporter_id] if report.reporter_id else []
+    ids += list((await session.scalars(select(ReportFollower.user_id)
+                                       .where(ReportFollower.report_id == report.id))).all())
+    return list(dict.fromkeys(ids))
+
+
+async def officials_for(session: AsyncSession, unit_code: str) -> list[User]:
+    """Active officials whose scope contains ``unit_code`` (its unit and every unit above)."""
+    ancestors: list[str] = []
+    code: str | None = unit_code
+    while code and code not in ancestors:
+        ancestors.append(code)
+        unit = await session.get(AdminUnit, code)
+        code = unit.parent_code if unit else None
+    return list((await session.scalars(select(User).where(
+        User.role == Role.official, User.unit_code.in_(ancestors), User.active.is_(True))
+        .order_by(User.id))).all())
+
+
+# --- handling -----------------------------------------------------------------------------
+
+TIMESTAMP = {ReportStatus.acknowledged: "acknowledged_at", ReportStatus.in_progress: "in_progress_at",
+             ReportStatus.fixed: "fixed_at", ReportStatus.not_responsible: "closed_at",
+             ReportStatus.duplicate: "closed_at", ReportStatus.closed: "closed_at",
+             ReportStatus.reopened: "reopened_at"}
+
+
+async def change_status(session: AsyncSession, report: Report, actor: User | None, to: ReportStatus,
+                        note: str = "", action: str = "status") -> ReportHistory:
+    """Move ``report`` to ``to`` and record who did it, when and why."""
+    now = utcnow()
+    entry = ReportHistory(report_id=report.id, actor_id=actor.id if actor else None, created=now,
+                          action=action, from_status=report.status, to_status=to.value, note=note[:2000])
+    report.status = to.value
+    report.last_action_at = now
+    column = TIMESTAMP.get(to)
+    if column:
+        setattr(report, column, now)
+    if to is ReportStatus.fixed or (note and to.type is not StatusType.open):
+        report.resolution_note = note[:2000]
+    if to in (ReportStatus.acknowledged, ReportStatus.in_progress, ReportStatus.fixed) and actor is not None:
+        report.handler_id = report.handler_id or actor.id
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def take(session: AsyncSession, report: Report, official: User) -> ReportHistory:
+    report.handler_id = official.id
+    return await change_status(session, report, official, ReportStatus.acknowledged)
+
+
+async def add_comment(session: AsyncSession, report: Report, actor: User, text: str) -> ReportHistory:
+    entry = ReportHistory(report_id=report.id, actor_id=actor.id, action="comment", note=text[:2000])
+    report.last_action_at = utcnow()
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def reroute(session: AsyncSession, report: Report, actor: User, unit: AdminUnit, note: str = "") -> ReportHistory:
+    """Send the report to another unit: it starts again as new there."""
+    now = utcnow()
+    entry = ReportHistory(report_id=report.id, actor_id=actor.id, created=now, action="reroute",
+                          from_status=report.status, to_status=ReportStatus.new.value,
+                          from_unit=report.unit_code, to_unit=unit.code, note=note[:2000])
+    report.unit_code = unit.code
+    report.status = ReportStatus.new.value
+    report.handler_id = None
+    report.last_action_at = now
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def mark_duplicate(session: AsyncSession, report: Report, original: Report, actor: User) -> None:
+    """``report`` is the same problem as ``original``: close it and move its people over."""
+    if original.id == report.id:
+        raise ReportError("same_report")
+    report.duplicate_of_id = original.id
+    await change_status(session, report, actor, ReportStatus.duplicate, note=original.number)
+    for user_id in await followers_of(session, report):
+        if user_id != original.reporter_id and not await session.scalar(select(ReportFollower.id).where(
+                ReportFollower.report_id == original.id, ReportFollower.user_id == user_id)):
+            session.add(ReportFollower(report_id=original.id, user_id=user_id))
+    session.add(ReportHistory(report_id=original.id, actor_id=actor.id, action="duplicate_link",
+                              note=report.number))
+    await session.flush()
+
+
+def can_reopen(report: Report, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    if report.status_enum.is_open or report.status_enum is ReportStatus.duplicate:
+        return False
+    closed = aware(report.fixed_at if report.status_enum is ReportStatus.fixed else report.closed_at)
+    closed = closed or aware(report.last_action_at)
+    return closed is not None and now - closed <= timedelta(days=REOPEN_DAYS)
+
+
+async def reopen(session: AsyncSession, report: Report, user: User, now: datetime | None = None) -> ReportHistory:
+    if report.reporter_id != user.id and user.id not in await followers_of(session, report):
+        raise ReportError("not_yours")
+    if not can_reopen(report, now):
+        raise ReportError("too_late")
+    return await change_status(session, report, user, ReportStatus.reopened)
+
+
+async def stale_reports(session: AsyncSession, now: datetime) -> list[Report]:
+    cutoff = now - timedelta(days=STALE_DAYS)
+    return list((await session.scalars(select(Report).where(
+        Report.status.in_(OPEN_STATUSES), Report.last_action_at <= cutoff).order_by(Report.id))).all())
+
+
+# --- privacy ------------------------------------------------------------------------------
+
+async def forget_reporter(session: AsyncSession, user_id: int) -> None:
+    """Unlink a user from every report (the reports stay, anonymised)."""
+    await session.execute(update(Report).where(Report.reporter_id == user_id).values(reporter_id=None))
+    await session.execute(update(Report).where(Report.handler_id == user_id).values(handler_id=None))
+    await session.execute(update(ReportHistory).where(ReportHistory.actor_id == user_id).values(actor_id=None))
+    await session.execute(delete(ReportFollower).where(ReportFollower.user_id == user_id))
+
+
+# --- export -------------------------------------------------------------------------------
+
+async def export_rows(session: AsyncSession, start: datetime, end: datetime,
+                      scope: set[str] | None) -> list[Report]:
+    query = select(Report).where(Report.created >= start, Report.created < end)
+    if scope is not None:
+        query = query.where(Report.unit_code.in_(scope))
+    return list((await session.scalars(query.order_by(Report.id))).all())
+
