@@ -9,14 +9,15 @@ import sys
 
 from bot.settings import Settings
 
-FEATURE_CLIS: tuple[str, ...] = ("bot.cli_guidance",)  # modules with register(subparsers); each feature adds its own
+FEATURE_CLIS: tuple[str, ...] = ("bot.cli_guidance", "bot.cli_progress")  # modules with register(subparsers); each feature adds its own
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Hà Tĩnh online public services bot")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="start the bot: Telegram when TELEGRAM_BOT_TOKEN is set, else the terminal chat")
+    run = sub.add_parser("run", help="start the bot: Telegram and/or Zalo when TELEGRAM_BOT_TOKEN / ZALO_BOT_TOKEN "
+                                     "is set, else the terminal chat")
     run.set_defaults(run=cmd_run)
 
     chat = sub.add_parser("chat", help="talk to the bot in the terminal (reads stdin line by line when piped)")
@@ -46,12 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def cmd_run(args, app) -> int:
     settings = app.settings
-    if settings.telegram_bot_token:
+    if settings.telegram_bot_token or settings.zalo_bot_token:
         from bot.server import run_channels
 
         await run_channels(app)
         return 0
-    print("Chưa đặt TELEGRAM_BOT_TOKEN: mở trò chuyện trong cửa sổ dòng lệnh.", file=sys.stderr)
+    print("Chưa đặt TELEGRAM_BOT_TOKEN hay ZALO_BOT_TOKEN: mở trò chuyện trong cửa sổ dòng lệnh.",
+          file=sys.stderr)
     return await cmd_chat(argparse.Namespace(user_id="1", role=None, unit=None), app)
 
 

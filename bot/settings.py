@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
     webhook_url: str = ""  # public https URL; when set, webhooks instead of long polling
     webhook_secret: str = ""  # secret token checked on every webhook request; random when empty
+    public_base_url: str = ""  # public URL of this server when polling; serves chart links for Zalo
     port: int = 8080
     zalo_bot_token: str = ""
     zalo_base_url: str = "https://bot-api.zaloplatforms.com"

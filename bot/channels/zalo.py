@@ -1,0 +1,392 @@
+"""Zalo channel: Zalo Bot API events in, Bot API calls out. No decisions here.
+
+The Zalo Bot API (bot.zaloplatforms.com) is shaped like Telegram's, with differences that
+matter here: getUpdates returns one event per call and has no offset (so events are
+de-duplicated by message id), an idle long poll ends with HTTP 408, ids are strings, there
+are no buttons (options are numbered text, as in the terminal chat), text is at most 2,000
+characters, and photos are sent by URL, so charts are served by our own web server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict, defaultdict
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from sqlalchemy import select
+
+from bot.channels.render import reply_as_text, split_text
+from bot.i18n import _, use_locale
+from bot.media import MediaStore, image_type
+from bot.messages import Attachment, DeliveryError, Incoming, RateLimited, RecipientGone, Reply
+from db.models import User
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "zalo"
+TEXT_LIMIT = 2000  # sendMessage text and sendPhoto caption, in characters
+MAX_DOWNLOAD = 10 * 1024 * 1024  # bytes; larger photos are refused
+POLL_TIMEOUT = 30  # seconds a getUpdates long poll may wait for an event
+QUOTA_BACKOFF = 60.0  # seconds; Zalo's 429 "Quota exceeded" says nothing about when to retry
+SEEN_LIMIT = 5000  # message ids remembered in memory for de-duplication
+
+
+class ZaloError(Exception):
+    """The Bot API answered ``ok: false`` (``code`` is its error_code, or the HTTP status)."""
+
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(f"Zalo Bot API error {code}: {description}")
+        self.code = code
+        self.description = description
+
+
+class ZaloNetworkError(Exception):
+    """The Bot API could not be reached (the message never contains the token)."""
+
+
+class ZaloClient:
+    """Calls ``{base_url}/bot{token}/{method}`` with a JSON body and unwraps ``{ok, result}``."""
+
+    def __init__(self, token: str, base_url: str = "https://bot-api.zaloplatforms.com", *,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._token = token
+        self._base = f"{base_url.rstrip('/')}/bot{token}"
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(20.0, read=POLL_TIMEOUT + 15),
+                                       transport=transport, follow_redirects=True)
+
+    def redact(self, text: str) -> str:
+        """``text`` with the token (and its secret half) replaced, for logs and exceptions."""
+        if not self._token:
+            return text
+        text = text.replace(self._token, "<token>")
+        secret = self._token.partition(":")[2]
+        return text.replace(secret, "<secret>") if len(secret) >= 6 else text
+
+    async def call(self, method: str, **params: Any) -> Any:
+        """Call ``method``; return its ``result`` or raise ZaloError / ZaloNetworkError."""
+        try:
+            response = await self._http.post(f"{self._base}/{method}", json=params)
+        except httpx.HTTPError as exc:
+            raise ZaloNetworkError(f"{method}: {type(exc).__name__}: {self.redact(str(exc))}") from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise ZaloError(response.status_code, f"{method}: unexpected answer (HTTP {response.status_code})")
+        if not body.get("ok"):
+            code = body.get("error_code") or response.status_code
+            raise ZaloError(int(code), self.redact(str(body.get("description") or "")))
+        return body.get("result")
+
+    async def download(self, url: str, limit: int = MAX_DOWNLOAD) -> tuple[bytes, str]:
+        """Fetch a file the user sent (a photo URL); refuse more than ``limit`` bytes."""
+        try:
+            async with self._http.stream("GET", url) as response:
+                response.raise_for_status()
+                declared = response.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > limit:
+                    raise FileTooLarge(int(declared))
+                data = bytearray()
+                async for chunk in response.aiter_bytes():
+                    data.extend(chunk)
+                    if len(data) > limit:
+                        raise FileTooLarge(len(data))
+                return bytes(data), response.headers.get("content-type", "").split(";")[0].strip()
+        except httpx.HTTPError as exc:
+            raise ZaloNetworkError(f"download: {type(exc).__name__}: {self.redact(str(exc))}") from None
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+class FileTooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"file over the limit ({size} bytes)")
+        self.size = size
+
+
+class ZaloChannel:
+    """One Zalo bot: long polling or webhook events to the router, replies back as text."""
+
+    def __init__(self, app: "App", client: ZaloClient, media: MediaStore | None = None,
+                 public_url: str = "", *, poll_timeout: int = POLL_TIMEOUT) -> None:
+        self.app = app
+        self.client = client
+        self.media = media
+        self.public_url = public_url.rstrip("/")  # where our web server is reachable; "" = nowhere
+        self.poll_timeout = poll_timeout
+        self.running = False
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._tasks: set[asyncio.Task] = set()
+        self._poller: asyncio.Task | None = None
+
+    @classmethod
+    def from_settings(cls, app: "App", media: MediaStore | None, public_url: str) -> "ZaloChannel":
+        settings = app.settings
+        return cls(app, ZaloClient(settings.zalo_bot_token, settings.zalo_base_url), media, public_url)
+
+    # --- lifecycle ------------------------------------------------------------------------
+    async def start(self, webhook_url: str = "", secret: str = "") -> None:
+        """Set the webhook (when ``webhook_url``), else delete it and start long polling."""
+        try:
+            me = await self.client.call("getMe")
+        except ZaloNetworkError as exc:  # polling retries on its own; a webhook call below fails loudly
+            log.warning("Zalo getMe failed: %s", exc)
+            me = None
+        name = me.get("account_name", "?") if isinstance(me, dict) else "?"
+        if webhook_url:
+            if not 8 <= len(secret) <= 256:
+                raise ValueError("WEBHOOK_SECRET must be 8 to 256 characters for Zalo")
+            await self.client.call("setWebhook", url=webhook_url, secret_token=secret)
+            log.info("Zalo bot %s receives updates by webhook", name)
+        else:
+            await self.client.call("deleteWebhook")  # getUpdates does not work while a webhook is set
+            self._poller = asyncio.create_task(self.poll(), name="zalo-poll")
+            log.info("Zalo bot %s is polling", name)
+        self.running = True
+
+    async def stop(self) -> None:
+        """Stop polling, let in-flight messages finish (briefly), close the HTTP client."""
+        self.running = False
+        if self._poller is not None:
+            self._poller.cancel()
+            try:
+                await self._poller
+            except asyncio.CancelledError:
+                pass
+            self._poller = None
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=10)
+        await self.client.aclose()
+
+    async def poll(self) -> None:
+        """Long-poll getUpdates forever; 408 is an idle poll, network errors back off."""
+        backoff = 1.0
+        while True:
+            try:
+                event = await self.client.call("getUpdates", timeout=str(self.poll_timeout))
+            except ZaloError as exc:
+                if exc.code == 408:  # nothing arrived during the long poll
+                    backoff = 1.0
+                    continue
+                log.warning("Zalo getUpdates failed (%s); retrying in %.0f s", exc, backoff)
+            except ZaloNetworkError as exc:
+                log.warning("Zalo getUpdates failed (%s); retrying in %.0f s", exc, backoff)
+            else:
+                backoff = 1.0
+                if isinstance(event, dict):
+                    self.dispatch(event)
+                continue
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 60.0)
+
+    # --- incoming ---------------------------------------------------------------------------
+    def dispatch(self, event: dict) -> bool:
+        """Handle ``event`` in the background, one at a time per user; False for a duplicate."""
+        message = event.get("message") or {}
+        message_id = str(message.get("message_id") or "")
+        if message_id:
+            if message_id in self._seen:
+                log.info("duplicate Zalo event %s ignored", message_id)
+                return False
+            self._seen[message_id] = None
+            if len(self._seen) > SEEN_LIMIT:
+                self._seen.popitem(last=False)
+        user_id = str((message.get("from") or {}).get("id") or "")
+        task = asyncio.create_task(self._handle_in_turn(user_id, event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def _handle_in_turn(self, user_id: str, event: dict) -> None:
+        lock = self._locks[user_id]
+        async with lock:
+            try:
+                await self.handle_event(event)
+            except Exception:  # noqa: BLE001 - one bad event must not stop the channel
+                log.exception("error while handling a Zalo %s event", event.get("event_name"))
+                chat_id = str(((event.get("message") or {}).get("chat") or {}).get("id") or "")
+                if chat_id:
+                    with use_locale("vi"):
+                        await self._send_quietly(chat_id, _(
+                            "Sorry, something went wrong on our side. Please try again in a moment, "
+                            "or send /menu."))
+        if not lock.locked() and not lock._waiters:  # forget idle users so memory stays flat
+            self._locks.pop(user_id, None)
+
+    async def handle_event(self, event: dict) -> None:
+        """Translate one Zalo event, pass it to the router and send the replies."""
+        name = event.get("event_name", "")
+        message = event.get("message") or {}
+        sender = message.get("from") or {}
+        chat = message.get("chat") or {}
+        user_id, chat_id = str(sender.get("id") or ""), str(chat.get("id") or "")
+        if not user_id or not chat_id or sender.get("is_bot"):
+            return
+        if chat.get("chat_type", "PRIVATE") != "PRIVATE":
+            return  # groups are unreliable on Zalo; the bot works in private chats only
+        message_id = str(message.get("message_id") or "") or None
+        common = dict(display_name=str(sender.get("display_name") or ""), update_id=message_id)
+        if name == "message.text.received":
+            incoming = Incoming.from_text(PLATFORM, user_id, chat_id, str(message.get("text") or ""), **common)
+        elif name == "message.image.received":
+            incoming = await self._image_incoming(message, user_id, chat_id, common)
+            if incoming is None:
+                return
+        elif name in ("message.sticker.received", "message.unsupported.received"):
+            await self._answer_unreadable(user_id, chat_id, sticker=name == "message.sticker.received")
+            return
+        else:
+            log.debug("Zalo event %s ignored", name)
+            return
+        for reply in await self.app.router.handle(incoming):
+            try:
+                await self.send_reply(chat_id, reply)
+            except (ZaloError, ZaloNetworkError) as exc:
+                if isinstance(exc, ZaloError) and exc.code not in (429, 500, 502, 503, 504):
+                    raise
+                await self._keep_for_later(user_id, reply, exc)
+
+    async def _keep_for_later(self, user_id: str, reply: Reply, exc: Exception) -> None:
+        """A reply that could not go out now (quota, network): hand it to the outbox to retry."""
+        hook = self.app.router.outbox_hook
+        if hook is None:
+            log.warning("Zalo reply dropped, no outbox to retry it: %s", exc)
+            return
+        async with self.app.sessions() as session:
+            internal_id = await session.scalar(select(User.id).where(
+                User.platform == PLATFORM, User.platform_user_id == user_id))
+            if internal_id is None:
+                return
+            await hook(session, [(internal_id, reply)])
+            await session.commit()
+        log.warning("Zalo reply kept in the outbox for a retry: %s", exc)
+
+    async def _image_incoming(self, message: dict, user_id: str, chat_id: str, common: dict) -> Incoming | None:
+        url = message.get("photo_url") or message.get("photo") or message.get("url")
+        locale = await self._user_locale(user_id)
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            log.warning("Zalo image event without a usable URL")
+            return None
+        try:
+            data, mime = await self.client.download(url)
+        except FileTooLarge:
+            with use_locale(locale):
+                await self._send_quietly(chat_id, _("This file is too large (over 10 MB). "
+                                                    "Please send a smaller one."))
+            return None
+        except ZaloNetworkError as exc:
+            log.warning("could not download a Zalo photo: %s", exc)
+            with use_locale(locale):
+                await self._send_quietly(chat_id, _("Sorry, I could not receive your photo. "
+                                                    "Please send it again."))
+            return None
+        if not mime.startswith("image/"):
+            mime = image_type(data)[0]
+        extension = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif",
+                     "image/webp": "webp"}.get(mime, "jpg")
+        name = f"{common.get('update_id') or 'zalo-photo'}.{extension}"
+        incoming = Incoming.from_text(PLATFORM, user_id, chat_id, str(message.get("caption") or ""), **common)
+        incoming.attachments = [Attachment("photo", data, name, mime)]
+        return incoming
+
+    async def _answer_unreadable(self, user_id: str, chat_id: str, *, sticker: bool) -> None:
+        with use_locale(await self._user_locale(user_id)):
+            if sticker:
+                text = _("Thank you! 😊 I can only read text and photos. "
+                         "Please type your question, or send /menu to see what I can do.")
+            else:
+                text = _("Sorry, I can't read this kind of message. "
+                         "Please type your question in words, or send /menu.")
+        await self._send_quietly(chat_id, text)
+
+    async def _user_locale(self, user_id: str) -> str:
+        async with self.app.sessions() as session:
+            locale = await session.scalar(select(User.locale).where(
+                User.platform == PLATFORM, User.platform_user_id == user_id))
+        return locale or self.app.settings.default_locale or "vi"
+
+    # --- outgoing ---------------------------------------------------------------------------
+    async def send_reply(self, chat_id: str, reply: Reply) -> None:
+        """Send one Reply as plain text with numbered options; a photo or file by link."""
+        text = reply_as_text(reply)
+        with use_locale(reply.locale or "vi"):
+            if reply.photo is not None:
+                url = self._publish(reply.photo, *image_type(reply.photo))
+                if url:
+                    caption = text if len(text) <= TEXT_LIMIT else ""
+                    params = {"caption": caption} if caption else {}
+                    await self.client.call("sendPhoto", chat_id=chat_id, photo=url, **params)
+                    if caption or not text:
+                        return
+                else:
+                    text = _join(text, _("(The chart can only be viewed on Telegram.)"))
+            if reply.document is not None:
+                filename = reply.filename or "file"
+                extension = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
+                url = self._publish(reply.document, _content_type(extension), extension, filename)
+                if url:
+                    text = _join(text, _("Download {filename} (the link works for 24 hours): {url}")
+                                 .format(filename=filename, url=url))
+                else:
+                    text = _join(text, _("The file {filename} cannot be sent on Zalo. "
+                                         "Please open the bot on Telegram to download it.")
+                                 .format(filename=filename))
+        if not text.strip():
+            return
+        chunks = split_text(text, TEXT_LIMIT) if len(text) > TEXT_LIMIT else [text]
+        for chunk in chunks:
+            await self.client.call("sendMessage", chat_id=chat_id, text=chunk)
+
+    def _publish(self, data: bytes, content_type: str, extension: str, filename: str = "") -> str:
+        """Put ``data`` in the media store; its public URL, or "" when none is configured."""
+        if self.media is None or not self.public_url:
+            return ""
+        name = self.media.put(data, content_type, extension, filename)
+        return f"{self.public_url}/media/{name}"
+
+    async def deliver(self, chat_id: str, reply: Reply) -> None:
+        """Send a proactive message, mapping Bot API errors to channel-neutral ones for the outbox."""
+        try:
+            await self.send_reply(chat_id, reply)
+        except ZaloError as exc:
+            if exc.code == 429:
+                log.warning("Zalo quota exceeded (429); backing off %.0f s", QUOTA_BACKOFF)
+                raise RateLimited(QUOTA_BACKOFF, str(exc)) from None
+            if exc.code == 403 or _says_recipient_not_found(exc.description):
+                raise RecipientGone(str(exc)) from None
+            raise DeliveryError(str(exc)) from None
+        except ZaloNetworkError as exc:
+            raise DeliveryError(str(exc)) from None
+
+    async def _send_quietly(self, chat_id: str, text: str) -> None:
+        try:
+            await self.client.call("sendMessage", chat_id=chat_id, text=text[:TEXT_LIMIT])
+        except (ZaloError, ZaloNetworkError) as exc:
+            log.warning("could not send a Zalo message: %s", exc)
+
+
+def _join(text: str, note: str) -> str:
+    return f"{text}\n\n{note}" if text else note
+
+
+def _says_recipient_not_found(description: str) -> bool:
+    lowered = description.lower()
+    return "not found" in lowered and any(word in lowered for word in ("user", "chat", "recipient"))
+
+
+def _content_type(extension: str) -> str:
+    return {
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "csv": "text/csv; charset=utf-8",
+        "pdf": "application/pdf",
+        "png": "image/png",
+        "jpg": "image/jpeg",
+    }.get(extension.lower(), "application/octet-stream")
