@@ -10,6 +10,7 @@ characters, and photos are sent by URL, so charts are served by our own web serv
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import OrderedDict, defaultdict
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,10 @@ PLATFORM = "zalo"
 TEXT_LIMIT = 2000  # sendMessage text and sendPhoto caption, in characters
 MAX_DOWNLOAD = 10 * 1024 * 1024  # bytes; larger photos are refused
 POLL_TIMEOUT = 30  # seconds a getUpdates long poll may wait for an event
-QUOTA_BACKOFF = 60.0  # seconds; Zalo's 429 "Quota exceeded" says nothing about when to retry
+# Zalo's 429 "Quota exceeded" gives no retry_after, and the free plan's quota is reportedly
+# monthly. Longer than the outbox's inline wait (60 s), so the message goes back in the queue
+# and the sender moves on instead of blocking every channel on Zalo.
+QUOTA_BACKOFF = 600.0
 SEEN_LIMIT = 5000  # message ids remembered in memory for de-duplication
 
 
@@ -49,6 +53,23 @@ class ZaloNetworkError(Exception):
     """The Bot API could not be reached (the message never contains the token)."""
 
 
+class _RedactTokens(logging.Filter):
+    """Removes Zalo tokens from what the httpx logger writes (it logs every request URL)."""
+
+    tokens: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(token in message for token in self.tokens):
+            for token in self.tokens:
+                message = message.replace(token, "<token>")
+            record.msg, record.args = message, ()
+        return True
+
+
+_redact_filter = _RedactTokens()
+
+
 class ZaloClient:
     """Calls ``{base_url}/bot{token}/{method}`` with a JSON body and unwraps ``{ok, result}``."""
 
@@ -56,6 +77,11 @@ class ZaloClient:
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._token = token
         self._base = f"{base_url.rstrip('/')}/bot{token}"
+        if token:
+            _RedactTokens.tokens.add(token)
+            httpx_logger = logging.getLogger("httpx")
+            if _redact_filter not in httpx_logger.filters:
+                httpx_logger.addFilter(_redact_filter)
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(20.0, read=POLL_TIMEOUT + 15),
                                        transport=transport, follow_redirects=True)
 
@@ -260,7 +286,7 @@ class ZaloChannel:
         if hook is None:
             log.warning("Zalo reply dropped, no outbox to retry it: %s", exc)
             return
-        async with self.app.sessions() as session:
+        async with getattr(self.app, "write_lock", contextlib.nullcontext()), self.app.sessions() as session:
             internal_id = await session.scalar(select(User.id).where(
                 User.platform == PLATFORM, User.platform_user_id == user_id))
             if internal_id is None:
