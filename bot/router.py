@@ -150,7 +150,7 @@ class Router:
     # --- dispatch -----------------------------------------------------------------------------
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Handle one incoming event in one database session; return the replies to send."""
-        async with self.app.sessions() as session:
+        async with self.app.write_lock, self.app.sessions() as session:
             if incoming.update_id and not await self._first_delivery(session, incoming):
                 log.info("duplicate update %s:%s ignored", incoming.platform, incoming.update_id)
                 return []

@@ -62,7 +62,11 @@ def build_application(app: "App", *, updater: bool = True) -> Application:
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # No overall cap on replies: each reply answers a user's own message, and PTB's default
+        # 30/s cap would throttle the whole bot to 30 updates/s (measured, BENCHMARKS.md).
+        # Proactive messages are paced by the outbox at BROADCAST_RATE instead. Group limits
+        # stay, and a 429 pauses and retries.
+        .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
         .concurrent_updates(PerUserUpdateProcessor())
     )
     if not updater:
