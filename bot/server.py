@@ -65,8 +65,8 @@ async def run_channels(app: "App", stop: asyncio.Event | None = None) -> None:
             await stack.enter_async_context(application)
         if webhook or public_url:
             # Up before the webhooks are set: the platforms may call right away.
-            web_app = make_web_app(app, application if webhook else None, secret,
-                                   zalo=zalo if webhook else None, media=media)
+            web_app = make_web_app(app, application, secret, zalo=zalo, media=media,
+                                   webhooks=bool(webhook))
             runner = web.AppRunner(web_app, access_log=None)
             await runner.setup()
             stack.push_async_callback(_cleanup_once, runner)
@@ -108,8 +108,8 @@ async def _stop_telegram(application) -> None:
 
 
 def make_web_app(app: "App", application, secret: str, *, zalo: "ZaloChannel | None" = None,
-                 media: MediaStore | None = None) -> web.Application:
-    """The aiohttp app: Telegram and Zalo webhooks (for the channels given), health check, media."""
+                 media: MediaStore | None = None, webhooks: bool = True) -> web.Application:
+    """The aiohttp app: health check and media, and with ``webhooks`` the Telegram and Zalo webhooks."""
 
     async def telegram_webhook(request: web.Request) -> web.Response:
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
@@ -164,9 +164,9 @@ def make_web_app(app: "App", application, secret: str, *, zalo: "ZaloChannel | N
         return web.json_response({"ok": ok, **status}, status=200 if ok else 503)
 
     web_app = web.Application(client_max_size=2 * 1024 * 1024)
-    if application is not None:
+    if webhooks and application is not None:
         web_app.router.add_post("/telegram", telegram_webhook)
-    if zalo is not None:
+    if webhooks and zalo is not None:
         web_app.router.add_post("/zalo", zalo_webhook)
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/media/{name}", media_file)
