@@ -16,4 +16,8 @@ def register_all(router: "Router") -> None:
     from handlers import guidance, start
 
     start.register(router)
+    from handlers import invites, reports
+
+    invites.register(router)
+    reports.register(router)  # also wires the router's outbox hook
     guidance.register(router)  # last: it owns free text

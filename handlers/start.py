@@ -37,6 +37,10 @@ def help_text(ctx: Context) -> Reply:
 def register(router: Router) -> None:
     @router.command("start", description=N_("Start and show the main menu"))
     async def start(ctx: Context):
+        from handlers.invites import join_with_code, looks_like_code
+
+        if looks_like_code(ctx.incoming.args):  # the t.me/<bot>?start=<code> deep link
+            return await join_with_code(ctx, ctx.incoming.args)
         return greeting(ctx)
 
     @router.command("menu", description=N_("Show the main menu"))
