@@ -73,6 +73,17 @@ async def test_polling_backs_off_after_an_error_and_recovers(make_channel, fake,
     assert fake.token not in caplog.text
 
 
+async def test_polling_removes_a_webhook_left_behind(make_channel, fake):
+    fake.fail_next("deleteWebhook", error_code=500)  # the first removal fails
+    fake.webhook = {"url": "https://old.example/zalo", "secret_token": "old-secret", "updated_at": 1}
+    fake.auto_deliver_webhook = False  # keep events for getUpdates
+    channel = make_channel(poll_timeout=0.2)
+    await channel.start()
+    fake.user_sends_text(USER, "/menu")
+    await fake.wait_messages(USER, 1, timeout=8)
+    assert fake.webhook["url"] == ""
+
+
 async def test_the_token_never_appears_in_errors_or_logs(fake, caplog):
     token = fake.token
     # Nothing listens on this port: a network error.

@@ -173,7 +173,12 @@ class ZaloChannel:
             await self.client.call("setWebhook", url=webhook_url, secret_token=secret)
             log.info("Zalo bot %s receives updates by webhook", name)
         else:
-            await self.client.call("deleteWebhook")  # getUpdates does not work while a webhook is set
+            try:
+                await self.client.call("deleteWebhook")  # getUpdates does not work while a webhook is set
+            except (ZaloError, ZaloNetworkError) as exc:  # a bad moment: the poll loop keeps trying
+                if isinstance(exc, ZaloError) and exc.code == 401:
+                    raise  # a wrong token will not get better
+                log.warning("Zalo deleteWebhook failed: %s", exc)
             self._poller = asyncio.create_task(self.poll(), name="zalo-poll")
             log.info("Zalo bot %s is polling", name)
         self.running = True
@@ -203,6 +208,9 @@ class ZaloChannel:
                     backoff = 1.0
                     continue
                 log.warning("Zalo getUpdates failed (%s); retrying in %.0f s", exc, backoff)
+                if "webhook" in exc.description.lower():  # a webhook is still set: remove it
+                    with contextlib.suppress(ZaloError, ZaloNetworkError):
+                        await self.client.call("deleteWebhook")
             except ZaloNetworkError as exc:
                 log.warning("Zalo getUpdates failed (%s); retrying in %.0f s", exc, backoff)
             else:
