@@ -25,8 +25,9 @@ install: $(STAMP)
 run: install
 	$(PY) -m bot run
 
+# The tests also run the core on a real PostgreSQL server, started here (scripts/postgres.sh).
 test: install
-	$(PY) -m pytest -q
+	eval "$$(scripts/postgres.sh start)" && $(PY) -m pytest -q
 
 catalogs: install
 	$(PY) scripts/catalogs.py update
