@@ -9,7 +9,7 @@ import sys
 
 from bot.settings import Settings
 
-FEATURE_CLIS: tuple[str, ...] = ("bot.cli_guidance", "bot.cli_progress")  # modules with register(subparsers); each feature adds its own
+FEATURE_CLIS: tuple[str, ...] = ("bot.cli_guidance", "bot.cli_progress", "bot.cli_reports")  # modules with register(subparsers); each feature adds its own
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -112,13 +112,11 @@ class OutboxSender:
 
     async def _throttle(self) -> None:
         """A token bucket of size one: sends are spaced 1/rate seconds apart."""
-        if self.rate <= 0:
-            return
         now = time.monotonic()
         wait = self._next_slot - now
-        if wait > 0:
+        if wait > 0:  # also the pause a 429's retry_after asked for
             await asyncio.sleep(wait)
-        self._next_slot = max(now, self._next_slot) + 1.0 / self.rate
+        self._next_slot = max(now, self._next_slot) + (1.0 / self.rate if self.rate > 0 else 0.0)
 
     async def _send_one(self, message_id: int) -> int:
         async with self.app.sessions() as session:

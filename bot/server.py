@@ -78,7 +78,14 @@ async def run_channels(app: "App", stop: asyncio.Event | None = None) -> None:
         if zalo is not None:
             stack.push_async_callback(zalo.stop)
             await zalo.start(webhook_url=f"{webhook}/zalo" if webhook else "", secret=secret)
+        # Proactive messages (report news, reminders, summaries) leave through the outbox only.
+        from bot.outbox import OutboxSender
+        from handlers.reports import reminder_loop
+
+        background = [asyncio.create_task(OutboxSender(app, channels).run(stop)),
+                      asyncio.create_task(reminder_loop(app, stop))]
         await stop.wait()
+        await asyncio.gather(*background, return_exceptions=True)
         if webhook or public_url:
             await _cleanup_once(runner)  # first, so no webhook call arrives while channels stop
 

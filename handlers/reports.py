@@ -754,6 +754,25 @@ async def remind_stale(session: AsyncSession, now: datetime | None = None, tz=No
     return queued
 
 
+async def reminder_loop(app, stop, every: float = 3600.0, from_hour: int = 8) -> None:
+    """Every ``every`` seconds during the day, queue the day's reminders (once per official per day)."""
+    import asyncio
+    import logging
+
+    while not stop.is_set():
+        now = utcnow()
+        if now.astimezone(app.settings.tz).hour >= from_hour:
+            try:
+                async with app.sessions() as session:
+                    await remind_stale(session, now, app.settings.tz)
+            except Exception:  # noqa: BLE001 - a bad moment must not stop the reminders
+                logging.getLogger(__name__).exception("report reminders failed")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        except asyncio.TimeoutError:
+            pass
+
+
 # --- export -------------------------------------------------------------------------------
 
 def parse_day(text: str) -> date | None:
