@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from bot.channels.zalo import QUOTA_BACKOFF, ZaloChannel, ZaloClient, ZaloError, ZaloNetworkError
 from bot.media import MediaStore
-from bot.messages import DeliveryError, Incoming, RateLimited, RecipientGone, Reply
+from bot.messages import Button, DeliveryError, Incoming, RateLimited, RecipientGone, Reply
 from bot.outbox import OutboxSender
 from db.base import utcnow
 from db.models import User
@@ -153,6 +153,17 @@ async def test_quota_exceeded_keeps_the_message_in_the_outbox_until_a_retry_succ
     assert fake.last_message(USER).text == "Báo cáo mới: Thôn 3"
 
 
+async def test_a_number_typed_after_a_proactive_message_chooses_its_option(app, make_channel, fake):
+    await _zalo_user(app)  # their last reply was the main menu
+    channel = make_channel()
+    await channel.deliver(USER, Reply("Có tin mới cho bạn.", buttons=[[Button("Xem trợ giúp", "help")]]))
+    assert fake.last_message(USER).text.endswith("1. Xem trợ giúp\n(Trả lời bằng một số: 1)")
+    mark = fake.mark()
+    await channel.handle_event(fake.make_text_event(USER, "1"))
+    [answer] = fake.messages_to(USER, since=mark)
+    assert answer.text.startswith("Cách dùng trợ lý")
+
+
 async def test_a_reply_that_hits_the_quota_is_handed_to_the_outbox(app, make_channel, fake, caplog):
     user = await _zalo_user(app)
     kept = []
@@ -186,7 +197,7 @@ async def test_a_chart_is_sent_by_an_expiring_link_or_as_text_alone(app, make_ch
     await unlinked.send_reply(USER, Reply("Tiến độ", photo=PNG, locale="vi"))
     [text] = fake.messages_to(USER, since=mark)
     assert text.method == "sendMessage"
-    assert text.text == "Tiến độ\n\n(Biểu đồ chỉ xem được trên Telegram.)"
+    assert text.text == "Tiến độ\n\n(Hình ảnh này chỉ xem được trên Telegram.)"
 
 
 async def test_a_document_is_sent_as_a_link_or_explained(app, make_channel, fake):

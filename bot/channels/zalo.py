@@ -22,7 +22,8 @@ from bot.channels.render import reply_as_text, split_text
 from bot.i18n import _, use_locale
 from bot.media import MediaStore, image_type
 from bot.messages import Attachment, DeliveryError, Incoming, RateLimited, RecipientGone, Reply
-from db.models import User
+from bot.router import SHOWN_LIMIT
+from db.models import DialogState, User
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -361,7 +362,7 @@ class ZaloChannel:
                     if caption or not text:
                         return
                 else:
-                    text = _join(text, _("(The chart can only be viewed on Telegram.)"))
+                    text = _join(text, _("(This picture can only be viewed on Telegram.)"))
             if reply.document is not None:
                 filename = reply.filename or "file"
                 extension = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
@@ -390,6 +391,8 @@ class ZaloChannel:
         """Send a proactive message, mapping Bot API errors to channel-neutral ones for the outbox."""
         try:
             await self.send_reply(chat_id, reply)
+            if reply.buttons:
+                await self._remember_options(chat_id, reply)
         except ZaloError as exc:
             if exc.code == 429:
                 log.warning("Zalo quota exceeded (429); backing off %.0f s", QUOTA_BACKOFF)
@@ -399,6 +402,22 @@ class ZaloChannel:
             raise DeliveryError(str(exc)) from None
         except ZaloNetworkError as exc:
             raise DeliveryError(str(exc)) from None
+
+    async def _remember_options(self, chat_id: str, reply: Reply) -> None:
+        """The numbered options the user now sees last are this message's: "1" chooses its first.
+
+        The router does this for replies; a proactive message is sent later, by the outbox.
+        """
+        data = [button.data for button in reply.all_buttons()]
+        async with getattr(self.app, "write_lock", contextlib.nullcontext()), self.app.sessions() as session:
+            user_id = await session.scalar(select(User.id).where(User.platform == PLATFORM,
+                                                                 User.chat_id == chat_id))
+            state = await session.get(DialogState, user_id) if user_id is not None else None
+            if state is None:
+                return
+            state.options = data
+            state.shown = [item for item in (state.shown or []) if item not in data][-(SHOWN_LIMIT - len(data)):] + data
+            await session.commit()
 
     async def _send_quietly(self, chat_id: str, text: str) -> None:
         try:
