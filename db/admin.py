@@ -29,6 +29,10 @@ async def grant_role(session: AsyncSession, platform: str, platform_user_id: str
     user = await get_or_create_user(session, platform, platform_user_id)
     user.role = Role(role)
     user.unit_code = unit_code
+    if user.role.at_least(Role.official):
+        from db.subscriptions import subscribe
+
+        await subscribe(session, user.id)  # officials get the daily summary
     await session.commit()
     return user
 

@@ -2,3 +2,4 @@
 
 from db import guidance, models, progress  # noqa: F401
 from db import invites, outbox, reports  # noqa: F401
+from db import subscriptions  # noqa: F401

@@ -146,6 +146,10 @@ async def redeem(session: AsyncSession, user: User, code: str, now: datetime | N
     user.unit_code = invite.unit_code
     if invite.role is not Role.team:
         user.village_code = None
+    if user.role.at_least(Role.official):
+        from db.subscriptions import subscribe
+
+        await subscribe(session, user.id)  # officials get the daily summary
     await session.flush()
     return Joined(result, invite.role, await session.get(AdminUnit, invite.unit_code))
 

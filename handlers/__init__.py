@@ -20,4 +20,7 @@ def register_all(router: "Router") -> None:
 
     invites.register(router)
     reports.register(router)  # also wires the router's outbox hook
+    from handlers import progress
+
+    progress.register(router)
     guidance.register(router)  # last: it owns free text
