@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 
 DAILY_KIND = "daily_summary"
 CAPTION_LIMIT = 1024  # a photo caption on Telegram
-CATCH_UP = timedelta(hours=6)  # started within this long after the daily time: send today's now
 
 
 def local_today(app: "App") -> date:
@@ -218,14 +217,11 @@ async def _not_yet_enqueued(session: AsyncSession, user_ids: list[int], day: dat
     """The users without ``day``'s summary in the outbox (so a re-run renders nothing twice)."""
     from sqlalchemy import select
 
-    from db import outbox
+    from db.outbox import OutboxMessage
 
-    model = getattr(outbox, "OutboxMessage", None)
-    if model is None or not hasattr(model, "dedupe_key"):
-        return set(user_ids)
     prefix = f"daily:{day.isoformat()}:"
     keys = set((await session.scalars(
-        select(model.dedupe_key).where(model.dedupe_key.like(prefix + "%")))).all())
+        select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.like(prefix + "%")))).all())
     return {uid for uid in user_ids if prefix + str(uid) not in keys}
 
 
@@ -252,14 +248,15 @@ async def daily_summary(app: "App", day: date) -> int:
 async def run_daily_job(app: "App", stop: asyncio.Event) -> None:
     """Every day at DAILY_SUMMARY_TIME (TIMEZONE), enqueue the summaries, until ``stop`` is set.
 
-    Started late on a day (within CATCH_UP of the time, e.g. a restart at 17:05), it sends that
-    day's summary at once; the dedupe keys make that safe if it had already gone out.
+    A process killed while enqueuing (after the daily time, with some of today's summaries in
+    the outbox) finishes the day when it starts again; the dedupe keys skip who already has it.
+    A fresh start after the daily time sends nothing until tomorrow (``broadcast daily`` does it
+    by hand).
     """
     settings = app.settings
     at = settings.daily_summary_time.replace(tzinfo=None)
     now = datetime.now(settings.tz)
-    today_at = datetime.combine(now.date(), at, tzinfo=settings.tz)
-    if today_at <= now < today_at + CATCH_UP:
+    if now >= datetime.combine(now.date(), at, tzinfo=settings.tz) and await _day_started(app, now.date()):
         await daily_summary(app, now.date())
     while not stop.is_set():
         now = datetime.now(settings.tz)
@@ -270,6 +267,16 @@ async def run_daily_job(app: "App", stop: asyncio.Event) -> None:
         except asyncio.TimeoutError:
             pass
         await daily_summary(app, when.date())
+
+
+async def _day_started(app: "App", day: date) -> bool:
+    from sqlalchemy import select
+
+    from db.outbox import OutboxMessage
+
+    async with app.sessions() as session:
+        return bool(await session.scalar(select(OutboxMessage.id).where(
+            OutboxMessage.dedupe_key.like(f"daily:{day.isoformat()}:%")).limit(1)))
 
 
 def start_daily_job(app: "App", stop: asyncio.Event) -> asyncio.Task:

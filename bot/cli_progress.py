@@ -39,6 +39,14 @@ def register(sub) -> None:
     template.add_argument("--campaign", help="id chiến dịch")
     template.set_defaults(run=run_template)
 
+    broadcast = sub.add_parser("broadcast", help="gửi tin hằng ngày cho cán bộ đã đăng ký")
+    kinds = broadcast.add_subparsers(dest="broadcast_command", required=True)
+    daily = kinds.add_parser("daily", help="tạo và gửi tin tóm tắt tiến độ của một ngày (mỗi người một lần)")
+    daily.add_argument("--date", type=date.fromisoformat, help="ngày, YYYY-MM-DD (mặc định: hôm nay)")
+    daily.add_argument("--no-send", action="store_true",
+                       help="chỉ đưa vào hàng đợi; bot đang chạy sẽ gửi đi")
+    daily.set_defaults(run=run_broadcast_daily)
+
 
 def _err(message: str) -> None:
     print(message, file=sys.stderr)
@@ -145,4 +153,35 @@ async def run_template(args: argparse.Namespace, app) -> int:
     out = args.out or Path(f"mau-so-lieu-{campaign.id}.xlsx")
     out.write_bytes(make_template(campaign, units))
     print(f"Đã ghi tệp mẫu {out} ({campaign.name}).")
+    return 0
+
+
+async def run_broadcast_daily(args: argparse.Namespace, app) -> int:
+    """Enqueue the day's summary for every subscribed official, then deliver it (Telegram).
+
+    Each official gets it once a day whatever happens: running this twice, or after the 17:00
+    job, enqueues nothing new. Zalo messages stay in the outbox for the running bot, which
+    serves the chart links Zalo needs.
+    """
+    from bot.broadcast import enqueue_daily_summaries
+
+    day = args.date or _today(app)
+    added = await enqueue_daily_summaries(app, day)
+    print(f"Đã đưa {added} tin tóm tắt ngày {day:%d/%m/%Y} vào hàng đợi.")
+    if args.no_send:
+        return 0
+    if not app.settings.telegram_bot_token:
+        print("Chưa đặt TELEGRAM_BOT_TOKEN: tin sẽ được gửi khi bot chạy.", file=sys.stderr)
+        return 0
+    import functools
+
+    from bot.channels.telegram import build_application
+    from bot.channels.telegram import deliver as telegram_deliver
+    from bot.outbox import OutboxSender
+
+    application = build_application(app, updater=False)
+    async with application:
+        sender = OutboxSender(app, {"telegram": functools.partial(telegram_deliver, application.bot)})
+        sent = await sender.drain()
+    print(f"Đã gửi {sent} tin qua Telegram.")
     return 0

@@ -80,10 +80,12 @@ async def run_channels(app: "App", stop: asyncio.Event | None = None) -> None:
             await zalo.start(webhook_url=f"{webhook}/zalo" if webhook else "", secret=secret)
         # Proactive messages (report news, reminders, summaries) leave through the outbox only.
         from bot.outbox import OutboxSender
+        from bot.broadcast import start_daily_job
         from handlers.reports import reminder_loop
 
         background = [asyncio.create_task(OutboxSender(app, channels).run(stop)),
-                      asyncio.create_task(reminder_loop(app, stop))]
+                      asyncio.create_task(reminder_loop(app, stop)),
+                      start_daily_job(app, stop)]  # the campaign summary at DAILY_SUMMARY_TIME
         await stop.wait()
         await asyncio.gather(*background, return_exceptions=True)
         if webhook or public_url:

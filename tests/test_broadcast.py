@@ -204,3 +204,69 @@ async def test_an_admin_can_subscribe_and_a_demoted_official_gets_nothing(app):
         user.role = Role.citizen  # no longer an official: the subscription stays but is ignored
         await session.commit()
     assert await enqueue_daily_summaries(app, datetime.now(app.settings.tz).date()) == 0
+
+
+async def test_the_running_bot_sends_the_daily_summary_at_the_daily_time(tmp_path):
+    """run_channels starts the daily job and the outbox sender: the summary arrives by itself."""
+    from tests.e2e import running_bot
+
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    soon = (datetime.now(tz) + timedelta(seconds=3)).time().replace(microsecond=0)
+    async with running_bot(tmp_path, daily_summary_time=soon.isoformat()) as (fake, app):
+        await officials(app, "telegram", [("201", None), ("202", None)])
+        fake.block(202)
+        fake.fail_next("sendPhoto", chat_id=201, error_code=429, retry_after=1)
+        [photo] = await fake.wait_messages(201, 1, timeout=15)
+        assert photo.method == "sendPhoto" and photo.text.startswith("📊")
+        for _ in range(50):
+            async with app.sessions() as session:
+                gone = await session.scalar(select(User).where(User.platform_user_id == "202"))
+                if not gone.active:
+                    break
+            await asyncio.sleep(0.1)
+        assert gone.active is False
+        await asyncio.sleep(0.5)
+        assert len(fake.messages_to(201)) == 1
+
+
+def test_the_broadcast_daily_command(tmp_path, monkeypatch, capsys):
+    from bot.__main__ import main
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/bot.db")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "")
+    monkeypatch.setenv("ZALO_BOT_TOKEN", "")
+
+    async def setup():
+        app = App(make_settings(tmp_path))
+        await app.prepare()
+        await officials(app, "telegram", [("1", None), ("2", None)])
+        await app.aclose()
+
+    asyncio.run(setup())
+    assert main(["broadcast", "daily", "--date", "2026-11-20"]) == 0
+    assert "2 tin" in capsys.readouterr().out
+    assert main(["broadcast", "daily", "--date", "2026-11-20", "--no-send"]) == 0
+    assert "0 tin" in capsys.readouterr().out
+
+
+async def test_a_restart_after_a_crash_mid_enqueue_finishes_the_day(tmp_path):
+    from bot.messages import Reply
+    from db.outbox import enqueue
+
+    app = App(make_settings(tmp_path, daily_summary_time="00:00:00"))
+    await app.prepare()
+    try:
+        first, second = await officials(app, "telegram", [("1", None), ("2", None)])
+        day = datetime.now(app.settings.tz).date()
+        stop = asyncio.Event()
+        stop.set()
+        await run_daily_job(app, stop)  # a fresh start after the daily time: nothing today
+        assert await outbox_rows(app) == []
+        async with app.sessions() as session:  # the killed process had enqueued one official
+            await enqueue(session, first, Reply("x"), "daily_summary", dedupe_key=f"daily:{day}:{first}")
+            await session.commit()
+        await run_daily_job(app, stop)
+        rows = await outbox_rows(app)
+        assert sorted(r.user_id for r in rows) == [first, second]
+    finally:
+        await app.aclose()
