@@ -3,6 +3,7 @@ commune official on Zalo is told through the outbox; all by typed numbers, no bu
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 from PIL import Image
@@ -102,3 +103,48 @@ async def test_a_zalo_member_joins_reports_with_a_photo_and_the_zalo_official_is
         opened = await official.say("1", count=2)  # the photo, then the report with numbered actions
         assert "Hình ảnh này chỉ xem được trên Telegram" in opened  # no public URL set in this test
         assert "BC-000001" in opened and "OTP" in opened and "1. 🙋" in opened
+
+
+async def test_zalo_officials_get_the_daily_summary_with_the_chart_by_link(tmp_path):
+    from datetime import datetime
+
+    import httpx
+
+    from bot.broadcast import enqueue_daily_summaries
+    from content.campaign import campaign_for, load_campaigns
+    from content.progress_import import FigureRow, ParsedFile
+    from db.outbox import OutboxMessage
+    from db.progress import import_figures
+    from tests.e2e_zalo import free_port
+
+    port = free_port()
+    quota_hit = "0a0b0c0d0e0f0a0b0c0d"
+    async with running_zalo_bot(tmp_path, public_base_url=f"http://127.0.0.1:{port}", port=port) as (fake, app):
+        day = datetime.now(app.settings.tz).date()
+        campaign = campaign_for(day, load_campaigns())
+        async with app.sessions() as session:
+            units = list(await session.scalars(select(AdminUnit).where(AdminUnit.level == UnitLevel.xa)
+                                               .order_by(AdminUnit.code).limit(2)))
+            rows = [FigureRow(i + 1, u.code, u.name, {m.id: (300 + 37 * i, 1000) for m in campaign.metrics})
+                    for i, u in enumerate(units)]
+            assert (await import_figures(session, campaign, day, ParsedFile(rows=rows), None, "seed", b"x")).ok
+            await grant_role(session, "zalo", OFFICIAL, "official", units[0].code)  # subscribes
+            await grant_role(session, "zalo", quota_hit, "official", None)
+        fake.fail_next("sendPhoto", chat_id=quota_hit, error_code=429)  # "Quota exceeded"
+
+        assert await enqueue_daily_summaries(app, day) == 2
+        [summary] = await fake.wait_messages(OFFICIAL, 1, timeout=10)
+        assert summary.method == "sendPhoto" and summary.params["caption"].startswith("📊")
+        assert len(summary.params["caption"]) <= 2000
+        async with httpx.AsyncClient() as http:
+            chart = await http.get(summary.params["photo"])
+        assert chart.status_code == 200 and chart.content.startswith(b"\x89PNG")
+
+        # The official over quota keeps the message in the outbox, to be retried later.
+        await fake.wait_for(lambda c: c.method == "sendPhoto" and not c.ok)
+        await asyncio.sleep(0.2)
+        async with app.sessions() as session:
+            held = await session.scalar(select(OutboxMessage).join(User, User.id == OutboxMessage.user_id)
+                                        .where(User.platform_user_id == quota_hit))
+        assert held.status == "pending" and "Quota exceeded" in held.last_error
+        assert fake.messages_to(quota_hit) == []
