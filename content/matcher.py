@@ -30,16 +30,30 @@ from content.text import fold_diacritics
 
 # --- thresholds (calibrated with bench/faq_accuracy.py, see the report in BENCHMARKS.md) -----
 
-ANSWER_THRESHOLD = 0.30
+ANSWER_THRESHOLD = 0.25
 """Below this confidence the matcher does not answer directly."""
-CLARIFY_THRESHOLD = 0.29
+CLARIFY_THRESHOLD = 0.24
 """Between this and ANSWER_THRESHOLD (or on a close call) it asks with suggestions; below, abstains."""
 CLOSE_CALL_GAP = 0.02
 """A runner-up this close to the winner's rank score makes a close call: ask, do not guess."""
-KNOWN_BASE = 0.5
+KNOWN_BASE = 0.35
 """Confidence = rank score x (KNOWN_BASE + (1 - KNOWN_BASE) x share of the question's words known)."""
 SUGGEST_RATIO = 0.75
 """When unsure but not close, runners-up above this fraction of the winner are suggested too."""
+FOLD_SYLLABLE_CREDIT = 0.6
+"""Evidence credit of a single syllable typed without diacritics ("gia" is giá, giả, già, gia):
+a bigram or a non-Vietnamese token ("vneid", "otp") typed the same way keeps full credit."""
+EVIDENCE_FLOOR = 0.6
+"""The domain words of a question weigh at least this share of an unknown word's idf when the
+confidence divides what the best topic explains by what there is to explain."""
+EVIDENCE_BIGRAM_SHARE = 0.5
+EVIDENCE_BIGRAM_KNOWN_PARTS = True
+"""An unknown bigram of two domain words ("thời tiết", "bóng đá") counts as much against the
+confidence as an unknown word: the words are known, the thing they name is not."""
+OUT_OF_SCOPE_CUE_FACTOR = 0.75
+"""Confidence multiplier for a question using an out-of-scope cue word (see OUT_OF_SCOPE_CUES)."""
+FUZZY_CANDIDATES = 8
+"""Fuzzy matching is run on the examples of this many best BM25 topics only."""
 
 # --- ranking weights -------------------------------------------------------------------------
 
@@ -58,6 +72,7 @@ FOLDED_FALLBACK = 0.5  # an accented term unknown as written, found only once fo
 TYPO_WEIGHT = 0.7  # a term found only after typo correction
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+_ARITHMETIC = re.compile(r"\d\s*(?:[-+*/x×:=]|cộng|cong|trừ|tru|nhân|nhan|chia|chia cho)\s*\d", re.IGNORECASE)
 
 
 class TopicLike(Protocol):
@@ -67,8 +82,21 @@ class TopicLike(Protocol):
     body_vi: str
 
 
+_FOLDED: dict[str, str] = {}
+
+
+def _fold(token: str) -> str:
+    """fold_diacritics, memoised per token (the vocabulary of questions is small)."""
+    folded = _FOLDED.get(token)
+    if folded is None:
+        folded = fold_diacritics(token)
+        if len(_FOLDED) < 200_000:
+            _FOLDED[token] = folded
+    return folded
+
+
 def _has_marks(token: str) -> bool:
-    return fold_diacritics(token) != token
+    return _fold(token) != token
 
 
 _SYLLABLE = re.compile(
@@ -232,6 +260,11 @@ PHRASE_SYNONYMS: dict[str, str] = {
     "khong duoc": "không được",
     "bi loi": "lỗi",
     "bao loi": "lỗi",
+    # place names say nothing about the topic: one generic token each
+    "ha tinh": "hà_tĩnh",
+    "tinh ha tinh": "hà_tĩnh",
+    "viet nam": "việt_nam",
+    "ha noi": "hà_nội",
     "hello": "xin chào",
     "hi": "xin chào",
     "chao": "chào",
@@ -246,6 +279,53 @@ FILLER = {
     # folded spellings that cannot be a content syllable here
     "a", "ah", "oi", "nhe", "minh", "giup", "gium", "dum", "voi", "vang", "cua", "va", "nhi", "vui",
 }
+# Words any question may use whatever it is about: question words, function words, time words,
+# the commonest verbs. They rank topics (how vs where vs how much) but are no evidence that a
+# question is about public services at all, so the confidence ignores them (and any bigram made
+# of two of them, such as "hôm nay", "bao nhiêu", "ở đâu"). Compared folded.
+GENERIC_WORDS = """
+gì là sao thế nào nào ở đâu bao nhiêu lâu mấy ai khi lúc nơi chỗ đó này kia ấy đây vậy
+có không chưa được bị phải nên cần muốn biết làm xem thấy hoặc hơn nhất rất quá lắm
+nữa cũng vẫn đều đã đang sẽ rồi còn mới cứ chỉ thôi luôn ngay liền
+thì mà để như nếu vì nên tại từ đến về ra vào lên xuống đi qua lại với cho của trong ngoài trên dưới
+cách kiểu gì hả hở chứ nhỉ ạ à ơi nhé nha ha
+hôm nay mai qua bây giờ ngày tháng năm tuần sáng chiều tối đêm trưa
+một hai ba bốn năm sáu bảy tám chín mười trăm nghìn ngàn triệu tỷ
+cái con những các mọi mỗi nhiều ít tất cả
+người ta tôi mình anh chị em ông bà cô chú bác họ nó tui tao mày mi
+đêm
+tiền nhiêu đồng
+hà_tĩnh việt_nam hà_nội
+"""
+# Words of the things citizens also ask a chatbot about that this one does not answer: weather,
+# market prices, cooking, sport, entertainment, translation, sums, small talk. A weak prior
+# only: a question using one has its confidence multiplied by OUT_OF_SCOPE_CUE_FACTOR, so a
+# question with strong domain evidence is still answered. A cue the knowledge base itself uses
+# (as written, or folded when typed without diacritics) is ignored.
+OUT_OF_SCOPE_CUES = """
+thời_tiết mưa nắng nhiệt_độ bão rét lạnh dự_báo
+vàng xăng dầu_diesel tỷ_giá đô_la usd chứng_khoán bitcoin lãi_suất cổ_phiếu
+nấu món_ăn công_thức_nấu ăn uống nhậu quán nhà_hàng
+bóng_đá trận đội_tuyển cầu_thủ ghi_bàn world_cup euro v_league tỷ_số xổ_số
+phim nhạc bài_hát hát game truyện tiktok youtube facebook
+dịch_sang dịch_giúp dịch_câu tiếng_anh tiếng_nhật tiếng_hàn tiếng_trung translate
+cộng trừ chia_cho bằng_mấy
+người_yêu yêu_em đẹp buồn chán tuổi
+"""
+# Generic words whose folded spelling is also a common domain syllable, so that typed without
+# diacritics they may be that syllable: họ/hồ (sơ), cái/cài, đó/độ, đồng/đóng, cô/cơ (quan)...
+FOLD_AMBIGUOUS = """họ cái đó đồng tám ngàn trăm chú cô tao mày đêm"""
+_GENERIC_ACCENTED = frozenset(unicodedata.normalize("NFC", w) for w in GENERIC_WORDS.split())
+_GENERIC_FOLDED = frozenset(fold_diacritics(w) for w in _GENERIC_ACCENTED - set(FOLD_AMBIGUOUS.split()))
+
+
+def _is_generic(term: str, folded: bool = True) -> bool:
+    """Whether every syllable of a uni/bigram is a generic word (or a number); a folded term is
+    compared with the folded generic words, an accented one with the accented."""
+    generic = _GENERIC_FOLDED if folded else _GENERIC_ACCENTED
+    return all(part in generic or part.isdigit() for part in term.split(" "))
+
+
 # "xin chào" / "bạn là ai" must survive the filler removal: those phrases are whole questions.
 _KEEP_PHRASES = {"xin chào", "bạn là ai", "bạn là gì", "cảm ơn"}
 
@@ -290,7 +370,7 @@ def normalize_tokens(text: str) -> list[str]:
         prev = raw[i - 1] if i else None
         nxt = raw[i + 1] if i + 1 < len(raw) else None
         expanded.extend(_canonical_abbrev(token, prev, nxt).split())
-    folded = [fold_diacritics(tok) for tok in expanded]
+    folded = [_fold(tok) for tok in expanded]
     out: list[str] = []
     i = 0
     while i < len(expanded):
@@ -339,6 +419,18 @@ class _FieldIndex:
 
 
 @dataclass(frozen=True)
+class _Posting:
+    """Everything the matcher needs about one term of one spelling space."""
+
+    idf: float | None  # topic level (None: only in the example index... never in practice)
+    ex_idf: float | None  # example level (None: only in bodies)
+    topics: list[tuple[int, float]]  # (topic, idf x weighted BM25 tf part)
+    examples: list[tuple[int, float]]  # (example document, ex_idf x BM25 tf part)
+    topic_part: dict[int, float]
+    examples_of: dict[int, list[tuple[int, float]]]  # topic -> its example postings
+
+
+@dataclass(frozen=True)
 class MatchResult:
     """What the matcher decided for one question."""
 
@@ -373,7 +465,7 @@ class Matcher:
                 for text in texts:
                     toks = _content_tokens(normalize_tokens(text))
                     acc_terms.extend(_terms(toks))
-                fold_terms = [fold_diacritics(term) for term in acc_terms]
+                fold_terms = [_fold(term) for term in acc_terms]
                 for space, terms in (("acc", acc_terms), ("fold", fold_terms)):
                     index = self._fields[space][fname]
                     index.lengths.append(len(terms))
@@ -393,6 +485,7 @@ class Matcher:
         self._unknown_idf = math.log(1 + (n + 0.5) / 0.5) ** IDF_POWER
         # precomputed per-term contributions: term -> list of (topic, weighted bm25 tf part)
         self._contrib: dict[str, dict[str, list[tuple[int, float]]]] = {"acc": {}, "fold": {}}
+        self._contrib_map: dict[str, dict[str, dict[int, float]]] = {"acc": {}, "fold": {}}
         for space in ("acc", "fold"):
             merged: dict[str, dict[int, float]] = defaultdict(dict)
             for fname, index in self._fields[space].items():
@@ -403,19 +496,27 @@ class Matcher:
                         norm = K1 * (1 - B + B * index.lengths[idx] / index.avg_len)
                         slot[idx] = slot.get(idx, 0.0) + weight * tf * (K1 + 1) / (tf + norm)
             self._contrib[space] = {term: list(post.items()) for term, post in merged.items()}
+            self._contrib_map[space] = dict(merged)
         self._max_field_weight = sum(FIELD_WEIGHTS.values()) * (K1 + 1)  # saturation everywhere
         self._vocab_fold = sorted({t for t in self._idf["fold"] if " " not in t and len(t) >= 3})
         self._vocab_fold_set = set(self._vocab_fold)
         self._topic_terms = topic_terms
-        # fuzzy: folded canonical example questions (and titles)
-        self._fuzzy_choices: list[str] = []
-        self._fuzzy_owner: list[int] = []
-        for idx, t in enumerate(items):
+        # fuzzy: folded canonical example questions (and titles), per topic; and the same
+        # without the generic words, for the confidence
+        self._fuzzy_choices: list[list[str]] = []
+        self._domain_choices: list[list[str]] = []
+        for t in items:
+            keys: list[str] = []
+            domain_keys: list[str] = []
             for text in (t.title, *t.examples):
-                key = " ".join(fold_diacritics(tok) for tok in _content_tokens(normalize_tokens(text)))
-                if key:
-                    self._fuzzy_choices.append(key)
-                    self._fuzzy_owner.append(idx)
+                folded_tokens = [_fold(tok) for tok in _content_tokens(normalize_tokens(text))]
+                if folded_tokens:
+                    keys.append(" ".join(folded_tokens))
+                domain = " ".join(tok for tok in folded_tokens if not _is_generic(tok))
+                if domain:
+                    domain_keys.append(domain)
+            self._fuzzy_choices.append(keys)
+            self._domain_choices.append(domain_keys)
         # example level: every example question (and the title) is its own BM25 document
         self._ex_owner: list[int] = []
         ex_terms: list[list[str]] = []
@@ -433,7 +534,7 @@ class Matcher:
             postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
             for doc, terms in enumerate(ex_terms):
                 if space == "fold":
-                    terms = [fold_diacritics(term) for term in terms]
+                    terms = [_fold(term) for term in terms]
                 norm = K1 * (1 - B + B * len(terms) / avg)
                 for term, tf in Counter(terms).items():
                     postings[term].append((doc, tf * (K1 + 1) / (tf + norm)))
@@ -443,6 +544,26 @@ class Matcher:
                 for term, post in postings.items()
             }
         self._ex_unknown_idf = math.log(1 + (m + 0.5) / 0.5) ** IDF_POWER
+        self._m = m
+        # one look-up per query term: idf, topic postings and example postings with the idf
+        # multiplied in, and the example postings grouped by topic (for the confidence)
+        self._post: dict[str, dict[str, _Posting]] = {"acc": {}, "fold": {}}
+        for space in ("acc", "fold"):
+            idf_of, ex_idf_of = self._idf[space], self._ex_idf[space]
+            for term in idf_of.keys() | ex_idf_of.keys():
+                idf = idf_of.get(term)
+                ex_idf = ex_idf_of.get(term)
+                topic_post = [(idx, idf * part) for idx, part in self._contrib[space].get(term, ())]
+                ex_post = [(doc, ex_idf * part) for doc, part in self._ex_contrib[space].get(term, ())]
+                by_topic: dict[int, list[tuple[int, float]]] = defaultdict(list)
+                for doc, part in ex_post:
+                    by_topic[self._ex_owner[doc]].append((doc, part))
+                self._post[space][term] = _Posting(idf, ex_idf, topic_post, ex_post,
+                                                   dict(topic_post), dict(by_topic))
+        self._kinds: dict[tuple[str, str], tuple[float, float] | None] = {}
+        cues = [unicodedata.normalize("NFC", c).replace("_", " ") for c in OUT_OF_SCOPE_CUES.split()]
+        self._cues_acc = frozenset(c for c in cues if c not in self._idf["acc"])
+        self._cues_fold = frozenset(_fold(c) for c in cues if _fold(c) not in self._idf["fold"])
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
 
     @classmethod
@@ -466,11 +587,29 @@ class Matcher:
 
     # -- matching ------------------------------------------------------------------------------
 
-    def _query_terms(self, question: str) -> tuple[list[tuple[str, str, float]], list[str]]:
-        """Return [(space, term, weight)] and the folded content tokens."""
-        tokens = _content_tokens(normalize_tokens(question))
+    def _query_content_tokens(self, tokens: list[str]) -> list[str]:
+        """_content_tokens, but a filler typed without diacritics that makes a known bigram with
+        a neighbour is a content syllable after all ("phan anh" is "phản ánh", not "anh")."""
+        if " ".join(tokens) in _KEEP_PHRASES:
+            return tokens
+        bigrams = self._idf["fold"]
+        kept = []
+        for i, tok in enumerate(tokens):
+            if tok in FILLER:
+                prev = _fold(tokens[i - 1]) + " " if i else None
+                nxt = " " + _fold(tokens[i + 1]) if i + 1 < len(tokens) else None
+                if not ((prev and prev + tok in bigrams) or (nxt and tok + nxt in bigrams)):
+                    continue
+            kept.append(tok)
+        return kept
+
+    def _query_terms(self, question: str
+                     ) -> tuple[list[tuple[str, str, float]], list[str], list[str]]:
+        """Return [(space, term, weight)], the folded content tokens and all normalised tokens."""
+        normalized = normalize_tokens(question)
+        tokens = self._query_content_tokens(normalized)
         weights = [1.0] * len(tokens)
-        folded = [fold_diacritics(tok) for tok in tokens]
+        folded = [_fold(tok) for tok in tokens]
         fold_vocab = self._idf["fold"]
         for i, ftok in enumerate(folded):
             if ftok not in fold_vocab:
@@ -490,78 +629,182 @@ class Matcher:
                 if term in acc_idf:
                     out.append(("acc", term, weight))
                 else:  # e.g. a wrong tone mark: half credit, but the confidence counts it unknown
-                    out.append(("fold", fold_diacritics(term), -weight * FOLDED_FALLBACK))
+                    out.append(("fold", _fold(term), -weight * FOLDED_FALLBACK))
             else:
                 out.append(("fold", term, weight))
-        return out, folded
+        return out, folded, normalized
 
-    def _scores(self, question: str) -> tuple[list[float], list[float], list[float], str, float]:
+    def _scores(self, terms: list[tuple[str, str, float]], folded: list[str]
+                ) -> tuple[list[float], list[float], list[float], str]:
         """Return per topic: BM25 share of the ideal (topic level), same (best example), fuzzy;
-        then the normalised query and the idf-weighted share of its words the knowledge base knows.
+        then the normalised query.
         """
-        terms, folded = self._query_terms(question)
         n = self._n
         bm25 = [0.0] * n
-        ex_scores: dict[int, float] = defaultdict(float)
+        ex_scores = [0.0] * self._m
         ideal = ex_ideal = 0.0
-        mass = known = 0.0
+        unknown_idf, ex_unknown_idf = self._unknown_idf, self._ex_unknown_idf
         for space, term, weight in terms:
             share = 1.0 if " " not in term else 0.5  # an unknown bigram counts half
             known_as_written = weight > 0
-            weight = abs(weight)
-            idf = self._idf[space].get(term)
-            if share == 1.0:  # unigrams: how much of the question the knowledge base knows
-                mass += self._unknown_idf if not known_as_written or idf is None else idf
-                if idf is not None:
-                    known += idf if known_as_written else FOLDED_FALLBACK * idf
+            if not known_as_written:
+                weight = -weight
+            post = self._post[space].get(term)
+            if post is None:
+                ideal += weight * share * unknown_idf
+                ex_ideal += weight * share * ex_unknown_idf
+                continue
+            idf = post.idf
             if not known_as_written or idf is None:
                 # unknown (or accented term found only once folded): counts fully against us
-                ideal += weight * share * self._unknown_idf
+                ideal += weight * share * unknown_idf
             else:
                 ideal += weight * idf
-            if idf is not None:
-                for idx, part in self._contrib[space][term]:
-                    bm25[idx] += weight * idf * part
-            ex_idf = self._ex_idf[space].get(term)
+            for idx, part in post.topics:
+                bm25[idx] += weight * part
+            ex_idf = post.ex_idf
             if not known_as_written or ex_idf is None:
-                ex_ideal += weight * share * self._ex_unknown_idf
+                ex_ideal += weight * share * ex_unknown_idf
             else:
                 ex_ideal += weight * ex_idf
-            if ex_idf is not None:
-                for doc, part in self._ex_contrib[space][term]:
-                    ex_scores[doc] += weight * ex_idf * part
+            for doc, part in post.examples:
+                ex_scores[doc] += weight * part
         query = " ".join(folded)
         if not query or ideal <= 0:
-            return [0.0] * n, [0.0] * n, [0.0] * n, "", 0.0
-        topic_share = [score / (ideal * self._max_field_weight) for score in bm25]
+            return [0.0] * n, [0.0] * n, [0.0] * n, ""
+        scale = 1.0 / (ideal * self._max_field_weight)
+        topic_share = [score * scale for score in bm25]
         example_share = [0.0] * n
-        for doc, score in ex_scores.items():
-            owner = self._ex_owner[doc]
-            share = score / (ex_ideal * (K1 + 1))
-            if share > example_share[owner]:
-                example_share[owner] = share
+        scale = 1.0 / (ex_ideal * (K1 + 1))
+        owner = self._ex_owner
+        for doc, score in enumerate(ex_scores):
+            if score > 0.0:
+                share = score * scale
+                if share > example_share[owner[doc]]:
+                    example_share[owner[doc]] = share
         fuzzy = [0.0] * n
-        for _choice, score, pos in process.extract(
-            query, self._fuzzy_choices, scorer=fuzz.token_sort_ratio, limit=None, score_cutoff=30
-        ):
-            owner = self._fuzzy_owner[pos]
-            score /= 100.0
-            if score > fuzzy[owner]:
-                fuzzy[owner] = score
-        return topic_share, example_share, fuzzy, query, known / mass if mass else 0.0
+        lexical = [TOPIC_WEIGHT * t / TOPIC_SHARE_FULL + EXAMPLE_WEIGHT * e / EXAMPLE_SHARE_FULL
+                   for t, e in zip(topic_share, example_share)]
+        for idx in sorted(range(n), key=lexical.__getitem__, reverse=True)[:FUZZY_CANDIDATES]:
+            hit = process.extractOne(query, self._fuzzy_choices[idx], scorer=fuzz.token_sort_ratio,
+                                     score_cutoff=30)
+            if hit is not None:
+                fuzzy[idx] = hit[1] / 100.0
+        return topic_share, example_share, fuzzy, query
+
+    def _has_cue(self, question: str, tokens: list[str]) -> bool:
+        """Whether the question uses an out-of-scope cue word or is a sum ("12 x 12")."""
+        if _ARITHMETIC.search(question):
+            return True
+        grams = list(tokens)
+        grams.extend(f"{a} {b}" for a, b in zip(tokens, tokens[1:]))
+        for gram in grams:
+            if (gram in self._cues_acc) if _has_marks(gram) else (gram in self._cues_fold):
+                return True
+        return False
+
+    def _evidence_kind(self, space: str, term: str) -> tuple[float, float] | None:
+        """None if ``term`` is no evidence either way, else (its share of the ideal if unknown,
+        its credit if matched); memoised."""
+        key = (space, term)
+        kind = self._kinds.get(key, False)
+        if kind is not False:
+            return kind
+        folded_space = space == "fold"
+        kind = (1.0, 1.0)
+        if " " not in term:
+            if _is_generic(term, folded_space):
+                kind = None
+            elif folded_space and is_vietnamese_syllable(term):
+                kind = (1.0, FOLD_SYLLABLE_CREDIT)
+        else:
+            first, second = term.split(" ")
+            generic = (_is_generic(first, folded_space), _is_generic(second, folded_space))
+            known = term in self._post[space]
+            fold_known = self._post["fold"]
+            if all(generic) or (any(generic) and not known):
+                kind = None  # "hôm nay"; "nấu canh" half generic and unknown: no evidence either way
+            elif not known and EVIDENCE_BIGRAM_KNOWN_PARTS and not (
+                    _fold(first) in fold_known and _fold(second) in fold_known):
+                kind = None  # an unknown word already counts against; do not count it twice
+            else:
+                kind = (EVIDENCE_BIGRAM_SHARE, 1.0)
+        if len(self._kinds) < 100_000:
+            self._kinds[key] = kind
+        return kind
+
+    def _evidence(self, terms: list[tuple[str, str, float]], folded: list[str], best: int
+                  ) -> tuple[float, float, float, float]:
+        """How well topic ``best`` explains the question's domain words, ignoring generic ones.
+
+        Return the same three features as the ranking (topic BM25 share, best example share,
+        fuzzy ratio), computed over the non-generic terms only, and the idf-weighted share of
+        those terms the knowledge base knows. A question made of generic words only ("hôm nay
+        bao nhiêu") scores 0. A single syllable typed without diacritics earns only
+        FOLD_SYLLABLE_CREDIT: "gia" in "gia vang" matching "giá trị" or "giả mạo" is weak evidence.
+        """
+        ideal = ex_ideal = mass = known = score = 0.0
+        ex_scores: dict[int, float] = {}
+        unknown_idf, ex_unknown_idf = self._unknown_idf, self._ex_unknown_idf
+        for space, term, weight in terms:
+            kind = self._evidence_kind(space, term)
+            if kind is None:
+                continue
+            share, credit = kind
+            if weight < 0:  # accented, unknown as written, known folded: as if typed folded
+                weight = -weight / FOLDED_FALLBACK
+                credit = FOLD_SYLLABLE_CREDIT
+            post = self._post[space].get(term)
+            idf = post.idf if post is not None else None
+            if share == 1.0:
+                mass += unknown_idf if idf is None else idf
+                if idf is not None:
+                    known += credit * idf
+            if idf is None:
+                ideal += weight * share * unknown_idf
+            else:
+                ideal += weight * idf
+                score += credit * weight * post.topic_part.get(best, 0.0)
+            ex_idf = post.ex_idf if post is not None else None
+            if ex_idf is None:
+                ex_ideal += weight * share * ex_unknown_idf
+            else:
+                ex_ideal += weight * ex_idf
+                for doc, part in post.examples_of.get(best, ()):
+                    ex_scores[doc] = ex_scores.get(doc, 0.0) + credit * weight * part
+        if ideal <= 0:
+            return 0.0, 0.0, 0.0, 0.0
+        # a question needs about one distinctive word's worth of domain words to be sure of
+        # anything: "12 nhân 12" is all explained by "nhận" but that is not enough
+        floor = EVIDENCE_FLOOR * self._unknown_idf
+        topic_share = score / (max(ideal, floor) * self._max_field_weight)
+        ex_floor = EVIDENCE_FLOOR * self._ex_unknown_idf
+        example_share = max(ex_scores.values(), default=0.0) / (max(ex_ideal, ex_floor) * (K1 + 1))
+        query = " ".join(tok for tok in folded if not _is_generic(tok))
+        hit = process.extractOne(query, self._domain_choices[best], scorer=fuzz.token_sort_ratio,
+                                 score_cutoff=30) if query else None
+        fuzzy = hit[1] / 100.0 * min(1.0, ideal / floor) if hit else 0.0
+        return topic_share, example_share, fuzzy, known / mass if mass else 0.0
 
     def match(self, question: str) -> MatchResult:
         """Return the topic to answer, or suggestions, or nothing (abstain)."""
         if not self._n:
             return MatchResult(None, 0.0, [], [])
-        topic_share, example_share, fuzzy, query, known = self._scores(question or "")
+        terms, folded, normalized = self._query_terms(question or "")
+        topic_share, example_share, fuzzy, query = self._scores(terms, folded)
         if not query:
             return MatchResult(None, 0.0, [], [])
         rank = [_rank_score(*features) for features in zip(topic_share, example_share, fuzzy)]
         order = sorted(range(self._n), key=lambda i: (-rank[i], i))
         candidates = [(self.ids[i], round(min(1.0, rank[i]), 4)) for i in order[:5]]
         best = order[0]
-        conf = min(1.0, rank[best]) * (KNOWN_BASE + (1 - KNOWN_BASE) * known)
+        if rank[best] <= 0:
+            return MatchResult(None, 0.0, [], candidates)
+        d_topic, d_example, d_fuzzy, known = self._evidence(terms, folded, best)
+        evidence = _rank_score(d_topic, d_example, d_fuzzy)
+        conf = min(1.0, evidence) * (KNOWN_BASE + (1 - KNOWN_BASE) * known)
+        if self._has_cue(question, normalized):
+            conf *= OUT_OF_SCOPE_CUE_FACTOR
         if conf < CLARIFY_THRESHOLD:
             return MatchResult(None, conf, [], candidates)
         close = [i for i in order[1:3] if rank[best] - rank[i] < CLOSE_CALL_GAP]
