@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import datetime, timedelta
 
@@ -301,3 +302,29 @@ def test_the_date_in_a_caption(text, expected):
 
     result = parse_day(text, date(2026, 11, 26))
     assert (result.timetuple()[:3] if result else None) == expected
+
+
+async def test_through_telegram_a_document_is_imported_and_progress_has_a_chart(tmp_path):
+    from tests.e2e import running_bot
+
+    async with running_bot(tmp_path) as (fake, app):
+        a, b, _c = await communes(app)
+        async with app.sessions() as session:
+            await grant_role(session, "telegram", "4242", "official", a.code)
+        campaign = campaign_for(today(app), load_campaigns())
+        metric = campaign.metrics[0]
+        data = xlsx([["BÁO CÁO"], ["Mã đơn vị", "Tên đơn vị", metric.numerator, metric.denominator],
+                     [a.code, a.name, "12", "40"]])
+        fake.user_sends_document(4242, data, "so lieu.xlsx",
+                                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        [reply] = await fake.wait_messages(4242, 1, timeout=10)
+        assert "✅" in reply.text
+        assert (a.code, metric.id, 12.0, 40.0) in await stored(app, today(app))
+
+        mark = fake.mark()
+        fake.user_sends_text(4242, "/tiendo")
+        messages = await fake.wait_messages(4242, 1, since=mark, timeout=10)
+        assert messages[0].method == "sendPhoto" and messages[0].files
+        await asyncio.sleep(0.3)
+        text = "\n".join(m.text or "" for m in fake.messages_to(4242, since=mark))
+        assert a.name in text and "30,0%" in text
