@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 
 DAILY_KIND = "daily_summary"
 CAPTION_LIMIT = 1024  # a photo caption on Telegram
+CHART_CACHE = 256  # charts kept in memory (one per scope and day: the province has ~130 units)
+
+_charts: "OrderedDict[tuple, bytes]" = OrderedDict()
 
 
 def local_today(app: "App") -> date:
@@ -47,6 +51,8 @@ class ProgressData:
     campaign: Campaign
     history: list[Figure]
     units: list[AdminUnit]
+    version: int = 0  # the latest accepted import: a chart drawn for an older one is stale
+    source: str = ""  # the database, so two apps in one process (tests) never share a chart
 
     @property
     def by_code(self) -> dict[str, AdminUnit]:
@@ -81,7 +87,14 @@ async def load_progress(session: AsyncSession, day: date) -> ProgressData | None
     campaign = campaign_for(day, load_campaigns())
     if campaign is None:
         return None
-    return ProgressData(campaign, await load_history(session, campaign), await reporting_units(session))
+    from sqlalchemy import func, select
+
+    from db.progress import ProgressImport
+
+    version = await session.scalar(select(func.max(ProgressImport.id)).where(
+        ProgressImport.campaign_id == campaign.id, ProgressImport.status == "imported")) or 0
+    return ProgressData(campaign, await load_history(session, campaign), await reporting_units(session), version,
+                        str(session.bind.url))
 
 
 async def report_counts(session: AsyncSession, unit_codes: set[str] | None, day: date) -> dict | None:
@@ -172,7 +185,15 @@ async def render_scope(session: AsyncSession, data: ProgressData, unit_code: str
     summary = data.summary(unit_code, day)
     counts = await report_counts(session, data.scope_codes(unit_code), day)
     text = (render_caption if caption else render_daily_summary)(summary, counts, locale)
-    chart = await asyncio.to_thread(render_chart, summary)
+    key = (data.source, data.campaign.id, unit_code or PROVINCE_CODE, day, data.version, len(data.units))
+    chart = _charts.get(key)
+    if chart is None:  # ~0.3 s of matplotlib: drawn once per scope and import, not per /progress
+        chart = await asyncio.to_thread(render_chart, summary)
+        _charts[key] = chart
+        while len(_charts) > CHART_CACHE:
+            _charts.popitem(last=False)
+    else:
+        _charts.move_to_end(key)
     return text, chart
 
 

@@ -328,3 +328,16 @@ async def test_through_telegram_a_document_is_imported_and_progress_has_a_chart(
         await asyncio.sleep(0.3)
         text = "\n".join(m.text or "" for m in fake.messages_to(4242, since=mark))
         assert a.name in text and "30,0%" in text
+
+
+async def test_the_chart_is_drawn_again_only_after_a_new_import(app):
+    a, b, _c = await communes(app)
+    day = today(app)
+    await seed_figures(app, day, {a.code: 0.2, b.code: 0.9})
+    official = await make_official(app, "1")
+    [first] = await official.say("/progress")
+    [again] = await official.say("/progress")
+    assert again.photo == first.photo
+    await seed_figures(app, day, {a.code: 0.6, b.code: 0.9})
+    [changed] = await official.say("/progress")
+    assert changed.photo != first.photo and changed.photo.startswith(PNG)
