@@ -6,7 +6,10 @@ Usage (from the repo root)::
 
 Each questions file is TSV ``question<TAB>acceptable-topic-ids`` (comma-separated; ``none`` means
 the bot must abstain), with a header line. Default: ``../shared/eval/questions-sample.tsv``
-relative to the repo root, plus ``tests/data/questions-extra.tsv``.
+relative to the repo root, ``tests/data/questions-extra.tsv`` and the held-out files
+``tests/data/questions-holdout*.tsv``. The sample and extra files were used to write examples
+and set thresholds, so only the held-out files measure how the matcher does on new phrasings;
+never copy their questions into the knowledge base or tune on them line by line.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from content.text import fold_key  # noqa: E402
 DEFAULT_FILES = [
     REPO_ROOT.parent / "shared" / "eval" / "questions-sample.tsv",
     REPO_ROOT / "tests" / "data" / "questions-extra.tsv",
+    *sorted((REPO_ROOT / "tests" / "data").glob("questions-holdout*.tsv")),
 ]
 SPEED_MATCHES = 20_000
 

@@ -11,6 +11,7 @@ from content.matcher import Matcher, answer_questions, is_vietnamese_syllable, n
 
 REPO = Path(__file__).resolve().parent.parent
 EXTRA = REPO / "tests" / "data" / "questions-extra.tsv"
+HOLDOUTS = sorted((REPO / "tests" / "data").glob("questions-holdout*.tsv"))
 TOPICS = REPO / "content" / "topics"
 
 
@@ -126,3 +127,75 @@ def test_the_real_knowledge_base_answers_held_out_questions():
     abstained = sum(not matcher.match(q).topic and not matcher.match(q).suggestions for q in out_scope)
     assert correct / len(in_scope) >= 0.90
     assert abstained / len(out_scope) >= 0.90
+
+
+@pytest.fixture(scope="module")
+def real() -> Matcher:
+    if not any(TOPICS.glob("*.toml")):
+        pytest.skip("content/topics is still empty: the knowledge base has not been written yet")
+    from content.kb import KnowledgeBase
+
+    return Matcher.from_kb(KnowledgeBase.load(TOPICS))
+
+
+@pytest.mark.parametrize("question", [
+    "gia vang hom nay", "giá vàng hôm nay", "gia lua hom nay bao nhieu", "thoi tiet ha tinh",
+    "thoi tiet mai the nao", "cach nau canh chua", "ket qua bong da", "may gio roi",
+    "hom nay ngay bao nhieu", "dich giup toi cau nay", "12 nhan 12", "2 + 3 bang may",
+    "ban co nguoi yeu chua", "ok", "123", "???", "👍",
+])
+def test_out_of_scope_without_diacritics_abstains_on_the_real_kb(real, question):
+    result = real.match(question)
+    assert result.topic is None and result.suggestions == [], (question, result)
+
+
+@pytest.mark.parametrize("question, topic", [
+    ("lam sao nop phi online", "payment.how"),
+    ("ban sao dien tu dung duoc may lan", "ecopy.reuse"),
+    ("ko nhan dc ma otp", "portal.troubleshoot"),
+    ("kich hoat vneid muc 2 o mo", "vneid.activate"),
+    ("phi chung thuc ban sao bao nhieu 1 trang", "ecopy.fee"),
+])
+def test_in_scope_without_diacritics_is_still_answered(real, question, topic):
+    assert real.match(question).topic == topic
+
+
+def test_generic_words_alone_are_no_evidence(real):
+    """Question words and time words rank topics but never make the matcher confident."""
+    for question in ("hôm nay bao nhiêu", "o dau the nao", "lam sao bay gio", "bao lau"):
+        assert real.match(question).topic is None, question
+
+
+def test_a_syllable_typed_without_diacritics_is_weaker_evidence_than_with_them(real):
+    # "gia" may be giá, giả, già: alone it must not carry a question into a topic
+    assert real.match("gia vang").topic is None
+    assert real.match("giả mạo dịch vụ công").topic == "safety.scam"
+
+
+def test_a_typo_is_not_corrected_into_a_generic_word(real):
+    terms, _folded, _tokens = real._query_terms("so dien thoai taxi")
+    assert all(term != "tai" for _space, term, _w in terms)
+
+
+def test_held_out_files_are_well_formed_and_cover_every_topic(real):
+    assert HOLDOUTS, "tests/data/questions-holdout*.tsv is missing"
+    for path in HOLDOUTS:
+        rows = read_rows(path)
+        assert len(rows) >= 100
+        assert {t for _, ok in rows for t in ok} <= set(real.ids)
+        assert sum(not ok for _, ok in rows) >= 30
+    first = read_rows(HOLDOUTS[0])
+    assert {t for _, ok in first for t in ok} == set(real.ids)
+
+
+def test_the_real_knowledge_base_abstains_on_held_out_out_of_scope_questions(real):
+    """A regression floor well under the measured figures (see bench/faq_accuracy.py)."""
+    for path in HOLDOUTS:
+        rows = read_rows(path)
+        in_scope = [(q, ok) for q, ok in rows if ok]
+        out_scope = [q for q, ok in rows if not ok]
+        correct = sum(real.match(q).topic in ok for q, ok in in_scope)
+        abstained = sum(1 for q in out_scope
+                        if real.match(q).topic is None and not real.match(q).suggestions)
+        assert correct / len(in_scope) >= 0.85, path.name
+        assert abstained / len(out_scope) >= 0.90, path.name
