@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Awaitable, Callable, Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -149,41 +149,55 @@ class Router:
 
     # --- dispatch -----------------------------------------------------------------------------
     async def handle(self, incoming: Incoming) -> list[Reply]:
-        """Handle one incoming event in one database session; return the replies to send."""
-        async with self.app.write_lock, self.app.sessions() as session:
-            if incoming.update_id and not await self._first_delivery(session, incoming):
-                log.info("duplicate update %s:%s ignored", incoming.platform, incoming.update_id)
-                return []
-            user = await self._load_user(session, incoming)
-            state = await session.get(DialogState, user.id)
-            if state is None:
-                state = DialogState(user_id=user.id, data={}, options=[], shown=[])
-                session.add(state)
-            with use_locale(user.locale):
-                ctx = Context(self.app, session, incoming, user, state, self)
-                replies = _as_list(await self._dispatch(ctx))
-                for reply in replies:
-                    reply.locale = reply.locale or ctx.user.locale
-                self._remember_buttons(state, replies)
-                state.updated = utcnow()
-                if ctx.outbox and self.outbox_hook is not None:
-                    await self.outbox_hook(session, ctx.outbox)
-                await session.commit()
+        """Handle one incoming event in one database session; return the replies to send.
+
+        Per message, for a known user: one INSERT (de-duplication), one SELECT (user and dialog
+        state together), the handler's own statements, one UPDATE of the dialog state, COMMIT.
+        """
+        # The session is opened and closed outside the write lock: closing it takes a loop
+        # iteration (SQLAlchemy closes in a task of its own), and holding the lock across it
+        # would let one message through per loop iteration under load.
+        async with self.app.sessions() as session:
+            async with self.app.write_lock:
+                if incoming.update_id and not await self._first_delivery(session, incoming):
+                    log.info("duplicate update %s:%s ignored", incoming.platform, incoming.update_id)
+                    return []
+                user, state = await self._load_user(session, incoming)
+                with use_locale(user.locale):
+                    ctx = Context(self.app, session, incoming, user, state, self)
+                    replies = _as_list(await self._dispatch(ctx))
+                    for reply in replies:
+                        reply.locale = reply.locale or ctx.user.locale
+                    self._remember_buttons(state, replies)
+                    state.updated = utcnow()
+                    if ctx.outbox and self.outbox_hook is not None:
+                        await self.outbox_hook(session, ctx.outbox)
+                    await session.commit()
             return replies
 
     async def _first_delivery(self, session: AsyncSession, incoming: Incoming) -> bool:
+        """Record the update's key in this message's transaction; False if already recorded.
+
+        The row is written before any handler runs (a plain INSERT, no unit-of-work flush), so
+        a duplicate never reaches a handler, and it commits with whatever the handler does —
+        also when a handler commits part-way — so a crash before the commit leaves the update
+        to be handled on redelivery, and one after it makes the redelivery a duplicate.
+        """
         key = f"{incoming.platform}:{incoming.update_id}"[:96]
-        session.add(ProcessedUpdate(key=key))
         try:
-            await session.flush()
+            await session.execute(insert(ProcessedUpdate).values(key=key))
         except IntegrityError:
             await session.rollback()
             return False
         return True
 
-    async def _load_user(self, session: AsyncSession, incoming: Incoming) -> User:
-        user = await session.scalar(select(User).where(
-            User.platform == incoming.platform, User.platform_user_id == incoming.user_id))
+    async def _load_user(self, session: AsyncSession, incoming: Incoming) -> tuple[User, DialogState]:
+        """The speaking user and their dialog state (both created if new), in one query."""
+        row = (await session.execute(
+            select(User, DialogState).outerjoin(DialogState, DialogState.user_id == User.id)
+            .where(User.platform == incoming.platform, User.platform_user_id == incoming.user_id)
+        )).first()
+        user, state = row if row is not None else (None, None)
         settings = self.app.settings
         if user is None:
             user = User(
@@ -193,15 +207,23 @@ class Router:
                 locale=normalize_locale(settings.default_locale),  # Vietnamese first; /language switches
             )
             session.add(user)
-        if incoming.platform == "telegram" and incoming.user_id in settings.admin_telegram_ids:
+        # Assign only what changed: an unchanged user costs no UPDATE and no flush here (the
+        # commit, or a handler's first query, flushes what did change).
+        if incoming.platform == "telegram" and incoming.user_id in settings.admin_telegram_ids \
+                and user.role != Role.admin:
             user.role = Role.admin
         if incoming.chat_id and user.chat_id != incoming.chat_id:
             user.chat_id = incoming.chat_id
         if incoming.display_name and user.display_name != incoming.display_name[:200]:
             user.display_name = incoming.display_name[:200]
-        user.active = True
-        await session.flush()
-        return user
+        if user.active is not True:
+            user.active = True
+        if user.id is None:
+            await session.flush()  # a new user needs its id for the dialog state
+        if state is None:
+            state = DialogState(user_id=user.id, data={}, options=[], shown=[])
+            session.add(state)
+        return user, state
 
     async def _dispatch(self, ctx: Context):
         incoming, state = ctx.incoming, ctx.state
