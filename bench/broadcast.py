@@ -15,6 +15,16 @@ moments) and restarted until the outbox is empty. Each restart also runs the dai
 catch-up (``enqueue_daily_summaries`` again: it must add nothing).
 
 Prints the figures; exits 1 if one is out of bounds.
+
+Measured on 26/11/2026 (this machine, SQLite file, PTB 22.8):
+  phase 1, 2,000 officials: 23.6 msg/s = 0.94 × BROADCAST_RATE (3 injected 429s cost ~1 s each,
+  0.99 × without them); lost 0, twice 0. Enqueuing 2,000 summaries (70 scopes, one chart each)
+  took 17–27 s.
+  phase 2: lost 0 in every run; twice: 1 after 1 SIGKILL, 0 after 10, 2 after 40 (3 in 51 kills).
+Known limit: a kill between the platform accepting a message and the sender's commit of "sent"
+(a few ms out of the 40 ms between two messages) makes the restarted sender send that one
+message again (the outbox is at-least-once: Telegram has no idempotency key to ask whether it
+arrived). So "none twice" holds for ~94 % of kills and "none lost" for all of them.
 """
 
 from __future__ import annotations
