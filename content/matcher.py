@@ -38,10 +38,10 @@ from content.text import fold_diacritics
 
 # --- thresholds (calibrated with bench/faq_accuracy.py, see the report in BENCHMARKS.md) -----
 
-ANSWER_THRESHOLD = 0.26
+ANSWER_THRESHOLD = 0.25
 """Below this confidence the matcher does not answer directly (calibrated on questions written
 for the purpose, not on tests/data/questions-holdout*.tsv)."""
-CLARIFY_THRESHOLD = 0.25
+CLARIFY_THRESHOLD = 0.24
 """Between this and ANSWER_THRESHOLD (or on a close call) it asks with suggestions; below, abstains."""
 CLOSE_CALL_GAP = 0.02
 """A runner-up this close to the winner's rank score makes a close call: ask, do not guess."""
@@ -461,6 +461,13 @@ class Matcher:
 
     def __init__(self, topics: Mapping[str, TopicLike] | Iterable[TopicLike]) -> None:
         items = list(topics.values()) if isinstance(topics, Mapping) else list(topics)
+        normalized: dict[str, list[str]] = {}
+
+        def content_tokens(text: str) -> list[str]:
+            if text not in normalized:
+                normalized[text] = _content_tokens(normalize_tokens(text))
+            return list(normalized[text])
+
         self.ids: list[str] = [t.id for t in items]
         n = len(items)
         self._n = n
@@ -479,7 +486,7 @@ class Matcher:
             for idx, texts in enumerate(per_topic):
                 acc_terms: list[str] = []
                 for text in texts:
-                    toks = _content_tokens(normalize_tokens(text))
+                    toks = content_tokens(text)
                     acc_terms.extend(_terms(toks))
                 fold_terms = [_fold(term) for term in acc_terms]
                 for space, terms in (("acc", acc_terms), ("fold", fold_terms)):
@@ -525,7 +532,7 @@ class Matcher:
             keys: list[str] = []
             domain_keys: list[str] = []
             for text in (t.title, *t.examples):
-                folded_tokens = [_fold(tok) for tok in _content_tokens(normalize_tokens(text))]
+                folded_tokens = [_fold(tok) for tok in content_tokens(text)]
                 if folded_tokens:
                     keys.append(" ".join(folded_tokens))
                 domain = " ".join(tok for tok in folded_tokens if not _is_generic(tok))
@@ -538,7 +545,7 @@ class Matcher:
         ex_terms: list[list[str]] = []
         for idx, t in enumerate(items):
             for text in (t.title, *t.examples):
-                terms = _terms(_content_tokens(normalize_tokens(text)))
+                terms = _terms(content_tokens(text))
                 if terms:
                     ex_terms.append(terms)
                     self._ex_owner.append(idx)
@@ -624,8 +631,9 @@ class Matcher:
         return kept
 
     def _query_terms(self, question: str
-                     ) -> tuple[list[tuple[str, str, float]], list[str], list[str]]:
-        """Return [(space, term, weight)], the folded content tokens and all normalised tokens."""
+                     ) -> tuple[list[tuple[str, str, float, str]], list[str], list[str]]:
+        """Return [(space, term, weight, term as typed)], the folded content tokens and all
+        normalised tokens. A negative weight marks an accented term looked up folded."""
         normalized = normalize_tokens(question)
         tokens = self._query_content_tokens(normalized)
         weights = [1.0] * len(tokens)
@@ -638,7 +646,7 @@ class Matcher:
                     tokens[i] = folded[i] = fixed
                     weights[i] = TYPO_WEIGHT
         acc_idf = self._idf["acc"]
-        out: list[tuple[str, str, float]] = []
+        out: list[tuple[str, str, float, str]] = []
         grams: list[tuple[str, float]] = [(tok, w) for tok, w in zip(tokens, weights)]
         grams.extend(
             (f"{a} {b}", BIGRAM_WEIGHT * min(wa, wb))
@@ -647,14 +655,14 @@ class Matcher:
         for term, weight in grams:
             if _has_marks(term):
                 if term in acc_idf:
-                    out.append(("acc", term, weight))
+                    out.append(("acc", term, weight, term))
                 else:  # e.g. a wrong tone mark: half credit, but the confidence counts it unknown
-                    out.append(("fold", _fold(term), -weight * FOLDED_FALLBACK))
+                    out.append(("fold", _fold(term), -weight * FOLDED_FALLBACK, term))
             else:
-                out.append(("fold", term, weight))
+                out.append(("fold", term, weight, term))
         return out, folded, normalized
 
-    def _scores(self, terms: list[tuple[str, str, float]], folded: list[str]
+    def _scores(self, terms: list[tuple[str, str, float, str]], folded: list[str]
                 ) -> tuple[list[float], list[float], list[float], str]:
         """Return per topic: BM25 share of the ideal (topic level), same (best example), fuzzy;
         then the normalised query.
@@ -664,7 +672,7 @@ class Matcher:
         ex_scores = [0.0] * self._m
         ideal = ex_ideal = 0.0
         unknown_idf, ex_unknown_idf = self._unknown_idf, self._ex_unknown_idf
-        for space, term, weight in terms:
+        for space, term, weight, _typed in terms:
             share = 1.0 if " " not in term else 0.5  # an unknown bigram counts half
             known_as_written = weight > 0
             if not known_as_written:
@@ -750,7 +758,7 @@ class Matcher:
             self._kinds[key] = kind
         return kind
 
-    def _evidence(self, terms: list[tuple[str, str, float]], folded: list[str], best: int
+    def _evidence(self, terms: list[tuple[str, str, float, str]], folded: list[str], best: int
                   ) -> tuple[float, float, float, float, float]:
         """How well topic ``best`` explains the question's domain words, ignoring generic ones.
 
@@ -761,11 +769,12 @@ class Matcher:
         bao nhiêu") scores 0. A single syllable typed without diacritics earns only
         FOLD_SYLLABLE_CREDIT: "gia" in "gia vang" matching "giá trị" or "giả mạo" is weak evidence.
         """
-        ideal = ex_ideal = mass = known = score = cover = ex_cover = 0.0
+        ideal = ex_ideal = mass = known = score = cover = ex_cover = missing = ex_missing = 0.0
         ex_scores: dict[int, float] = {}
         unknown_idf, ex_unknown_idf = self._unknown_idf, self._ex_unknown_idf
-        for space, term, weight in terms:
-            kind = self._evidence_kind(space, term)
+        for space, term, weight, typed in terms:
+            # an accented term known only once folded is judged as typed ("thời tiết", not "thoi")
+            kind = self._evidence_kind("acc", typed) if weight < 0 else self._evidence_kind(space, term)
             if kind is None:
                 continue
             share, credit = kind
@@ -780,6 +789,7 @@ class Matcher:
                     known += credit * idf
             if idf is None:
                 ideal += weight * share * unknown_idf
+                missing += weight * (1.0 - share) * unknown_idf
             else:
                 ideal += weight * idf
                 score += credit * weight * post.topic_part.get(best, 0.0)
@@ -787,6 +797,7 @@ class Matcher:
             ex_idf = post.ex_idf if post is not None else None
             if ex_idf is None:
                 ex_ideal += weight * share * ex_unknown_idf
+                ex_missing += weight * (1.0 - share) * ex_unknown_idf
             else:
                 ex_ideal += weight * ex_idf
                 ex_cover += credit * weight * post.example_max
@@ -804,8 +815,10 @@ class Matcher:
         hit = process.extractOne(query, self._domain_choices[best], scorer=fuzz.token_sort_ratio,
                                  score_cutoff=30) if query else None
         fuzzy = hit[1] / 100.0 * min(1.0, ideal / floor) if hit else 0.0
-        coverage = _rank_score(cover / (max(ideal, floor) * self._max_field_weight),
-                               ex_cover / (max(ex_ideal, ex_floor) * (K1 + 1)), fuzzy)
+        # the whole knowledge base explains more than any one topic, so it gets no benefit of
+        # the doubt: an unknown pair of known words ("thời tiết") counts as fully unknown
+        coverage = _rank_score(cover / (max(ideal + missing, floor) * self._max_field_weight),
+                               ex_cover / (max(ex_ideal + ex_missing, ex_floor) * (K1 + 1)), fuzzy)
         return topic_share, example_share, fuzzy, known / mass if mass else 0.0, coverage
 
     def match(self, question: str) -> MatchResult:
