@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Awaitable, Callable, Iterable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -185,7 +185,7 @@ class Router:
         """
         key = f"{incoming.platform}:{incoming.update_id}"[:96]
         try:
-            await session.execute(insert(ProcessedUpdate).values(key=key))
+            await session.execute(_RECORD_UPDATE, {"key": key})
         except IntegrityError:
             await session.rollback()
             return False
@@ -194,9 +194,7 @@ class Router:
     async def _load_user(self, session: AsyncSession, incoming: Incoming) -> tuple[User, DialogState]:
         """The speaking user and their dialog state (both created if new), in one query."""
         row = (await session.execute(
-            select(User, DialogState).outerjoin(DialogState, DialogState.user_id == User.id)
-            .where(User.platform == incoming.platform, User.platform_user_id == incoming.user_id)
-        )).first()
+            _USER_AND_STATE, {"platform": incoming.platform, "platform_user_id": incoming.user_id})).first()
         user, state = row if row is not None else (None, None)
         settings = self.app.settings
         if user is None:
@@ -285,6 +283,15 @@ class Router:
         if options is not None:
             state.options = options
         state.shown = shown[-SHOWN_LIMIT:]
+
+
+# Built once: a statement object keeps its compiled-cache key, so each message skips building
+# the statement and computing the key. The insert is on the table (plain Core, not the ORM's
+# bulk insert); ``created`` still gets its default.
+_RECORD_UPDATE = insert(ProcessedUpdate.__table__)
+_USER_AND_STATE = (
+    select(User, DialogState).outerjoin(DialogState, DialogState.user_id == User.id)
+    .where(User.platform == bindparam("platform"), User.platform_user_id == bindparam("platform_user_id")))
 
 
 def _as_list(result) -> list[Reply]:

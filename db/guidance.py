@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
 from rapidfuzz import fuzz
-from sqlalchemy import JSON, Enum, Integer, String, Text, select, update
+from sqlalchemy import JSON, Enum, Integer, String, Text, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -62,10 +64,57 @@ def user_hash(salt: str, platform: str, user_id: str) -> str:
     return hashlib.sha256(f"{salt}:{platform}:{user_id}".encode()).hexdigest()[:32]
 
 
+RULE_CACHE_TTL = 30.0  # seconds; how late a rule changed by another process (the CLI) is seen
+
+
+class _RuleCache:
+    """Every question rule of one database, read at most once per :data:`RULE_CACHE_TTL`.
+
+    :func:`mapped_topic` runs for every free-text message; rules change rarely, only through
+    :func:`resolve_group` (code that writes rules elsewhere must call
+    ``_rule_cache(session).clear()``). That clears the cache at once and again when its
+    transaction ends (commit, rollback or close), so this process never keeps a rule it saw
+    before the commit, and a session holding uncommitted rule changes does not fill it; other
+    processes' changes (the CLI) show within the TTL. ``generation`` stops a load that was
+    under way during a clear (possible while an await yields) from storing its result.
+    """
+
+    __slots__ = ("rules", "loaded", "generation")
+
+    def __init__(self) -> None:
+        self.rules: dict[str, str | None] | None = None
+        self.loaded = 0.0
+        self.generation = 0
+
+    def clear(self, *_args) -> None:
+        self.rules = None
+        self.generation += 1
+
+
+_RULES_CHANGED = "question_rules_changed"  # session.info flag: uncommitted rules, don't cache
+_rule_caches: "weakref.WeakKeyDictionary[object, _RuleCache]" = weakref.WeakKeyDictionary()
+
+
+def _rule_cache(session: AsyncSession) -> _RuleCache:
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)  # one cache per database (tests make many)
+    cache = _rule_caches.get(engine)
+    if cache is None:
+        cache = _rule_caches[engine] = _RuleCache()
+    return cache
+
+
 async def mapped_topic(session: AsyncSession, question: str) -> str | None:
     """The topic an official mapped this exact question (ignoring accents and case) to."""
-    rule = await session.get(QuestionRule, fold_key(question)[:500])
-    return rule.topic_id if rule is not None else None
+    cache = _rule_cache(session)
+    rules = cache.rules
+    if rules is None or time.monotonic() - cache.loaded > RULE_CACHE_TTL:
+        generation = cache.generation
+        rows = await session.execute(select(QuestionRule.folded, QuestionRule.topic_id))
+        rules = {folded: topic for folded, topic in rows}
+        if cache.generation == generation and not session.info.get(_RULES_CHANGED):
+            cache.rules, cache.loaded = rules, time.monotonic()
+    return rules.get(fold_key(question)[:500])
 
 
 async def log_question(session: AsyncSession, *, kind: InboxKind, text: str, user_hash: str,
@@ -146,4 +195,14 @@ async def resolve_group(session: AsyncSession, group_id: int, topic_id: str | No
         else:
             rule.topic_id = topic_id
     await session.flush()
+    cache = _rule_cache(session)
+    cache.clear()
+    if not session.info.get(_RULES_CHANGED):
+        def clear_when_final(sync_session, transaction) -> None:  # committed, rolled back or closed
+            if transaction.parent is None:
+                sync_session.info.pop(_RULES_CHANGED, None)
+                cache.clear()
+
+        event.listen(session.sync_session, "after_transaction_end", clear_when_final)
+    session.info[_RULES_CHANGED] = True
     return len(group.entry_ids)
