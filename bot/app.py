@@ -23,9 +23,12 @@ class App:
         self.settings = settings or Settings()
         self.engine = create_engine(self.settings.database_url)
         self.sessions = make_sessionmaker(self.engine)
-        # SQLite lets one writer in at a time and its busy handler sleeps in steps of up to
-        # 100 ms, so concurrent writers in one process queue here instead (measured: 6× faster
-        # under load, see BENCHMARKS.md). PostgreSQL needs no such lock.
+        # SQLite lets one writer in at a time; a second writer polls (db.session: async retries
+        # after 1 ms, doubling to 50 ms), so concurrent writers in one process queue here
+        # instead. SQLite runs in the loop, so the router's transaction normally completes
+        # without yielding and this lock is uncontended; it matters when a handler awaits
+        # mid-transaction. Keep the critical section free of needless awaits: every hand-over
+        # of a contended lock costs a loop iteration. PostgreSQL needs no such lock.
         self.write_lock = (asyncio.Lock() if self.engine.dialect.name == "sqlite"
                            else contextlib.nullcontext())
 
