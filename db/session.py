@@ -44,7 +44,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 BUSY_TIMEOUT = 10.0  # seconds a statement waits for another writer before "database is locked"
-_BUSY_CODES = {5, 261, 6}  # SQLITE_BUSY, SQLITE_BUSY_RECOVERY, SQLITE_LOCKED (shared cache)
+# What SQLite's own busy handler would wait on: SQLITE_BUSY, SQLITE_BUSY_RECOVERY. Not
+# SQLITE_BUSY_SNAPSHOT (517: waiting cannot help) nor SQLITE_LOCKED (a conflict inside one
+# connection, or shared cache: not retried by SQLite either).
+_BUSY_CODES = {5, 261}
 _FIRST_PAUSE, _MAX_PAUSE = 0.001, 0.05
 
 
@@ -60,7 +63,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def _is_busy(error: sqlite3.OperationalError) -> bool:
     code = getattr(error, "sqlite_errorcode", None)
     if code is None:
-        return str(error) in ("database is locked", "database table is locked")
+        return str(error) == "database is locked"
     return code in _BUSY_CODES
 
 
