@@ -34,20 +34,27 @@ from typing import Protocol
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from content.matcher_chargram import CentroidIndex
 from content.text import fold_diacritics
 
 # --- thresholds (calibrated with bench/faq_accuracy.py, see the report in BENCHMARKS.md) -----
 
-ANSWER_THRESHOLD = 0.25
+ANSWER_THRESHOLD = 0.22
 """Below this confidence the matcher does not answer directly (calibrated on questions written
 for the purpose, not on tests/data/questions-holdout*.tsv)."""
-CLARIFY_THRESHOLD = 0.24
+CLARIFY_THRESHOLD = 0.22
 """Between this and ANSWER_THRESHOLD (or on a close call) it asks with suggestions; below, abstains."""
-CLOSE_CALL_GAP = 0.02
-"""A runner-up this close to the winner's rank score makes a close call: ask, do not guess."""
+CLOSE_CALL_GAP = 0.003
+"""A runner-up this close to the winner's rank score is a real tie: ask, do not guess. (Wider
+gaps turned more right answers into questions than they saved wrong ones, measured by
+cross-validation over the example questions.)"""
 KNOWN_BASE = 0.35
 """Confidence = domain evidence x (KNOWN_BASE + (1 - KNOWN_BASE) x share of the question's domain
 words the knowledge base knows), times the out-of-scope priors below."""
+SHORT_QUESTION_TOKENS = 2
+SHORT_TIE_RATIO = 0.10
+"""A question of at most SHORT_QUESTION_TOKENS content words ("chứng thực", "phí") names a subject,
+not a question about it: runners-up within this share of the winner's rank make a close call."""
 SUGGEST_RATIO = 0.75
 """When unsure but not close, runners-up above this fraction of the winner are suggested too."""
 FOLD_SYLLABLE_CREDIT = 0.6
@@ -67,6 +74,9 @@ COVERAGE_WEIGHT = 0.85
 """The evidence is also taken as this share of how well the knowledge base as a whole explains
 the domain words ("lệ phí cấp giấy khai sinh": the fee topic knows "lệ phí", another "khai sinh")."""
 FUZZY_CANDIDATES = 8
+CENTROID_WEIGHT = 0.7
+"""Weight of the cosine with the topic's character n-gram TF-IDF centroid (matcher_chargram)
+added to the rank score: it ranks only, the confidence ignores it."""
 """Fuzzy matching is run on the examples of this many best BM25 topics only."""
 
 # --- ranking weights -------------------------------------------------------------------------
@@ -549,6 +559,9 @@ class Matcher:
                 if terms:
                     ex_terms.append(terms)
                     self._ex_owner.append(idx)
+        self._centroids = CentroidIndex(
+            [(idx, [_fold(tok) for tok in content_tokens(text)])
+             for idx, t in enumerate(items) for text in (t.title, *t.examples)], n)
         m = len(ex_terms)
         avg = (sum(map(len, ex_terms)) / m) if m else 1.0
         self._ex_contrib: dict[str, dict[str, list[tuple[int, float]]]] = {"acc": {}, "fold": {}}
@@ -829,7 +842,8 @@ class Matcher:
         topic_share, example_share, fuzzy, query = self._scores(terms, folded)
         if not query:
             return MatchResult(None, 0.0, [], [])
-        rank = [_rank_score(*features) for features in zip(topic_share, example_share, fuzzy)]
+        rank = [_rank_score(*features) + CENTROID_WEIGHT * cos for features, cos
+                in zip(zip(topic_share, example_share, fuzzy), self._centroids.scores(folded))]
         order = sorted(range(self._n), key=lambda i: (-rank[i], i))
         candidates = [(self.ids[i], round(min(1.0, rank[i]), 4)) for i in order[:5]]
         best = order[0]
@@ -844,7 +858,10 @@ class Matcher:
             conf *= OUT_OF_SCOPE_CUE_FACTOR
         if conf < CLARIFY_THRESHOLD:
             return MatchResult(None, conf, [], candidates)
-        close = [i for i in order[1:3] if rank[best] - rank[i] < CLOSE_CALL_GAP]
+        gap = CLOSE_CALL_GAP
+        if len(folded) <= SHORT_QUESTION_TOKENS:
+            gap = max(gap, SHORT_TIE_RATIO * rank[best])
+        close = [i for i in order[1:3] if rank[best] - rank[i] < gap]
         if conf < ANSWER_THRESHOLD or close:
             suggestions = [self.ids[best]] + [self.ids[i] for i in close]
             if not close:
