@@ -55,6 +55,12 @@ SHORT_QUESTION_TOKENS = 2
 SHORT_TIE_RATIO = 0.10
 """A question of at most SHORT_QUESTION_TOKENS content words ("chứng thực", "phí") names a subject,
 not a question about it: runners-up within this share of the winner's rank make a close call."""
+SMALL_TALK_TOPICS = frozenset({"bot.about"})
+SMALL_TALK_RANK = 0.55
+SMALL_TALK_MARGIN = 0.2
+"""A topic about the bot itself ("bạn là ai", "mi giúp được chi") is asked in generic words only,
+so the domain evidence cannot vouch for it: it is answered when it ranks first with at least
+SMALL_TALK_RANK and leads the runner-up by SMALL_TALK_MARGIN, and no out-of-scope cue is used."""
 SUGGEST_RATIO = 0.75
 """When unsure but not close, runners-up above this fraction of the winner are suggested too."""
 FOLD_SYLLABLE_CREDIT = 0.6
@@ -66,9 +72,9 @@ confidence divides what the best topic explains by what there is to explain."""
 EVIDENCE_BIGRAM_SHARE = 0.5
 """An unknown bigram of two known domain words ("thời tiết": "thời" as in "thời gian", "tiết" as
 in "chi tiết") counts this share of an unknown word against the confidence."""
-OUT_OF_SCOPE_CUE_FACTOR = 0.75
+OUT_OF_SCOPE_CUE_FACTOR = 0.6
 """Confidence multiplier for a question using an out-of-scope cue word (see OUT_OF_SCOPE_CUES)."""
-ARITHMETIC_FACTOR = 0.5
+ARITHMETIC_FACTOR = 0.3
 """Confidence multiplier for a sum such as "12 x 12", "2 cộng 3"."""
 COVERAGE_WEIGHT = 0.85
 """The evidence is also taken as this share of how well the knowledge base as a whole explains
@@ -856,6 +862,10 @@ class Matcher:
             conf *= ARITHMETIC_FACTOR
         elif self._has_cue(normalized):
             conf *= OUT_OF_SCOPE_CUE_FACTOR
+        if (conf < ANSWER_THRESHOLD and self.ids[best] in SMALL_TALK_TOPICS
+                and rank[best] >= SMALL_TALK_RANK and rank[best] - rank[order[1]] >= SMALL_TALK_MARGIN
+                and not self._has_cue(normalized) and not _ARITHMETIC.search(question)):
+            return MatchResult(self.ids[best], ANSWER_THRESHOLD, [], candidates)
         if conf < CLARIFY_THRESHOLD:
             return MatchResult(None, conf, [], candidates)
         gap = CLOSE_CALL_GAP
