@@ -80,7 +80,7 @@ COVERAGE_WEIGHT = 0.85
 """The evidence is also taken as this share of how well the knowledge base as a whole explains
 the domain words ("lệ phí cấp giấy khai sinh": the fee topic knows "lệ phí", another "khai sinh")."""
 FUZZY_CANDIDATES = 8
-CENTROID_WEIGHT = 0.7
+CENTROID_WEIGHT = 1.0
 """Weight of the cosine with the topic's character n-gram TF-IDF centroid (matcher_chargram)
 added to the rank score: it ranks only, the confidence ignores it."""
 """Fuzzy matching is run on the examples of this many best BM25 topics only."""

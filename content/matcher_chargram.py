@@ -16,7 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-CHAR_SIZES = (2, 3, 4)
+CHAR_SIZES = (3, 4)
+_TF = [0.0] + [1 + math.log(count) for count in range(1, 64)]
 
 
 def features(folded_tokens: Sequence[str]) -> Counter:
@@ -63,15 +64,14 @@ class CentroidIndex:
 
     def scores(self, folded_tokens: Sequence[str]) -> list[float]:
         """Cosine with each topic centroid (0 for a question sharing no feature)."""
-        feats = features(folded_tokens)
-        vocab = self._vocab
+        get = self._vocab.get
         cols: list[int] = []
         tfs: list[float] = []
-        for key, count in feats.items():
-            col = vocab.get(key)
+        for key, count in features(folded_tokens).items():
+            col = get(key)
             if col is not None:
                 cols.append(col)
-                tfs.append(1 + math.log(count))
+                tfs.append(_TF[min(count, 63)])
         if not cols:
             return [0.0] * self._n
         idx = np.array(cols, dtype=np.int64)
