@@ -72,7 +72,7 @@ confidence divides what the best topic explains by what there is to explain."""
 EVIDENCE_BIGRAM_SHARE = 0.5
 """An unknown bigram of two known domain words ("thời tiết": "thời" as in "thời gian", "tiết" as
 in "chi tiết") counts this share of an unknown word against the confidence."""
-OUT_OF_SCOPE_CUE_FACTOR = 0.6
+OUT_OF_SCOPE_CUE_FACTOR = 0.5
 """Confidence multiplier for a question using an out-of-scope cue word (see OUT_OF_SCOPE_CUES)."""
 ARITHMETIC_FACTOR = 0.3
 """Confidence multiplier for a sum such as "12 x 12", "2 cộng 3"."""
