@@ -82,6 +82,7 @@ class ProgressData:
 
 async def load_progress(session: AsyncSession, day: date) -> ProgressData | None:
     """The campaign running on ``day`` with its figures and units; None when there is no campaign."""
+    from content.progress import TREND_POINTS
     from db.progress import load_history, reporting_units
 
     campaign = campaign_for(day, load_campaigns())
@@ -93,7 +94,8 @@ async def load_progress(session: AsyncSession, day: date) -> ProgressData | None
 
     version = await session.scalar(select(func.max(ProgressImport.id)).where(
         ProgressImport.campaign_id == campaign.id, ProgressImport.status == "imported")) or 0
-    return ProgressData(campaign, await load_history(session, campaign), await reporting_units(session), version,
+    history = await load_history(session, campaign, until=day, last_dates=TREND_POINTS + 1)
+    return ProgressData(campaign, history, await reporting_units(session), version,
                         str(session.bind.url))
 
 

@@ -109,6 +109,7 @@ async def run_import(args: argparse.Namespace, app) -> int:
 
 async def run_summary(args: argparse.Namespace, app) -> int:
     """Print the progress summary as text (or JSON), optionally writing the chart."""
+    from content.progress import TREND_POINTS
     from db.progress import load_history
     from db.units import find_units
 
@@ -128,7 +129,7 @@ async def run_summary(args: argparse.Namespace, app) -> int:
                 _err(f"Không xác định được đơn vị '{args.unit}'" + (f": {names}" if names else "."))
                 return 1
             scope = matches[0]
-        history = await load_history(session, campaign)
+        history = await load_history(session, campaign, until=args.date, last_dates=TREND_POINTS + 1)
     summary = build_summary(campaign, history, date=args.date, scope_unit=scope, units=units)
     if args.json:
         print(json.dumps(summary_to_json(summary), ensure_ascii=False, indent=2))
