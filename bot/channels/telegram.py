@@ -85,8 +85,11 @@ async def register_commands(application: Application) -> None:
         with use_locale(locale):
             commands = [BotCommand(name, description[:256])
                         for name, description in router.listed_commands(Role.citizen)]
-        await application.bot.set_my_commands(commands, scope=BotCommandScopeDefault(),
-                                              language_code=language_code)
+        try:
+            await application.bot.set_my_commands(commands, scope=BotCommandScopeDefault(),
+                                                  language_code=language_code)
+        except TelegramError as exc:  # a missing command menu must not stop the bot
+            log.warning("could not register the %s command list: %s", locale, exc)
 
 
 async def _on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
