@@ -35,6 +35,7 @@ from db.units import find_units
 PAGE_SIZE = 10
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".gif", ".bmp")
 SKIP_WORDS = {"0", "-", "bo qua", "boqua", "khong", "k", "ko", "skip", "no", "khong biet", "kb"}
+DONE_WORDS = {"xong", "xong roi", "het", "tiep", "tiep tuc", "done", "ok", "khong co anh", "ko co anh"}
 
 STATUS_LABELS = {
     ReportStatus.new: N_("New"), ReportStatus.acknowledged: N_("Received"),
@@ -247,8 +248,8 @@ async def report_dialog(ctx: Context) -> Reply:
         reply = await _take_photos(ctx)
         if reply is not None:
             return reply
-        if ctx.incoming.attachments:
-            return await ask_step(ctx)
+        if not ctx.incoming.attachments and _fold(text) in SKIP_WORDS | DONE_WORDS:
+            return await _next(ctx, "people")  # typed "bỏ qua" / "xong" instead of pressing the button
         return await ask_step(ctx)
     if step == "desc":
         if ctx.incoming.attachments and text:

@@ -383,3 +383,17 @@ async def test_citizens_cannot_file_and_team_members_cannot_triage(app):
     member = Talker(app, "1")
     await member.say("/phananh")
     assert "BC-" not in member.text
+
+
+async def test_typing_bo_qua_at_the_photo_step_goes_on_without_a_photo(app):
+    await setup_people(app)
+    member = Talker(app, "1")
+    await member.say("/baocao")
+    await member.press("rp:k:d")
+    await member.press(member.button_data()[0])
+    await member.press("rp:pl:ok")
+    await member.say("Không nhận được mã OTP khi đăng nhập")
+    await member.say("bo qua")
+    async with app.sessions() as session:
+        state = (await session.scalars(select(DialogState).where(DialogState.dialog == "report"))).first()
+    assert state.step == "people"
