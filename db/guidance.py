@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
 import time
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
 from rapidfuzz import fuzz
-from sqlalchemy import JSON, Enum, Integer, String, Text, event, select, update
+from sqlalchemy import JSON, Enum, Integer, String, Text, delete, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -58,6 +59,19 @@ class QuestionRule(Base):
     folded: Mapped[str] = mapped_column(String(500), primary_key=True)
     topic_id: Mapped[str | None] = mapped_column(String(64))  # None means ignored
     created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+_LONG_NUMBER = re.compile(r"\d[\d .-]{5,}\d")  # phone, ID card and account numbers
+
+
+def redact(text: str) -> str:
+    """Hide long numbers people type into questions (phone, CCCD, bank account) before logging."""
+    return _LONG_NUMBER.sub("…", text)
+
+
+async def forget_questions(session: AsyncSession, hashed_user: str) -> None:
+    """Delete every logged question of one user (/deletemydata)."""
+    await session.execute(delete(UnansweredQuestion).where(UnansweredQuestion.user_hash == hashed_user))
 
 
 def user_hash(salt: str, platform: str, user_id: str) -> str:
@@ -121,6 +135,7 @@ async def log_question(session: AsyncSession, *, kind: InboxKind, text: str, use
                        candidates: list[tuple[str, float]] | None = None,
                        topic_id: str | None = None) -> UnansweredQuestion:
     """Log one entry; questions matching an ignored rule are stored already ignored."""
+    text = redact(text)
     folded = fold_key(text)[:500]
     status = InboxStatus.new
     rules = (await session.scalars(select(QuestionRule).where(QuestionRule.topic_id.is_(None)))).all()

@@ -31,6 +31,7 @@ from db.models import AdminUnit, DialogState, Role, UnitLevel, User
 from db.outbox import OutboxMessage, enqueue, enqueue_notifications
 from db.reports import Report, ReportError, ReportFilter, ReportStatus, StatusType
 from db.units import find_units
+from db.guidance import forget_questions, user_hash as inbox_user_hash
 
 PAGE_SIZE = 10
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".gif", ".bmp")
@@ -865,6 +866,8 @@ def register(router: Router) -> None:
         if ctx.incoming.button != "dd:yes":
             return Reply(_("Nothing was deleted."), buttons=ctx.router.main_menu(ctx.user))
         ctx.end_dialog()
+        await forget_questions(ctx.session, inbox_user_hash(ctx.app.settings.user_hash_salt, ctx.user.platform,
+                                                            ctx.user.platform_user_id))
         await delete_my_data(ctx.session, ctx.user)
         return Reply(_("Your personal data has been deleted. Thank you for your help."))
 

@@ -186,3 +186,22 @@ def test_unanswered_cli_lists_maps_and_ignores(tmp_path):
     assert _cli(tmp_path, "unanswered", "ignore", group).returncode == 0
     assert "cách nấu phở" not in _cli(tmp_path, "unanswered").stdout
     assert _cli(tmp_path, "unanswered", "map", group, "no.such.topic").returncode == 2
+
+
+async def test_long_numbers_are_hidden_before_a_question_is_logged(app, talker):
+    await talker.say("cách nấu phở bò, gọi 0912 345 678 hoặc 040123456789")
+    async with app.sessions() as session:
+        entry = await session.scalar(select(inbox.UnansweredQuestion))
+    assert entry is not None and entry.text.startswith("cách nấu phở bò")
+    assert "040123456789" not in entry.text and "345" not in entry.text and "0912" not in entry.folded
+
+
+async def test_delete_my_data_also_deletes_my_logged_questions(app, talker):
+    await talker.say("Cách nấu phở bò")
+    other = Talker(app, "2")
+    await other.say("giá vàng hôm nay")
+    await talker.say("/deletemydata")
+    await talker.press("dd:yes")
+    async with app.sessions() as session:
+        texts = [e.text for e in (await session.scalars(select(inbox.UnansweredQuestion))).all()]
+    assert texts == ["giá vàng hôm nay"]
