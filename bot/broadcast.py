@@ -23,7 +23,7 @@ from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.campaign import Campaign, campaign_for, load_campaigns
-from content.progress import (Figure, Summary, build_summary, format_day_words, format_rate, format_target,
+from content.progress import (Figure, Summary, build_summary, scope_codes, format_day_words, format_rate, format_target,
                               render_chart, render_daily_summary)
 from db.models import AdminUnit
 from db.units import PROVINCE_CODE
@@ -63,17 +63,7 @@ class ProgressData:
         code = unit_code or PROVINCE_CODE
         if code == PROVINCE_CODE:
             return None
-        children: dict[str, list[str]] = {}
-        for unit in self.units:
-            if unit.parent_code is not None:
-                children.setdefault(unit.parent_code, []).append(unit.code)
-        found, stack = set(), [code]
-        while stack:
-            current = stack.pop()
-            if current not in found:
-                found.add(current)
-                stack.extend(children.get(current, ()))
-        return found
+        return scope_codes(code, self.by_code)
 
     def summary(self, unit_code: str | None, day: date) -> Summary:
         scope = self.by_code.get(unit_code or PROVINCE_CODE)

@@ -140,7 +140,8 @@ def forecast(series: list[tuple[Date, float]], target: float | None, end: Date) 
     return Forecast("on_track" if eta <= end else "late", date=eta, per_day=per_day)
 
 
-def _scope_codes(code: str, units_by_code: dict) -> set[str]:
+def scope_codes(code: str, units_by_code: dict) -> set[str]:
+    """The codes of ``code`` and every unit below it."""
     children: dict[str, list[str]] = defaultdict(list)
     for unit in units_by_code.values():
         parent = getattr(unit, "parent_code", None)
@@ -176,7 +177,7 @@ def build_summary(
     scope = units_by_code.get(scope_code) if scope_code else None
     if scope is not None and getattr(scope, "parent_code", None) is None:
         scope_code = None  # the province itself: everyone
-    scope_codes = _scope_codes(scope_code, units_by_code) if scope_code else None
+    scope_codes = scope_codes(scope_code, units_by_code) if scope_code else None
     if scope_code:
         scope_level = level_of.get(scope_code, "xa")
         scope_name = scope.name if scope is not None else scope_code

@@ -69,11 +69,13 @@ class ImportResult:
 
 async def import_figures(
     session: AsyncSession, campaign: Campaign, date: dt.date, parsed: ParsedFile,
-    user_id: int | None, filename: str, data: bytes,
+    user_id: int | None, filename: str, data: bytes, *, whole_date: bool = True,
 ) -> ImportResult:
-    """Store a parsed file as the figures of ``date``, replacing that date's earlier import.
+    """Store a parsed file as the figures of ``date`` in one transaction, with an import log.
 
-    One transaction: a file with any error changes no figure (only the log records the attempt).
+    ``whole_date`` replaces every figure of that date (the province's file is the full
+    picture); otherwise only the figures of the units in the file are replaced (a commune's
+    file or /update). A file with any error changes no figure; the log records the attempt.
     """
     digest = hashlib.sha256(data).hexdigest()
     errors = list(parsed.errors) or ([] if parsed.rows else ["Tệp không có dòng số liệu nào."])
@@ -86,13 +88,11 @@ async def import_figures(
             session.add(log)
             await session.commit()
             return ImportResult(ok=False, rows=len(parsed.rows), errors=errors, import_id=log.id)
-        replaced = await session.scalar(
-            select(func.count()).select_from(ProgressFigure)
-            .where(ProgressFigure.campaign_id == campaign.id, ProgressFigure.date == date)
-        )
-        await session.execute(
-            delete(ProgressFigure).where(ProgressFigure.campaign_id == campaign.id, ProgressFigure.date == date)
-        )
+        where = [ProgressFigure.campaign_id == campaign.id, ProgressFigure.date == date]
+        if not whole_date:
+            where.append(ProgressFigure.unit_code.in_({row.unit_code for row in parsed.rows}))
+        replaced = await session.scalar(select(func.count()).select_from(ProgressFigure).where(*where))
+        await session.execute(delete(ProgressFigure).where(*where))
         figures = [
             ProgressFigure(
                 campaign_id=campaign.id, date=date, unit_code=row.unit_code, metric_id=metric_id,

@@ -172,7 +172,6 @@ def _errors_reply(filename: str, errors: list[str]) -> Reply:
 
 async def import_document(ctx: Context, attachment: Attachment) -> Reply:
     from db.progress import import_figures, reporting_units
-    from db.progress_merge import merge_figures
 
     today = local_today(ctx.app)
     day = parse_day(ctx.incoming.text, today) or today
@@ -187,9 +186,7 @@ async def import_document(ctx: Context, attachment: Attachment) -> Reply:
     units = await reporting_units(ctx.session)
     parsed = await asyncio.to_thread(parse_figures, attachment.data, filename, campaign, units)
     unit = await _unit(ctx)
-    if _is_province(unit):
-        result = await import_figures(ctx.session, campaign, day, parsed, ctx.user.id, filename, attachment.data)
-    else:
+    if not _is_province(unit):
         data = await load_progress(ctx.session, day)
         scope = (data.scope_codes(unit.code) if data else None) or {unit.code}
         for row in parsed.rows:
@@ -197,7 +194,9 @@ async def import_document(ctx: Context, attachment: Attachment) -> Reply:
                 parsed.errors.append(
                     f'Dòng {row.row}: đơn vị "{row.unit_name}" không thuộc phạm vi của bạn ({unit.name}); '
                     "chỉ nhập được số liệu của đơn vị mình.")
-        result = await merge_figures(ctx.session, campaign, day, parsed, ctx.user.id, filename, attachment.data)
+    # The province's file is the whole picture of that day; a commune's replaces only its units.
+    result = await import_figures(ctx.session, campaign, day, parsed, ctx.user.id, filename, attachment.data,
+                                  whole_date=_is_province(unit))
     if not result.ok:
         return _errors_reply(filename, result.errors)
     lines = [_("✅ Imported the figures of {day} for <b>{campaign}</b>: {units} unit(s), {figures} figure(s).")
@@ -352,7 +351,7 @@ async def update_dialog(ctx: Context):
 
 
 async def save_update(ctx: Context) -> Reply:
-    from db.progress_merge import merge_figures
+    from db.progress import import_figures
 
     campaign = _dialog_campaign(ctx)
     data = ctx.state.data or {}
@@ -365,7 +364,8 @@ async def save_update(ctx: Context) -> Reply:
     parsed = ParsedFile(rows=[FigureRow(row=1, unit_code=unit.code, unit_name=unit.name, values=values)])
     payload = json.dumps({"unit": unit.code, "day": data["day"], "values": data["values"]}, sort_keys=True).encode()
     ctx.end_dialog()
-    result = await merge_figures(ctx.session, campaign, day, parsed, ctx.user.id, "/update", payload)
+    result = await import_figures(ctx.session, campaign, day, parsed, ctx.user.id, "/update", payload,
+                                  whole_date=False)
     if not result.ok:
         return _errors_reply("/update", result.errors)
     return Reply(_("✅ Saved {count} figure(s) of <b>{unit}</b> for {day}.").format(
