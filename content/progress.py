@@ -177,7 +177,7 @@ def build_summary(
     scope = units_by_code.get(scope_code) if scope_code else None
     if scope is not None and getattr(scope, "parent_code", None) is None:
         scope_code = None  # the province itself: everyone
-    scope_codes = scope_codes(scope_code, units_by_code) if scope_code else None
+    in_scope = scope_codes(scope_code, units_by_code) if scope_code else None
     if scope_code:
         scope_level = level_of.get(scope_code, "xa")
         scope_name = scope.name if scope is not None else scope_code
@@ -205,7 +205,7 @@ def build_summary(
     for f in history:
         if f.date not in trend_dates:
             continue
-        if scope_codes is not None and f.unit_code not in scope_codes:
+        if in_scope is not None and f.unit_code not in in_scope:
             continue
         acc = totals[(f.date, f.metric_id)]
         acc[0] += f.numerator
