@@ -75,7 +75,9 @@ async def load_progress(session: AsyncSession, day: date) -> ProgressData | None
     from content.progress import TREND_POINTS
     from db.progress import load_history, reporting_units
 
-    campaign = campaign_for(day, load_campaigns())
+    from db.progress import campaign_in_view
+
+    campaign = await campaign_in_view(session, day, load_campaigns())
     if campaign is None:
         return None
     from sqlalchemy import func, select

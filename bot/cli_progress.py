@@ -113,6 +113,8 @@ async def run_summary(args: argparse.Namespace, app) -> int:
     from db.progress import load_history
     from db.units import find_units
 
+    from db.progress import campaign_in_view
+
     day = args.date or _today(app)
     try:
         campaign = _campaign(args, day)
@@ -120,6 +122,8 @@ async def run_summary(args: argparse.Namespace, app) -> int:
         _err(f"Lỗi: {exc}")
         return 1
     async with app.sessions() as session:
+        if not args.campaign:  # the campaign that has figures, e.g. plan 195 after it ended
+            campaign = await campaign_in_view(session, day, load_campaigns()) or campaign
         units = await _units(session)
         scope = None
         if args.unit:

@@ -12,7 +12,7 @@ from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, UniqueCo
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from content.campaign import Campaign
+from content.campaign import Campaign, campaign_for
 from content.progress import Figure
 from content.progress_import import ParsedFile
 from content.text import fold_key
@@ -109,6 +109,25 @@ async def import_figures(
         raise
     return ImportResult(ok=True, rows=len(parsed.rows), figures=len(figures), replaced=replaced or 0,
                         import_id=log.id)
+
+
+async def campaign_in_view(session: AsyncSession, day: dt.date, campaigns: list[Campaign]) -> Campaign | None:
+    """The campaign to summarise on ``day``.
+
+    The one running that day if it has figures up to that day; else the one whose figures were
+    imported most recently (a finished campaign is still worth reading); else the running one.
+    """
+    running = campaign_for(day, campaigns)
+    by_id = {c.id: c for c in campaigns}
+    if running is not None and await session.scalar(
+            select(ProgressFigure.id).where(ProgressFigure.campaign_id == running.id,
+                                            ProgressFigure.date <= day).limit(1)) is not None:
+        return running
+    latest = await session.scalar(
+        select(ProgressImport.campaign_id).where(ProgressImport.status == "imported", ProgressImport.date <= day,
+                                                 ProgressImport.campaign_id.in_(list(by_id)))
+        .order_by(ProgressImport.id.desc()).limit(1))
+    return by_id.get(latest, running)
 
 
 async def load_history(session: AsyncSession, campaign: Campaign, *, until: dt.date | None = None,

@@ -38,3 +38,33 @@ async def test_loading_only_the_dates_a_summary_needs_changes_nothing(app):
         full = summary_to_json(build_summary(campaign, everything, date=on, units=units))
         limited = summary_to_json(build_summary(campaign, history, date=on, units=units))
         assert limited == full
+
+
+def test_the_cli_summary_without_a_date_shows_the_campaign_that_has_figures(tmp_path):
+    """Plan 195 ended in 2024; its figures are still what `progress summary` shows afterwards."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/p.db", "PYTHONPATH": str(root)}
+    header = ("Mã đơn vị;Tên đơn vị;TTHC cung cấp DVCTT;TTHC đủ điều kiện;Hồ sơ nộp trực tuyến;"
+              "Tổng hồ sơ tiếp nhận\n")
+    (tmp_path / "figures.csv").write_text(header + "18754;Phường Sông Trí;90;100;630;900\n"
+                                          ";xa cam xuyen;45;50;70;100\n", encoding="utf-8")
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
+                              cwd=tmp_path, env=env, timeout=120)
+
+    imported = cli("progress", "import", "figures.csv", "--date", "2024-06-25")
+    assert imported.returncode == 0, imported.stderr
+    summary = json.loads(cli("progress", "summary", "--json").stdout)
+    assert "195" in json.dumps(summary["campaign"], ensure_ascii=False)
+    metrics = {m["id"]: m for m in summary["metrics"]}
+    assert metrics["nop_truc_tuyen"]["numerator"] == 700 and metrics["nop_truc_tuyen"]["denominator"] == 1000
+    assert abs(metrics["nop_truc_tuyen"]["rate"] - 0.7) < 1e-9 and metrics["nop_truc_tuyen"]["met"] is True
+    # As of the latest figures: 25/06/2024 is 107 days before the campaign's end on 10/10/2024.
+    assert summary["date"] == "2024-06-25" and summary["days_left"] == 107
