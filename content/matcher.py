@@ -13,7 +13,11 @@ public services, a syllable typed without diacritics matches weakly on its own (
 giá, giả, già), and a question needs about one distinctive word's worth of domain words. So
 "gia vang hom nay" abstains although "hôm nay" and "giá" occur in the guides. A few cue words
 of the usual out-of-scope subjects (weather, prices, cooking, sport, sums...) lower the
-confidence a little; they never decide alone.
+confidence a little; they never decide alone. They are looked for before the phrase synonyms too
+("nộp tiền điện" would become "thanh toán điện"), and cut the confidence further when the
+question names none of the things this bot is about (DOMAIN_ANCHORS: hồ sơ, lệ phí, thủ tục...).
+The name of another company's service (MoMo, Zalo, a bank) counts as a cue only without such
+an anchor: "nộp lệ phí bằng momo" is in scope, "ví momo bị khóa" is not.
 
 Every term is looked up in one of two spaces: a term written with diacritics in the accented
 index (so "tính" does not match "tỉnh"), a term written without them in the folded index (so
@@ -74,6 +78,9 @@ EVIDENCE_BIGRAM_SHARE = 0.5
 in "chi tiết") counts this share of an unknown word against the confidence."""
 OUT_OF_SCOPE_CUE_FACTOR = 0.5
 """Confidence multiplier for a question using an out-of-scope cue word (see OUT_OF_SCOPE_CUES)."""
+UNANCHORED_CUE_FACTOR = 0.6
+"""Further multiplier when a question with a cue names none of DOMAIN_ANCHORS ("nộp tiền điện
+qua app": paying, but nothing says it is a public-service fee)."""
 ARITHMETIC_FACTOR = 0.3
 """Confidence multiplier for a sum such as "12 x 12", "2 cộng 3"."""
 COVERAGE_WEIGHT = 0.85
@@ -341,12 +348,46 @@ phim nhạc bài_hát hát game truyện tiktok youtube facebook
 dịch_sang dịch_giúp dịch_câu tiếng_anh tiếng_nhật tiếng_hàn tiếng_trung translate
 cộng trừ chia_cho bằng_mấy
 người_yêu yêu_em đẹp buồn chán tuổi
+tiền_điện tiền_nước hóa_đơn_điện hóa_đơn_nước điện_lực evn cúp_điện cắt_điện mất_điện
+nước_sạch internet wifi cáp_quang truyền_hình gói_cước nạp_tiền nạp_card thẻ_cào sim 4g 5g
+học_phí điểm_thi điểm_chuẩn tuyển_sinh đại_học thpt lớp_10 thi_tốt_nghiệp học_sinh sinh_viên
+giáo_viên mầm_non bài_tập giải_toán
+bạn_bè người_thân
+messenger instagram shopee lazada tiki đơn_hàng giao_hàng mua_hàng khuyến_mãi trả_góp
+ngoại_hạng vô_địch bàn_thắng u23 chelsea arsenal barca messi ronaldo sea_games
+thuốc đau_bụng đau_đầu đau_răng sốt sốt_cao hạ_sốt vắc_xin tiêm_phòng khám_bệnh bác_sĩ giảm_cân
+tắc_đường kẹt_xe quốc_lộ việc_làm tuyển_dụng tuyển_nhân_viên lương
+đơ bị_đơ sập_nguồn hết_pin sạc_pin nạp_thẻ vay vay_tiền cho_vay
+"""
+# Cues whose spelling without diacritics is also a common word here: used only as typed with
+# them ("vay" is "vậy", "sot" "sót", "bi do" "bị đó").
+ACCENTED_ONLY_CUES = """vay sốt đơ bị_đơ"""
+# Names of other companies' services (e-wallets, social apps, telecoms, banks, shops). The
+# knowledge base names some of them as ways to pay a fee, so they are no cue by themselves; a
+# question naming one and none of the things this bot is about (DOMAIN_ANCHORS) is about that
+# service ("ví momo bị khóa", "tài khoản zalo bị khóa") and counts as using a cue.
+THIRD_PARTY_NAMES = """
+momo zalo zalopay viettelpay vnpay shopeepay payoo facebook fb messenger tiktok youtube
+viettel vnpt mobifone vinaphone fpt shopee lazada tiki grab
+vietcombank agribank bidv vietinbank techcombank mbbank tpbank sacombank acb vpbank
+"""
+# The things this bot is about: a question using one of them (outside an out-of-scope compound:
+# the "phí" of "học phí" does not count) is anchored in public services. Compared folded.
+DOMAIN_ANCHORS = """
+hồ_sơ thủ_tục phí lệ_phí thanh_toán dịch_vụ vụ_công vneid định_danh căn_cước chứng_minh chứng_thực
+bản_sao biên_lai ủy_ban một_cửa hành_chính khai_sinh khai_tử kết_hôn tạm_trú thường_trú
+hộ_chiếu lý_lịch giấy_phép hộ_khẩu sổ_đỏ đất_đai
 """
 # Generic words whose folded spelling is also a common domain syllable, so that typed without
 # diacritics they may be that syllable: họ/hồ (sơ), cái/cài, đó/độ, đồng/đóng, cô/cơ (quan)...
 FOLD_AMBIGUOUS = """họ cái đó đồng tám ngàn trăm chú cô tao mày đêm"""
 _GENERIC_ACCENTED = frozenset(unicodedata.normalize("NFC", w) for w in GENERIC_WORDS.split())
 _GENERIC_FOLDED = frozenset(fold_diacritics(w) for w in _GENERIC_ACCENTED - set(FOLD_AMBIGUOUS.split()))
+
+
+_THIRD_PARTY = frozenset(THIRD_PARTY_NAMES.split())
+_ANCHORS = frozenset(fold_diacritics(w).replace("_", " ") for w in DOMAIN_ANCHORS.split())
+_ANCHORS_ACCENTED = frozenset({"cổng"})  # "cong" typed without diacritics is mostly "công"
 
 
 def _is_generic(term: str, folded: bool = True) -> bool:
@@ -392,14 +433,22 @@ def _build_phrase_table() -> tuple[dict[tuple[str, ...], tuple[str, ...]], int]:
 _PHRASES, _PHRASE_MAX = _build_phrase_table()
 
 
-def normalize_tokens(text: str) -> list[str]:
-    """Return the canonical accented tokens of ``text`` (abbreviations, dialect, synonyms)."""
+def expand_tokens(text: str) -> list[str]:
+    """Return the tokens of ``text`` with abbreviations and dialect expanded, before the phrase
+    synonyms (which may hide an out-of-scope compound: "nộp tiền điện" -> "thanh toán điện")."""
     raw = _TOKEN.findall(unicodedata.normalize("NFC", text).lower().replace("_", " "))
     expanded: list[str] = []
     for i, token in enumerate(raw):
         prev = raw[i - 1] if i else None
         nxt = raw[i + 1] if i + 1 < len(raw) else None
         expanded.extend(_canonical_abbrev(token, prev, nxt).split())
+    return expanded
+
+
+def normalize_tokens(text: str, expanded: list[str] | None = None) -> list[str]:
+    """Return the canonical accented tokens of ``text`` (abbreviations, dialect, synonyms)."""
+    if expanded is None:
+        expanded = expand_tokens(text)
     folded = [_fold(tok) for tok in expanded]
     out: list[str] = []
     i = 0
@@ -607,7 +656,10 @@ class Matcher:
         self._kinds: dict[tuple[str, str], tuple[float, float] | None] = {}
         cues = [unicodedata.normalize("NFC", c).replace("_", " ") for c in OUT_OF_SCOPE_CUES.split()]
         self._cues_acc = frozenset(c for c in cues if c not in self._idf["acc"])
-        self._cues_fold = frozenset(_fold(c) for c in cues if _fold(c) not in self._idf["fold"])
+        accented_only = {unicodedata.normalize("NFC", c).replace("_", " ")
+                         for c in ACCENTED_ONLY_CUES.split()}
+        self._cues_fold = frozenset(_fold(c) for c in cues
+                                    if _fold(c) not in self._idf["fold"] and c not in accented_only)
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
 
     @classmethod
@@ -621,6 +673,8 @@ class Matcher:
         """Return the vocabulary term one edit away from folded ``token``, if exactly one fits best."""
         if len(token) < 4 or token in self._vocab_fold_set or is_vietnamese_syllable(token):
             return None  # a real syllable the knowledge base does not use is no typo
+        if not any(ch in "aeiouy" for ch in token):
+            return None  # no vowel: an acronym ("thpt", "gtvt"), not a misspelt word
         found = process.extract(token, self._vocab_fold, scorer=OSA.distance, score_cutoff=1, limit=8)
         # a generic word is no correction worth making: "taxi" is not "tại"
         found = [hit for hit in found if not _is_generic(hit[0])]
@@ -649,11 +703,11 @@ class Matcher:
             kept.append(tok)
         return kept
 
-    def _query_terms(self, question: str
+    def _query_terms(self, question: str, expanded: list[str] | None = None
                      ) -> tuple[list[tuple[str, str, float, str]], list[str], list[str]]:
         """Return [(space, term, weight, term as typed)], the folded content tokens and all
         normalised tokens. A negative weight marks an accented term looked up folded."""
-        normalized = normalize_tokens(question)
+        normalized = normalize_tokens(question, expanded)
         tokens = self._query_content_tokens(normalized)
         weights = [1.0] * len(tokens)
         folded = [_fold(tok) for tok in tokens]
@@ -739,12 +793,46 @@ class Matcher:
                 fuzzy[idx] = hit[1] / 100.0
         return topic_share, example_share, fuzzy, query
 
-    def _has_cue(self, tokens: list[str]) -> bool:
-        """Whether the question uses an out-of-scope cue word."""
-        grams = list(tokens)
-        grams.extend(f"{a} {b}" for a, b in zip(tokens, tokens[1:]))
-        for gram in grams:
-            if (gram in self._cues_acc) if _has_marks(gram) else (gram in self._cues_fold):
+    def _cue_spans(self, tokens: list[str]) -> list[tuple[int, int]]:
+        """The (start, end) token spans of the out-of-scope cues in ``tokens``."""
+        spans = []
+        cues_acc, cues_fold = self._cues_acc, self._cues_fold
+        for i, tok in enumerate(tokens):
+            for size in (1, 2):
+                if i + size > len(tokens):
+                    break
+                gram = tok if size == 1 else f"{tok} {tokens[i + 1]}"
+                if (gram in cues_acc) if _has_marks(gram) else (gram in cues_fold):
+                    spans.append((i, i + size))
+        return spans
+
+    def _has_cue(self, tokens: list[str], expanded: list[str] | None = None) -> bool:
+        """Whether the question uses an out-of-scope cue: a cue word or compound (looked for
+        before the phrase synonyms too), or the name of another company's service when the
+        question names none of the things this bot is about."""
+        if self._cue_spans(tokens):
+            return True
+        # only compounds before the synonyms: a single word they rewrite away ("cộng" of "tổ
+        # công nghệ số cộng đồng") is no cue
+        if expanded is not None and any(end - start > 1 for start, end in self._cue_spans(expanded)):
+            return True
+        if not any(_fold(tok) in _THIRD_PARTY for tok in tokens):
+            return False
+        if expanded is None:
+            expanded = tokens
+        return not self._anchored(expanded, [_fold(tok) for tok in expanded], [])
+
+    @staticmethod
+    def _anchored(tokens: list[str], folded: list[str], cue_spans: list[tuple[int, int]]) -> bool:
+        """Whether the question names one of DOMAIN_ANCHORS outside its out-of-scope compounds
+        (the "phí" of "học phí" is no anchor). ``tokens`` as typed, abbreviations expanded."""
+        inside = {i for start, end in cue_spans for i in range(start, end)}
+        for i, ftok in enumerate(folded):
+            if i in inside:
+                continue
+            if ftok in _ANCHORS or tokens[i] in _ANCHORS_ACCENTED:
+                return True
+            if i + 1 < len(folded) and i + 1 not in inside and f"{ftok} {folded[i + 1]}" in _ANCHORS:
                 return True
         return False
 
@@ -797,13 +885,16 @@ class Matcher:
             if kind is None:
                 continue
             share, credit = kind
+            accented_unknown = weight < 0
             if weight < 0:  # accented, unknown as written, known folded: as if typed folded
                 weight = -weight / FOLDED_FALLBACK
                 credit = FOLD_SYLLABLE_CREDIT
             post = self._post[space].get(term)
             idf = post.idf if post is not None else None
             if share == 1.0:
-                mass += unknown_idf if idf is None else idf
+                # an accented word unknown as written ("đơ") weighs what an unknown word does,
+                # though its folded spelling ("do") is known
+                mass += unknown_idf if idf is None or accented_unknown else idf
                 if idf is not None:
                     known += credit * idf
             if idf is None:
@@ -844,7 +935,8 @@ class Matcher:
         """Return the topic to answer, or suggestions, or nothing (abstain)."""
         if not self._n:
             return MatchResult(None, 0.0, [], [])
-        terms, folded, normalized = self._query_terms(question or "")
+        expanded = expand_tokens(question or "")
+        terms, folded, normalized = self._query_terms(question or "", expanded)
         topic_share, example_share, fuzzy, query = self._scores(terms, folded)
         if not query:
             return MatchResult(None, 0.0, [], [])
@@ -860,11 +952,14 @@ class Matcher:
         conf = min(1.0, evidence) * (KNOWN_BASE + (1 - KNOWN_BASE) * known)
         if _ARITHMETIC.search(question):
             conf *= ARITHMETIC_FACTOR
-        elif self._has_cue(normalized):
+        elif conf >= CLARIFY_THRESHOLD and self._has_cue(normalized, expanded):
             conf *= OUT_OF_SCOPE_CUE_FACTOR
+            if not self._anchored(expanded, [_fold(tok) for tok in expanded],
+                                  self._cue_spans(expanded)):
+                conf *= UNANCHORED_CUE_FACTOR
         if (conf < ANSWER_THRESHOLD and self.ids[best] in SMALL_TALK_TOPICS
                 and rank[best] >= SMALL_TALK_RANK and rank[best] - rank[order[1]] >= SMALL_TALK_MARGIN
-                and not self._has_cue(normalized) and not _ARITHMETIC.search(question)):
+                and not self._has_cue(normalized, expanded) and not _ARITHMETIC.search(question)):
             return MatchResult(self.ids[best], ANSWER_THRESHOLD, [], candidates)
         if conf < CLARIFY_THRESHOLD:
             return MatchResult(None, conf, [], candidates)

@@ -262,3 +262,31 @@ def test_the_matcher_beats_the_baseline_by_15_points_on_held_out_questions(real)
                 ours += real.match(question).topic in ok
                 base += baseline.best(question)[0] in ok
     assert ours / total >= base / total + 0.15
+
+
+@pytest.mark.parametrize("question", [
+    "nộp tiền điện qua app",  # the synonym "nộp tiền" -> "thanh toán" must not hide "tiền điện"
+    "dong hoc phi cho con o truong",  # the "phí" of "học phí" is no public-service fee
+    "tra cuu diem thi thpt",  # an acronym is not "corrected" into a domain word
+    "vi momo bi khoa tai khoan",  # another company's service, nothing of ours named
+    "quen mat khau zalo",
+])
+def test_everyday_questions_sharing_domain_words_abstain(real, question):
+    result = real.match(question)
+    assert result.topic is None and result.suggestions == [], (question, result)
+
+
+@pytest.mark.parametrize("question, topic", [
+    ("nop le phi bang momo duoc khong", "payment.methods"),
+    ("vietcombank thanh toan le phi duoc ko", "payment.methods"),
+    ("nhan tin zalo bao cap lai cccd co phai lua dao", "safety.scam"),
+])
+def test_a_named_wallet_or_app_with_a_public_service_word_is_still_answered(real, question, topic):
+    assert real.match(question).topic == topic
+
+
+def test_cues_spelt_like_common_words_without_diacritics_count_only_as_typed(real):
+    # "vay" is "vậy" and "sot" "sót" when typed without diacritics
+    assert not real._has_cue(normalize_question("lam vay duoc ko").split())
+    assert not real._has_cue(normalize_question("ho so bi sot giay to").split())
+    assert real._has_cue(normalize_question("vay tiền ngân hàng").split())
