@@ -521,6 +521,9 @@ class MatchResult:
     candidates: list[tuple[str, float]]
 
 
+MATCH_CACHE_SIZE = 2048  # recent questions whose answers are kept (Matcher.match)
+
+
 class Matcher:
     """BM25 + fuzzy matcher over the knowledge-base topics."""
 
@@ -661,6 +664,9 @@ class Matcher:
         self._cues_fold = frozenset(_fold(c) for c in cues
                                     if _fold(c) not in self._idf["fold"] and c not in accented_only)
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
+        # Whole answers of recent questions: matching is deterministic and people ask the same
+        # few things again and again (≈0.4 ms a question saved; bench/e2e_throughput.py).
+        self._match_cached = lru_cache(maxsize=MATCH_CACHE_SIZE)(self._match_uncached)
 
     @classmethod
     def from_kb(cls, kb) -> Matcher:
@@ -933,6 +939,11 @@ class Matcher:
 
     def match(self, question: str) -> MatchResult:
         """Return the topic to answer, or suggestions, or nothing (abstain)."""
+        found = self._match_cached(question or "")
+        # Fresh lists, so a caller changing them cannot change the cached answer.
+        return MatchResult(found.topic, found.score, list(found.suggestions), list(found.candidates))
+
+    def _match_uncached(self, question: str) -> MatchResult:
         if not self._n:
             return MatchResult(None, 0.0, [], [])
         expanded = expand_tokens(question or "")
