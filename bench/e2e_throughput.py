@@ -7,6 +7,8 @@ Prints updates/s, p50/p99 reply latency and CPU time per update for both, and th
 (target ≥ 0.7). The machine may be busy with other work, so the two alternate for ``--rounds``
 rounds (ours first in odd rounds, echo first in even ones) and the summary gives the medians;
 CPU ms/update (this process's CPU time over the timed run) is the figure least moved by load.
+Users send real questions (every line of tests/data/questions-*.tsv, each user from another
+offset) with /start and /help mixed in; the echo bot sends each text back.
 
     .venv/bin/python bench/e2e_throughput.py [--users 50] [--messages 20] [--rounds 3]
 """
@@ -32,7 +34,26 @@ from bot.server import run_channels  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
 
-MESSAGES = ["/start", "lam sao nop phi online", "tra cuu ho so o mo", "quên mật khẩu vneid", "/help"]
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+
+
+def load_messages() -> list[str]:
+    """What users send: every question of our own question files (in scope or not, ~780
+    distinct texts, so the matcher's memo of recent questions is no shortcut), with a /start
+    and a /help among every ten messages."""
+    questions = [line.split("\t", 1)[0] for path in sorted(DATA.glob("questions-*.tsv"))
+                 for line in path.read_text(encoding="utf-8").splitlines()[1:] if line.split("\t", 1)[0].strip()]
+    messages = []
+    for i, question in enumerate(questions):
+        messages.append(question)
+        if i % 10 == 4:
+            messages.append("/start")
+        elif i % 10 == 9:
+            messages.append("/help")
+    return messages
+
+
+MESSAGES = load_messages()
 
 
 class Run:
@@ -50,7 +71,7 @@ async def drive(fake: FakeTelegram, users: int, per_user: int) -> Run:
         for i in range(per_user):
             mark = fake.mark()
             sent = time.perf_counter()
-            fake.user_sends_text(uid, MESSAGES[i % len(MESSAGES)], first_name=f"U{uid}")
+            fake.user_sends_text(uid, MESSAGES[(uid * 37 + i) % len(MESSAGES)], first_name=f"U{uid}")
             await fake.wait_messages(uid, 1, since=mark, timeout=60)
             latencies.append(time.perf_counter() - sent)
 
