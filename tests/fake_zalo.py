@@ -27,6 +27,7 @@ Choices where the real API is undocumented (documented here so tests don't over-
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import collections
 import itertools
 import json
@@ -158,10 +159,8 @@ class FakeZalo:
         self._wake()
         if self._webhook_task is not None:
             self._webhook_task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._webhook_task
-            except (asyncio.CancelledError, Exception):
-                pass
             self._webhook_task = None
         if self._session is not None:
             await self._session.close()
@@ -334,10 +333,8 @@ class FakeZalo:
             if remaining <= 0 or self._closing:
                 raise _ApiError(408, "Request timeout")
             ev = self._event
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(ev.wait(), remaining)
-            except asyncio.TimeoutError:
-                pass
 
     @property
     def pending_events(self) -> int:
@@ -581,10 +578,8 @@ class FakeZalo:
         if ev is None:
             await asyncio.sleep(min(remaining, 0.05))
             return
-        try:
+        with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(ev.wait(), min(remaining, 1.0))
-        except asyncio.TimeoutError:
-            pass
 
     def _summary(self, n: int = 8) -> str:
         return "; ".join(

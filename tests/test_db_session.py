@@ -21,7 +21,7 @@ from db.session import InlineConnection, connect_inline, create_engine, make_ses
 
 
 class Base(DeclarativeBase):
-    pass
+    """A metadata of its own, so these tests' tables stay out of the project's."""
 
 
 class Parent(Base):
