@@ -25,6 +25,7 @@ Behaviour copied from the real API (see /work/shared/platforms.md, section B):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import collections
 import html
 import itertools
@@ -432,10 +433,8 @@ class FakeTelegram:
         self._wake_pollers()
         if self._webhook_task is not None:
             self._webhook_task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._webhook_task
-            except (asyncio.CancelledError, Exception):
-                pass
             self._webhook_task = None
         if self._session is not None:
             await self._session.close()
@@ -733,10 +732,8 @@ class FakeTelegram:
             if remaining <= 0 or self._closing:
                 return []
             event = self._update_event
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(event.wait(), remaining)
-            except asyncio.TimeoutError:
-                pass
 
     # ------------------------------------------------------------------ injecting updates
 
@@ -1412,10 +1409,8 @@ class FakeTelegram:
         if ev is None:
             await asyncio.sleep(min(remaining, 0.05))
             return
-        try:
+        with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(ev.wait(), min(remaining, 1.0))
-        except asyncio.TimeoutError:
-            pass
 
     def _summary(self, n: int = 8) -> str:
         return "; ".join(

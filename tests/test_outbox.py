@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from bot.messages import Button, RateLimited, RecipientGone, Reply
