@@ -11,9 +11,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Awaitable, Callable, Iterable
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot.i18n import N_, _, normalize_locale, use_locale
 from bot.messages import Button, Incoming, Reply
@@ -159,10 +161,13 @@ class Router:
         # would let one message through per loop iteration under load.
         async with self.app.sessions() as session:
             async with self.app.write_lock:
-                if incoming.update_id and not await self._first_delivery(session, incoming):
+                # De-duplication and the user's rows in one trip into SQLAlchemy's greenlet
+                # (each AsyncSession call is one: a new greenlet and two switches).
+                loaded = await session.run_sync(self._begin, incoming)
+                if loaded is None:
                     log.info("duplicate update %s:%s ignored", incoming.platform, incoming.update_id)
                     return []
-                user, state = await self._load_user(session, incoming)
+                user, state = loaded
                 with use_locale(user.locale):
                     ctx = Context(self.app, session, incoming, user, state, self)
                     replies = _as_list(await self._dispatch(ctx))
@@ -170,12 +175,21 @@ class Router:
                         reply.locale = reply.locale or ctx.user.locale
                     self._remember_buttons(state, replies)
                     state.updated = utcnow()
+                    if inspect(state).persistent:
+                        await session.run_sync(_save_state, state)
                     if ctx.outbox and self.outbox_hook is not None:
                         await self.outbox_hook(session, ctx.outbox)
                     await session.commit()
             return replies
 
-    async def _first_delivery(self, session: AsyncSession, incoming: Incoming) -> bool:
+    def _begin(self, session: Session, incoming: Incoming) -> tuple[User, DialogState] | None:
+        """Record the update (None if it is a duplicate), then load the user and their state."""
+        if incoming.update_id and not self._first_delivery(session, incoming):
+            return None
+        return self._load_user(session, incoming)
+
+    @staticmethod
+    def _first_delivery(session: Session, incoming: Incoming) -> bool:
         """Record the update's key in this message's transaction; False if already recorded.
 
         The row is written before any handler runs (a plain INSERT, no unit-of-work flush), so
@@ -185,15 +199,15 @@ class Router:
         """
         key = f"{incoming.platform}:{incoming.update_id}"[:96]
         try:
-            await session.execute(_RECORD_UPDATE, {"key": key})
+            session.execute(_RECORD_UPDATE, {"key": key})
         except IntegrityError:
-            await session.rollback()
+            session.rollback()
             return False
         return True
 
-    async def _load_user(self, session: AsyncSession, incoming: Incoming) -> tuple[User, DialogState]:
+    def _load_user(self, session: Session, incoming: Incoming) -> tuple[User, DialogState]:
         """The speaking user and their dialog state (both created if new), in one query."""
-        row = (await session.execute(
+        row = (session.execute(
             _USER_AND_STATE, {"platform": incoming.platform, "platform_user_id": incoming.user_id})).first()
         user, state = row if row is not None else (None, None)
         settings = self.app.settings
@@ -217,7 +231,7 @@ class Router:
         if user.active is not True:
             user.active = True
         if user.id is None:
-            await session.flush()  # a new user needs its id for the dialog state
+            session.flush()  # a new user needs its id for the dialog state
         if state is None:
             state = DialogState(user_id=user.id, data={}, options=[], shown=[])
             session.add(state)
@@ -280,9 +294,11 @@ class Router:
                     if item in shown:
                         shown.remove(item)
                     shown.append(item)
-        if options is not None:
+        if options is not None and options != state.options:
             state.options = options
-        state.shown = shown[-SHOWN_LIMIT:]
+        shown = shown[-SHOWN_LIMIT:]
+        if shown != state.shown:
+            state.shown = shown
 
 
 # Built once: a statement object keeps its compiled-cache key, so each message skips building
@@ -292,6 +308,29 @@ _RECORD_UPDATE = insert(ProcessedUpdate.__table__)
 _USER_AND_STATE = (
     select(User, DialogState).outerjoin(DialogState, DialogState.user_id == User.id)
     .where(User.platform == bindparam("platform"), User.platform_user_id == bindparam("platform_user_id")))
+
+
+_STATE_COLUMNS = ("dialog", "step", "data", "options", "shown", "updated")
+_SAVE_STATE = (
+    update(DialogState.__table__).where(DialogState.__table__.c.user_id == bindparam("state_user_id"))
+    .values({name: bindparam(name) for name in _STATE_COLUMNS}))
+
+
+def _save_state(session: Session, state: DialogState) -> None:
+    """Write the dialog state with one prebuilt UPDATE instead of a unit-of-work flush.
+
+    The state is taken out of the session first (so no flush writes it again); a later
+    ``session.get(DialogState, …)`` in this transaction (the outbox) reads the row written here.
+    """
+    if state in session.deleted:  # a pending delete: leave it to the flush
+        return
+    values = {name: getattr(state, name) for name in _STATE_COLUMNS}
+    values["state_user_id"] = state.user_id
+    session.expunge(state)
+    if session.connection().execute(_SAVE_STATE, values).rowcount != 1:
+        # what the unit of work raises when the row it updates is gone
+        raise StaleDataError("UPDATE statement on table 'dialog_states' expected to update 1 row(s); "
+                             "0 were matched.")
 
 
 def _as_list(result) -> list[Reply]:
