@@ -118,8 +118,8 @@ def _rule_cache(session: AsyncSession) -> _RuleCache:
     return cache
 
 
-async def mapped_topic(session: AsyncSession, question: str) -> str | None:
-    """The topic an official mapped this exact question (ignoring accents and case) to."""
+async def _rules(session: AsyncSession) -> dict[str, str | None]:
+    """Every question rule (folded question → topic, None when ignored), through the cache."""
     cache = _rule_cache(session)
     rules = cache.rules
     if rules is None or time.monotonic() - cache.loaded > RULE_CACHE_TTL:
@@ -128,24 +128,30 @@ async def mapped_topic(session: AsyncSession, question: str) -> str | None:
         rules = {folded: topic for folded, topic in rows}
         if cache.generation == generation and not session.info.get(_RULES_CHANGED):
             cache.rules, cache.loaded = rules, time.monotonic()
-    return rules.get(fold_key(question)[:500])
+    return rules
+
+
+async def mapped_topic(session: AsyncSession, question: str) -> str | None:
+    """The topic an official mapped this exact question (ignoring accents and case) to."""
+    return (await _rules(session)).get(fold_key(question)[:500])
 
 
 async def log_question(session: AsyncSession, *, kind: InboxKind, text: str, user_hash: str,
                        candidates: list[tuple[str, float]] | None = None,
                        topic_id: str | None = None) -> UnansweredQuestion:
-    """Log one entry; questions matching an ignored rule are stored already ignored."""
+    """Log one entry; questions matching an ignored rule are stored already ignored.
+
+    The row is written with the message's commit (no flush of its own).
+    """
     text = redact(text)
     folded = fold_key(text)[:500]
-    status = InboxStatus.new
-    rules = (await session.scalars(select(QuestionRule).where(QuestionRule.topic_id.is_(None)))).all()
-    if any(fuzz.token_set_ratio(folded, rule.folded) >= GROUP_SIMILARITY for rule in rules):
-        status = InboxStatus.ignored
+    ignored = [rule for rule, topic in (await _rules(session)).items() if topic is None]
+    status = (InboxStatus.ignored if any(fuzz.token_set_ratio(folded, rule) >= GROUP_SIMILARITY
+                                         for rule in ignored) else InboxStatus.new)
     entry = UnansweredQuestion(kind=kind, text=text[:2000], folded=folded, topic_id=topic_id,
                                candidates=[[t, s] for t, s in (candidates or [])[:3]],
                                user_hash=user_hash, status=status)
     session.add(entry)
-    await session.flush()
     return entry
 
 
