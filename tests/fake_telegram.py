@@ -40,6 +40,8 @@ from typing import Any, Callable, Iterable
 import aiohttp
 from aiohttp import web
 
+from tests.fake_server import FakeBotServer
+
 __all__ = ["Call", "FakeTelegram", "TelegramHTMLError", "check_telegram_html"]
 
 
@@ -352,7 +354,7 @@ def _decode_value(key: str, value: Any) -> Any:
 # --------------------------------------------------------------------------- the fake
 
 
-class FakeTelegram:
+class FakeTelegram(FakeBotServer):
     """Fake Telegram Bot API server. See the module docstring."""
 
     BOT_USERNAME = "hatinh_test_bot"
@@ -420,41 +422,18 @@ class FakeTelegram:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self) -> "FakeTelegram":
+    MAX_BODY = 64 * 1024 * 1024
+
+    def _reset_events(self) -> None:
         self._update_event = asyncio.Event()
         self._call_event = asyncio.Event()
-        self._closing = False
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+
+    def _add_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._handle_file)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-        self.url = f"http://{self.host}:{self.port}"
-        return self
 
-    async def stop(self) -> None:
-        self._closing = True
+    def _wake_waiters(self) -> None:
         self._wake_pollers()
-        if self._webhook_task is not None:
-            self._webhook_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._webhook_task
-            self._webhook_task = None
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> "FakeTelegram":
-        return await self.start()
-
-    async def __aexit__(self, *exc) -> None:
-        await self.stop()
 
     def app_builder(self):
         """``ApplicationBuilder`` preset with this fake's token, base_url and base_file_url."""

@@ -41,6 +41,8 @@ from typing import Any, Callable
 import aiohttp
 from aiohttp import web
 
+from tests.fake_server import FakeBotServer
+
 __all__ = ["FakeZalo", "ZaloCall"]
 
 _SEND_METHODS = {"sendMessage", "sendPhoto", "sendSticker"}
@@ -89,7 +91,7 @@ def _is_http_url(value: Any) -> bool:
     return isinstance(value, str) and re.match(r"https?://[^\s/]+\S*$", value) is not None
 
 
-class FakeZalo:
+class FakeZalo(FakeBotServer):
     """Fake Zalo Bot API server. See the module docstring."""
 
     def __init__(
@@ -139,41 +141,18 @@ class FakeZalo:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self) -> "FakeZalo":
+    MAX_BODY = 32 * 1024 * 1024
+
+    def _reset_events(self) -> None:
         self._event = asyncio.Event()
         self._call_event = asyncio.Event()
-        self._closing = False
-        app = web.Application(client_max_size=32 * 1024 * 1024)
+
+    def _add_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_route("GET", "/static/{name:.+}", self._handle_static)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-        self.url = f"http://{self.host}:{self.port}"
-        return self
 
-    async def stop(self) -> None:
-        self._closing = True
+    def _wake_waiters(self) -> None:
         self._wake()
-        if self._webhook_task is not None:
-            self._webhook_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._webhook_task
-            self._webhook_task = None
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> "FakeZalo":
-        return await self.start()
-
-    async def __aexit__(self, *exc) -> None:
-        await self.stop()
 
     @property
     def api_url(self) -> str:
