@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from content.campaign import Campaign, campaign_for, load_campaigns
+from content.campaign import Campaign, load_campaigns
 from content.progress import (Figure, Summary, build_summary, scope_codes, format_day_words, format_rate, format_target,
                               render_chart, render_daily_summary)
 from db.models import AdminUnit

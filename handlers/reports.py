@@ -29,7 +29,7 @@ from db.base import utcnow
 from db.invites import find_or_create_village, forget_attempts
 from db.models import AdminUnit, DialogState, Role, UnitLevel, User
 from db.outbox import OutboxMessage, enqueue, enqueue_notifications
-from db.reports import Report, ReportError, ReportFilter, ReportStatus, StatusType
+from db.reports import Report, ReportError, ReportFilter, ReportStatus
 from db.units import find_units
 from db.guidance import forget_questions, user_hash as inbox_user_hash
 

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import sys
-from io import BytesIO
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir

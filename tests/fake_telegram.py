@@ -35,7 +35,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import aiohttp
 from aiohttp import web

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 import db.session as db_session

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import openpyxl
 import pytest
 import pytest_asyncio
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from content.campaign import CAMPAIGNS_DIR, CampaignError, campaign_for, load_campaign, load_campaigns
 from content.progress import (

@@ -219,7 +219,7 @@ async def test_update_dialog_saves_the_typed_figures(app):
     await commune.say("400/300")
     assert "không được lớn hơn" in commune.text or "cannot be larger" in commune.text
     await commune.say("1.234/2.000")
-    await commune.press(f"pg:skip:2")
+    await commune.press("pg:skip:2")
     for _ in metrics[3:]:
         await commune.say("bỏ qua")
     assert "pg:save" in commune.button_data()

@@ -17,7 +17,7 @@ from db.invites import find_or_create_village
 from db.models import AdminUnit, DialogState, UnitLevel, User
 from db.outbox import OutboxMessage
 from db.report_export import neutralise
-from db.reports import Report, ReportHistory, ReportPhoto, ReportStatus
+from db.reports import Report, ReportHistory, ReportPhoto
 from handlers.reports import remind_stale
 from tests.conftest import Talker
 
