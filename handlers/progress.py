@@ -411,30 +411,15 @@ async def do_unsubscribe(ctx: Context) -> Reply:
 
 
 def register(router: Router) -> None:
-    @router.command("progress", "tiendo", min_role=Role.official,
-                    description=N_("Campaign progress of your unit, with a chart"))
-    async def progress_command(ctx: Context):
-        return await show_progress(ctx)
-
-    @router.command("template", "mau", min_role=Role.official,
-                    description=N_("The Excel template for the campaign figures"))
-    async def template_command(ctx: Context):
-        return await send_template(ctx)
-
-    @router.command("update", "capnhat", min_role=Role.official,
-                    description=N_("Type your unit's campaign figures"))
-    async def update_command(ctx: Context):
-        return await start_update(ctx)
-
-    @router.command("subscribe", "dangky", min_role=Role.official,
-                    description=N_("Get the campaign summary every day"))
-    async def subscribe_command(ctx: Context):
-        return await do_subscribe(ctx)
-
-    @router.command("unsubscribe", "huydangky", min_role=Role.official,
-                    description=N_("Stop the daily campaign summary"))
-    async def unsubscribe_command(ctx: Context):
-        return await do_unsubscribe(ctx)
+    # Every command here is for officials; each handler checks the official's scope itself.
+    for names, description, handler in (
+            (("progress", "tiendo"), N_("Campaign progress of your unit, with a chart"), show_progress),
+            (("template", "mau"), N_("The Excel template for the campaign figures"), send_template),
+            (("update", "capnhat"), N_("Type your unit's campaign figures"), start_update),
+            (("subscribe", "dangky"), N_("Get the campaign summary every day"), do_subscribe),
+            (("unsubscribe", "huydangky"), N_("Stop the daily campaign summary"), do_unsubscribe),
+    ):
+        router.command(*names, min_role=Role.official, description=description)(handler)
 
     @router.button("pg", min_role=Role.official)
     async def press(ctx: Context):
