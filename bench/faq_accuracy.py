@@ -145,13 +145,11 @@ def tune_baseline(best, rows) -> float:
     return max(range(0, 101), key=lambda t: (balanced(t), -t))
 
 
-def cross_validate(kb: KnowledgeBase, folds: int, misses: list[str] | None = None) -> Scores:
-    """Hold out every ``folds``-th example of each topic in turn, build from the rest, match it."""
-    topics = list(kb)
-    scores = Scores()
+def folds_of(kb: KnowledgeBase, folds: int):
+    """Yield (train topics, held-out questions): every ``folds``-th example of each topic held out."""
     for fold in range(folds):
         train, test = [], []
-        for topic in topics:
+        for topic in kb:
             kept = []
             for i, example in enumerate(topic.examples):
                 if i % folds == fold:
@@ -160,6 +158,13 @@ def cross_validate(kb: KnowledgeBase, folds: int, misses: list[str] | None = Non
                     kept.append(example)
             train.append(SimpleNamespace(id=topic.id, title=topic.title, examples=kept,
                                          body_vi=topic.body_vi))
+        yield train, test
+
+
+def cross_validate(kb: KnowledgeBase, folds: int, misses: list[str] | None = None) -> Scores:
+    """Each example held out once: the matcher built from the rest answers it."""
+    scores = Scores()
+    for train, test in folds_of(kb, folds):
         part = score_matcher(Matcher(train), test, misses)
         scores.in_scope += part.in_scope
         scores.correct += part.correct
@@ -170,16 +175,8 @@ def cross_validate(kb: KnowledgeBase, folds: int, misses: list[str] | None = Non
 
 def baseline_cross_validate(kb: KnowledgeBase, folds: int) -> Scores:
     """The same folds for the baseline (top-1 only: it never abstains on an example)."""
-    topics = list(kb)
     scores = Scores()
-    for fold in range(folds):
-        train, test = [], []
-        for topic in topics:
-            kept = []
-            for i, example in enumerate(topic.examples):
-                (test.append((example, frozenset([topic.id]))) if i % folds == fold
-                 else kept.append(example))
-            train.append(SimpleNamespace(id=topic.id, title=topic.title, examples=kept))
+    for train, test in folds_of(kb, folds):
         baseline = Baseline(train)
         for question, ok in test:
             scores.in_scope += 1
