@@ -72,10 +72,9 @@ def _campaign(args: argparse.Namespace, day: date):
 
 
 async def _units(session):
-    from db.progress import reporting_units, seed_departments
+    from db.progress import reporting_units
 
-    await seed_departments(session)
-    return await reporting_units(session)
+    return await reporting_units(session)  # departments are seeded by App.prepare()
 
 
 async def run_import(args: argparse.Namespace, app) -> int:
