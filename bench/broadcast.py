@@ -69,7 +69,7 @@ async def setup_database(db: Path, officials: int) -> float:
 
     Returns the seconds ``enqueue_daily_summaries`` took.
     """
-    from bot.broadcast import enqueue_daily_summaries
+    from handlers.progress_daily import enqueue_daily_summaries
     from content.campaign import campaign_for, load_campaigns
     from content.progress_import import FigureRow, ParsedFile
     from db.models import AdminUnit, Role, UnitLevel, User
@@ -124,7 +124,7 @@ async def outbox_left(db: Path) -> int:
 
 async def run_sender(db: Path, url: str, token: str, rate: float, catch_up: bool) -> int:
     """Deliver the outbox like the bot does; return when nothing is left to send."""
-    from bot.broadcast import enqueue_daily_summaries
+    from handlers.progress_daily import enqueue_daily_summaries
     from bot.channels.telegram import build_application
     from bot.channels.telegram import deliver as telegram_deliver
     from bot.outbox import OutboxSender

@@ -7,11 +7,14 @@ import contextlib
 import logging
 from functools import cached_property
 
+from bot.router import Router
 from bot.settings import Settings
 from db.migrate import upgrade_async
 from db.session import create_engine, make_sessionmaker
 from db.progress import seed_departments
 from db.units import seed_units
+from handlers import build_registry
+from handlers.registry import Services
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +26,7 @@ class App:
         self.settings = settings or Settings()
         self.engine = create_engine(self.settings.database_url)
         self.sessions = make_sessionmaker(self.engine)
+        self.services = Services(self.settings)  # what handlers may use: settings, kb, matcher
         # SQLite lets one writer in at a time; a second writer polls (db.session: async retries
         # after 1 ms, doubling to 50 ms), so concurrent writers in one process queue here
         # instead. SQLite runs in the loop, so the router's transaction normally completes
@@ -41,26 +45,17 @@ class App:
         if added:
             log.info("seeded %d administrative units", added)
 
-    @cached_property
+    @property
     def kb(self):
-        from content.kb import KnowledgeBase
+        return self.services.kb
 
-        return KnowledgeBase.load()
-
-    @cached_property
+    @property
     def matcher(self):
-        from content.matcher import Matcher
-
-        return Matcher.from_kb(self.kb)
+        return self.services.matcher
 
     @cached_property
-    def router(self):
-        from bot.router import Router
-        from handlers import register_all
-
-        router = Router(self)
-        register_all(router)
-        return router
+    def router(self) -> Router:
+        return Router(self, build_registry())
 
     async def aclose(self) -> None:
         await self.engine.dispose()

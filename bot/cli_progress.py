@@ -167,7 +167,7 @@ async def run_broadcast_daily(args: argparse.Namespace, app) -> int:
     job, enqueues nothing new. Zalo messages stay in the outbox for the running bot, which
     serves the chart links Zalo needs.
     """
-    from bot.broadcast import enqueue_daily_summaries
+    from handlers.progress_daily import enqueue_daily_summaries
 
     day = args.date or _today(app)
     added = await enqueue_daily_summaries(app, day)

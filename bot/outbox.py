@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 
 from sqlalchemy import select, update
 
-from bot.messages import RateLimited, RecipientGone, Reply
+from handlers.messages import RateLimited, RecipientGone, Reply
+from handlers.notify import reply_of
 from db.base import utcnow
 from db.models import User
 from db.outbox import OutboxBlob, OutboxMessage, OutboxStatus
@@ -132,7 +133,7 @@ class OutboxSender:
             if message.photo_id is not None:
                 blob = await session.get(OutboxBlob, message.photo_id)
                 photo = blob.data if blob is not None else None
-            reply = message.to_reply(photo)
+            reply = reply_of(message, photo)
             reply.locale = user.locale
             deliver, chat_id = self.channels[user.platform], user.chat_id
             message.status = OutboxStatus.sending.value

@@ -8,8 +8,8 @@ and renders the :class:`Reply` objects it gets back. Everything that decides any
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Awaitable, Callable, Iterable
+from html import escape
+from typing import TYPE_CHECKING, Iterable
 
 from sqlalchemy import bindparam, delete, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,137 +17,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.i18n import N_, _, normalize_locale, use_locale
-from bot.messages import Button, Incoming, Reply
 from db.base import utcnow
+from db.dialog import remember_buttons
 from db.models import DialogState, ProcessedUpdate, Role, User
+from handlers.i18n import N_, _, normalize_locale, use_locale
+from handlers.messages import Incoming, Reply
+from handlers.registry import Context, Registry, cannot_handle
 
 if TYPE_CHECKING:
     from bot.app import App
 
 log = logging.getLogger(__name__)
 
-SHOWN_LIMIT = 400  # how many recently shown button ids stay pressable per user
-
-Handler = Callable[["Context"], Awaitable["Reply | list[Reply] | None"]]
-
-
-@dataclass
-class Context:
-    """What a handler gets: the message, the user, an open session and the dialog state."""
-
-    app: "App"
-    session: AsyncSession
-    incoming: Incoming
-    user: User
-    state: DialogState
-    router: "Router"
-    outbox: list[tuple[int, Reply]] = field(default_factory=list)
-
-    @property
-    def role(self) -> Role:
-        return self.user.role
-
-    def start_dialog(self, dialog: str, step: str, data: dict | None = None) -> None:
-        self.state.dialog, self.state.step, self.state.data = dialog, step, dict(data or {})
-
-    def set_step(self, step: str, **updates) -> None:
-        self.state.step = step
-        self.state.data = {**(self.state.data or {}), **updates}
-
-    def end_dialog(self) -> None:
-        self.state.dialog, self.state.step, self.state.data = None, None, {}
-
-    def notify(self, user_id: int, reply: Reply) -> None:
-        """Queue a message to another user; delivered through the outbox after commit."""
-        self.outbox.append((user_id, reply))
-
-
-@dataclass
-class Command:
-    names: tuple[str, ...]
-    handler: Handler
-    min_role: Role
-    description: str  # an N_() message id, shown in the platform's command list
-    listed: bool
-
-
-@dataclass
-class MenuItem:
-    label: str  # an N_() message id
-    data: str
-    min_role: Role
-    order: int
-
 
 class Router:
-    """Dispatches an :class:`Incoming` to the handler registered for it."""
+    """Dispatches an :class:`Incoming` to the handler the features registered for it."""
 
-    def __init__(self, app: "App") -> None:
+    def __init__(self, app: "App", registry: Registry) -> None:
         self.app = app
-        self.commands: dict[str, Command] = {}
-        self.command_list: list[Command] = []
-        self.buttons: dict[str, tuple[Handler, Role]] = {}
-        self.dialogs: dict[str, Handler] = {}
-        self.menu_items: list[MenuItem] = []
-        self.text_handler: Handler | None = None
-        self.attachment_handler: Handler | None = None
-        self.outbox_hook: Callable[[AsyncSession, list[tuple[int, Reply]]], Awaitable[None]] | None = None
-
-    # --- registration -------------------------------------------------------------------
-    def command(self, *names: str, min_role: Role = Role.citizen, description: str = "",
-                listed: bool = True) -> Callable[[Handler], Handler]:
-        """Register a handler for ``/name`` (the first name is the one listed)."""
-
-        def decorate(handler: Handler) -> Handler:
-            cmd = Command(tuple(names), handler, min_role, description, listed)
-            self.command_list.append(cmd)
-            for name in names:
-                self.commands[name] = cmd
-            return handler
-
-        return decorate
-
-    def button(self, prefix: str, min_role: Role = Role.citizen) -> Callable[[Handler], Handler]:
-        """Register a handler for button data ``prefix`` or ``prefix:…``."""
-
-        def decorate(handler: Handler) -> Handler:
-            self.buttons[prefix] = (handler, min_role)
-            return handler
-
-        return decorate
-
-    def dialog(self, name: str) -> Callable[[Handler], Handler]:
-        """Register the handler that gets every message while a user is in dialog ``name``."""
-
-        def decorate(handler: Handler) -> Handler:
-            self.dialogs[name] = handler
-            return handler
-
-        return decorate
-
-    def on_text(self, handler: Handler) -> Handler:
-        self.text_handler = handler
-        return handler
-
-    def on_attachment(self, handler: Handler) -> Handler:
-        self.attachment_handler = handler
-        return handler
-
-    def add_menu_item(self, label: str, data: str, min_role: Role = Role.citizen, order: int = 50) -> None:
-        self.menu_items.append(MenuItem(label, data, min_role, order))
-        self.menu_items.sort(key=lambda item: item.order)
-
-    # --- helpers for handlers -------------------------------------------------------------
-    def main_menu(self, user: User) -> list[list[Button]]:
-        """The main menu for ``user``: one button a row, only what their role may use."""
-        return [[Button(_(item.label), item.data)] for item in self.menu_items
-                if user.role.at_least(item.min_role)]
-
-    def listed_commands(self, role: Role) -> list[tuple[str, str]]:
-        """(command, translated description) pairs for the platform's command menu."""
-        return [(cmd.names[0], _(cmd.description)) for cmd in self.command_list
-                if cmd.listed and cmd.description and role.at_least(cmd.min_role)]
+        self.registry = registry
 
     # --- dispatch -----------------------------------------------------------------------------
     async def handle(self, incoming: Incoming) -> list[Reply]:
@@ -169,7 +57,7 @@ class Router:
                     return []
                 user, state = loaded
                 with use_locale(user.locale):
-                    ctx = Context(self.app, session, incoming, user, state, self)
+                    ctx = Context(self.app.services, session, incoming, user, state, self.registry)
                     replies = _as_list(await self._dispatch(ctx))
                     for reply in replies:
                         reply.locale = reply.locale or ctx.user.locale
@@ -177,8 +65,6 @@ class Router:
                     state.updated = utcnow()
                     if inspect(state).persistent:
                         await session.run_sync(_save_state, state)
-                    if ctx.outbox and self.outbox_hook is not None:
-                        await self.outbox_hook(session, ctx.outbox)
                     await session.commit()
             return replies
 
@@ -244,39 +130,38 @@ class Router:
             typed = incoming.text.strip().rstrip(".")
             if typed.isdigit() and state.options and 1 <= int(typed) <= len(state.options):
                 incoming.button = state.options[int(typed) - 1]
+        registry = self.registry
         if incoming.button is not None:
             return await self._press(ctx, incoming.button)
         if incoming.command is not None:
-            cmd = self.commands.get(incoming.command)
+            cmd = registry.commands.get(incoming.command)
             if cmd is None:
                 return Reply(_("I don't know the command /{name}. Send /help to see what I can do.")
-                             .format(name=_escape(incoming.command)), buttons=self.main_menu(ctx.user))
+                             .format(name=escape(incoming.command, quote=False)), buttons=ctx.main_menu())
             if not ctx.role.at_least(cmd.min_role):
                 return _not_allowed()
             return await cmd.handler(ctx)
         if state.dialog:
-            handler = self.dialogs.get(state.dialog)
+            handler = registry.dialogs.get(state.dialog)
             if handler is not None:
                 return await handler(ctx)
             ctx.end_dialog()
-        if incoming.attachments and self.attachment_handler is not None:
-            return await self.attachment_handler(ctx)
-        if incoming.text.strip() and self.text_handler is not None:
-            return await self.text_handler(ctx)
-        return Reply(_("Sorry, I can't handle this kind of message yet. "
-                       "Please type your question or choose from the menu."),
-                     buttons=self.main_menu(ctx.user))
+        if incoming.attachments and registry.attachment_handlers:
+            return await registry.handle_attachment(ctx)
+        if incoming.text.strip() and registry.text_handler is not None:
+            return await registry.text_handler(ctx)
+        return cannot_handle(ctx)
 
     async def _press(self, ctx: Context, data: str):
         if data not in (ctx.state.shown or []):
             log.warning("refused button %r from user %s: never shown", data[:64], ctx.user.id)
             return Reply(_("This button is no longer valid. Here is the main menu."),
-                         buttons=self.main_menu(ctx.user))
+                         buttons=ctx.main_menu())
         prefix = data.split(":", 1)[0]
-        entry = self.buttons.get(prefix)
+        entry = self.registry.buttons.get(prefix)
         if entry is None:
             return Reply(_("This button is no longer valid. Here is the main menu."),
-                         buttons=self.main_menu(ctx.user))
+                         buttons=ctx.main_menu())
         handler, min_role = entry
         if not ctx.role.at_least(min_role):
             return _not_allowed()
@@ -284,21 +169,7 @@ class Router:
 
     @staticmethod
     def _remember_buttons(state: DialogState, replies: Iterable[Reply]) -> None:
-        shown = list(state.shown or [])
-        options: list[str] | None = None
-        for reply in replies:
-            data = [b.data for b in reply.all_buttons()]
-            if data:
-                options = data
-                for item in data:  # move re-shown ids to the end so they stay pressable longest
-                    if item in shown:
-                        shown.remove(item)
-                    shown.append(item)
-        if options is not None and options != state.options:
-            state.options = options
-        shown = shown[-SHOWN_LIMIT:]
-        if shown != state.shown:
-            state.shown = shown
+        remember_buttons(state, ([b.data for b in reply.all_buttons()] for reply in replies))
 
 
 # Built once: a statement object keeps its compiled-cache key, so each message skips building
@@ -344,12 +215,6 @@ def _as_list(result) -> list[Reply]:
 def _not_allowed() -> Reply:
     return Reply(_("Sorry, this is only for community digital technology teams or officials. "
                    "If you are one, ask your commune for an invite code."))
-
-
-def _escape(text: str) -> str:
-    from html import escape
-
-    return escape(text, quote=False)
 
 
 async def purge_processed_updates(session: AsyncSession, older_than) -> None:

@@ -20,7 +20,7 @@ from bot.channels.telegram import build_application, register_commands
 from bot.channels.telegram import deliver as telegram_deliver
 from bot.channels.zalo import ZaloChannel
 from bot.media import MediaStore
-from bot.messages import Reply
+from handlers.messages import Reply
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -80,7 +80,7 @@ async def run_channels(app: "App", stop: asyncio.Event | None = None) -> None:
             await zalo.start(webhook_url=f"{webhook}/zalo" if webhook else "", secret=secret)
         # Proactive messages (report news, reminders, summaries) leave through the outbox only.
         from bot.outbox import OutboxSender
-        from bot.broadcast import start_daily_job
+        from handlers.progress_daily import start_daily_job
         from handlers.reports import reminder_loop
 
         background = [asyncio.create_task(OutboxSender(app, channels).run(stop)),

@@ -14,11 +14,11 @@ from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, sel
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.messages import Button, Reply
 from db.base import Base, utcnow
+from db.dialog import remember_buttons
 from db.models import DialogState
 
-SHOWN_LIMIT = 400  # same bound as the router's
+ButtonRows = list[list[tuple[str, str]]]  # rows of (label, data)
 
 
 class OutboxStatus(str, enum.Enum):
@@ -55,9 +55,6 @@ class OutboxMessage(Base):
     created: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
 
-    def to_reply(self, photo: bytes | None = None) -> Reply:
-        rows = [[Button(label, data) for label, data in row] for row in (self.buttons or [])]
-        return Reply(self.text, buttons=rows, photo=photo)
 
 
 async def store_blob(session: AsyncSession, data: bytes) -> int:
@@ -68,9 +65,10 @@ async def store_blob(session: AsyncSession, data: bytes) -> int:
     return blob.id
 
 
-async def enqueue(session: AsyncSession, user_id: int, reply: Reply, kind: str,
-                  dedupe_key: str | None = None, photo_id: int | None = None) -> OutboxMessage | None:
-    """Queue ``reply`` for ``user_id``; a second call with the same ``dedupe_key`` does nothing.
+async def enqueue_message(session: AsyncSession, user_id: int, text: str, buttons: ButtonRows, kind: str,
+                          dedupe_key: str | None = None, photo: bytes | None = None,
+                          photo_id: int | None = None) -> OutboxMessage | None:
+    """Queue a message for ``user_id``; a second call with the same ``dedupe_key`` does nothing.
 
     The message's buttons become pressable for the recipient right away (the router refuses
     button data it never showed to a user).
@@ -78,26 +76,21 @@ async def enqueue(session: AsyncSession, user_id: int, reply: Reply, kind: str,
     if dedupe_key is not None:
         if await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
             return None
-    if photo_id is None and reply.photo is not None:
-        photo_id = await store_blob(session, reply.photo)
+    if photo_id is None and photo is not None:
+        photo_id = await store_blob(session, photo)
     message = OutboxMessage(
-        user_id=user_id, kind=kind, dedupe_key=dedupe_key, text=reply.text,
-        buttons=[[[b.label, b.data] for b in row] for row in reply.buttons], photo_id=photo_id,
+        user_id=user_id, kind=kind, dedupe_key=dedupe_key, text=text,
+        buttons=[[[label, data] for label, data in row] for row in buttons], photo_id=photo_id,
         status=OutboxStatus.pending.value, attempts=0, next_attempt_at=utcnow(), last_error="")
     session.add(message)
-    data = [b.data for b in reply.all_buttons()]
+    data = [data for row in buttons for _label, data in row]
     if data:
         state = await session.get(DialogState, user_id)
         if state is None:
             state = DialogState(user_id=user_id, data={}, options=[], shown=[])
             session.add(state)
-        shown = [d for d in (state.shown or []) if d not in data] + data
-        state.shown = shown[-SHOWN_LIMIT:]
+        options = state.options
+        remember_buttons(state, [data])
+        state.options = options  # pressable now; the numbered options change when it is delivered
     await session.flush()
     return message
-
-
-async def enqueue_notifications(session: AsyncSession, outbox: list[tuple[int, Reply]]) -> None:
-    """The router's outbox hook: what handlers queued with ``ctx.notify``."""
-    for user_id, reply in outbox:
-        await enqueue(session, user_id, reply, kind="notify")

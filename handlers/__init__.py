@@ -1,26 +1,22 @@
-"""Handlers: what the bot does. Each module registers its commands, buttons and dialogs.
+"""Handlers: what the bot does. Each feature registers its commands, buttons and dialogs.
 
-Registration order sets nothing but the order of the command list; the main menu sorts
-by each item's ``order``. The guidance module owns free text, so it goes last.
+Registration order sets the order of the command list and of the attachment handlers; the main
+menu sorts by each item's ``order``. The guidance module owns free text, so it goes last.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from bot.router import Router
+from handlers.registry import Registry
 
 
-def register_all(router: "Router") -> None:
-    from handlers import guidance, start
+def build_registry() -> Registry:
+    """Every feature's handlers, registered in one place."""
+    from handlers import guidance, invites, progress, reports, start
 
-    start.register(router)
-    from handlers import invites, reports
-
-    invites.register(router)
-    reports.register(router)  # also wires the router's outbox hook
-    from handlers import progress
-
-    progress.register(router)
-    guidance.register(router)  # last: it owns free text
+    registry = Registry()
+    start.register(registry)
+    invites.register(registry)
+    reports.register(registry)
+    progress.register(registry)
+    guidance.register(registry)  # last: it owns free text
+    return registry

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.i18n import N_, _, current_locale
-from bot.messages import Button, Reply
-from bot.router import Context, Router
+from handlers.i18n import N_, _, current_locale
+from handlers.messages import Button, Reply
+from handlers.registry import Context, Registry
 from content.kb import CATEGORIES, CATEGORY_NAMES_EN
 from db import guidance as inbox
 from db.models import Role
@@ -25,13 +25,13 @@ def _category_name(category: str) -> str:
 
 
 def categories_reply(ctx: Context) -> Reply:
-    buttons = [[Button(_category_name(cat), f"g:c:{cat}")] for cat in CATEGORIES if ctx.app.kb.by_category(cat)]
+    buttons = [[Button(_category_name(cat), f"g:c:{cat}")] for cat in CATEGORIES if ctx.services.kb.by_category(cat)]
     buttons.append([Button(_("⬅️ Main menu"), "menu")])
     return Reply(_("<b>Guides</b>: choose a subject."), buttons=buttons)
 
 
 def category_reply(ctx: Context, category: str) -> Reply:
-    topics = ctx.app.kb.by_category(category)
+    topics = ctx.services.kb.by_category(category)
     if not topics:
         return categories_reply(ctx)
     buttons = [[Button(topic.title, f"g:t:{topic.id}")] for topic in topics]
@@ -41,11 +41,11 @@ def category_reply(ctx: Context, category: str) -> Reply:
 
 def topic_reply(ctx: Context, topic_id: str) -> Reply:
     """The answer of one topic, with related topics, feedback and a way back."""
-    topic = ctx.app.kb.get(topic_id)
+    topic = ctx.services.kb.get(topic_id)
     if topic is None:
         return categories_reply(ctx)
     buttons = [[Button(f"➡️ {related.title}", f"g:t:{related.id}")]
-               for related in (ctx.app.kb.get(r) for r in topic.related[:3]) if related is not None]
+               for related in (ctx.services.kb.get(r) for r in topic.related[:3]) if related is not None]
     buttons.append([Button(_("👍 Helpful"), f"g:up:{topic.id}"), Button(_("👎 Not right"), f"g:dn:{topic.id}")])
     buttons.append([Button(_("⬅️ Subjects"), "g:cats"), Button(_("🏠 Menu"), "menu")])
     return Reply(topic.body(ctx.user.locale).strip(), buttons=buttons)
@@ -59,28 +59,28 @@ def out_of_scope_reply(ctx: Context) -> Reply:
         "(Bộ phận Một cửa) of any commune People's Committee, or the community digital "
         "technology team in your village."
     )
-    buttons = ctx.router.main_menu(ctx.user)
-    if ctx.app.kb.get("help.contact") is not None:
+    buttons = ctx.main_menu()
+    if ctx.services.kb.get("help.contact") is not None:
         buttons = [[Button(_("📞 Where to get help"), "g:t:help.contact")], *buttons]
     return Reply(text, buttons=buttons)
 
 
 def _hash(ctx: Context) -> str:
-    return inbox.user_hash(ctx.app.settings.user_hash_salt, ctx.user.platform, ctx.user.platform_user_id)
+    return inbox.user_hash(ctx.services.settings.user_hash_salt, ctx.user.platform, ctx.user.platform_user_id)
 
 
 async def answer_question(ctx: Context):
     """Answer free text with a topic, a "did you mean" question, or a kind refusal."""
     question = ctx.incoming.text.strip()[:MAX_QUESTION]
     mapped = await inbox.mapped_topic(ctx.session, question)
-    if mapped and ctx.app.kb.get(mapped):
+    if mapped and ctx.services.kb.get(mapped):
         return topic_reply(ctx, mapped)
-    result = ctx.app.matcher.match(question)
+    result = ctx.services.matcher.match(question)
     ctx.state.data = {**(ctx.state.data or {}), "last_question": question}
     if result.topic is not None:
         return topic_reply(ctx, result.topic)
     if result.suggestions:
-        buttons = [[Button(ctx.app.kb.get(t).title, f"g:t:{t}")] for t in result.suggestions[:3]]
+        buttons = [[Button(ctx.services.kb.get(t).title, f"g:t:{t}")] for t in result.suggestions[:3]]
         buttons.append([Button(_("Another question"), "g:other")])
         return Reply(_("Did you mean…?"), buttons=buttons)
     await inbox.log_question(ctx.session, kind=inbox.InboxKind.unanswered, text=question,
@@ -88,15 +88,15 @@ async def answer_question(ctx: Context):
     return out_of_scope_reply(ctx)
 
 
-def register(router: Router) -> None:
-    router.add_menu_item(N_("📚 Guides"), "g:cats", order=10)
-    router.on_text(answer_question)
+def register(registry: Registry) -> None:
+    registry.add_menu_item(N_("📚 Guides"), "g:cats", order=10)
+    registry.on_text(answer_question)
 
-    @router.command("guides", "huongdan", description=N_("Step-by-step guides"))
+    @registry.command("guides", "huongdan", description=N_("Step-by-step guides"))
     async def guides(ctx: Context):
         return categories_reply(ctx)
 
-    @router.button("g")
+    @registry.button("g")
     async def press(ctx: Context):
         _prefix, action, arg = (ctx.incoming.button.split(":", 2) + ["", ""])[:3]
         if action == "cats":
@@ -106,9 +106,9 @@ def register(router: Router) -> None:
         if action == "t":
             return topic_reply(ctx, arg)
         if action == "up":
-            return Reply(_("Thank you! Glad it helped."), buttons=ctx.router.main_menu(ctx.user))
-        if action == "dn" and ctx.app.kb.get(arg) is not None:
-            question = (ctx.state.data or {}).get("last_question") or ctx.app.kb.get(arg).title
+            return Reply(_("Thank you! Glad it helped."), buttons=ctx.main_menu())
+        if action == "dn" and ctx.services.kb.get(arg) is not None:
+            question = (ctx.state.data or {}).get("last_question") or ctx.services.kb.get(arg).title
             await inbox.log_question(ctx.session, kind=inbox.InboxKind.dislike, text=question,
                                      user_hash=_hash(ctx), topic_id=arg)
             return Reply(_("Thank you, we will review this answer. You can ask again in other words, "
@@ -124,21 +124,21 @@ def register(router: Router) -> None:
                            "\"cách nộp lệ phí trên điện thoại\"."), buttons=[[Button(_("📚 Guides"), "g:cats")]])
         return categories_reply(ctx)
 
-    @router.command("unanswered", "chuatraloi", min_role=Role.official,
+    @registry.command("unanswered", "chuatraloi", min_role=Role.official,
                     description=N_("Questions the bot could not answer"))
     async def unanswered(ctx: Context):
         return await unanswered_reply(ctx)
 
-    @router.button("u", min_role=Role.official)
+    @registry.button("u", min_role=Role.official)
     async def resolve(ctx: Context):
         parts = ctx.incoming.button.split(":")
         if len(parts) >= 3 and parts[1] in ("map", "ign") and parts[2].isdigit():
             topic = parts[3] if parts[1] == "map" and len(parts) > 3 else None
-            if parts[1] == "map" and (topic is None or ctx.app.kb.get(topic) is None):
+            if parts[1] == "map" and (topic is None or ctx.services.kb.get(topic) is None):
                 return await unanswered_reply(ctx)
             closed = await inbox.resolve_group(ctx.session, int(parts[2]), topic)
             if closed:
-                done = (_("Mapped {count} questions to “{title}”.").format(count=closed, title=escape(ctx.app.kb.get(topic).title))
+                done = (_("Mapped {count} questions to “{title}”.").format(count=closed, title=escape(ctx.services.kb.get(topic).title))
                         if topic else _("Ignored {count} questions; they will not come back.").format(count=closed))
             else:
                 done = _("That group was already handled.")
@@ -157,8 +157,8 @@ async def unanswered_reply(ctx: Context) -> Reply:
         dislikes = group.kinds.get("dislike", 0)
         note = _(" ({count} × 👎)").format(count=dislikes) if dislikes else ""
         lines.append(f"{number}. “{escape(group.text[:200])}” × {group.count}{note}")
-        row = [Button(f"{number} → {ctx.app.kb.get(t).title[:24]}", f"u:map:{group.id}:{t}")
-               for t in group.top_topics[:2] if ctx.app.kb.get(t) is not None]
+        row = [Button(f"{number} → {ctx.services.kb.get(t).title[:24]}", f"u:map:{group.id}:{t}")
+               for t in group.top_topics[:2] if ctx.services.kb.get(t) is not None]
         row.append(Button(_("{number}: ignore").format(number=number), f"u:ign:{group.id}"))
         buttons.append(row)
     return Reply("\n".join(lines), buttons=buttons)

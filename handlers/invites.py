@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.i18n import N_, _
-from bot.messages import Reply
-from bot.router import Context, Router
+from handlers.i18n import N_, _
+from handlers.messages import Reply
+from handlers.registry import Context, Registry
 from db import invites
 from db.invites import JoinResult, looks_like_code
 from db.models import AdminUnit, Role, UnitLevel
@@ -71,7 +71,7 @@ async def join_with_code(ctx: Context, code: str) -> Reply:
                        "Which village (thôn) or residential group (tổ dân phố) is your team in? "
                        "Type its name, for example: Thôn 3").format(unit=unit_name))
     return Reply(_("Welcome! You are now an official of {unit}. You will be told about new reports.")
-                 .format(unit=unit_name), buttons=ctx.router.main_menu(ctx.user))
+                 .format(unit=unit_name), buttons=ctx.main_menu())
 
 
 async def name_village(ctx: Context) -> Reply:
@@ -90,26 +90,26 @@ async def name_village(ctx: Context) -> Reply:
     return Reply(_("Thank you. Your team: {village}, {commune}.\n"
                    "Press \"📝 Report a difficulty\" whenever you meet a problem helping people.")
                  .format(village=_esc(village.name), commune=_esc(commune.name if commune else "")),
-                 buttons=ctx.router.main_menu(ctx.user))
+                 buttons=ctx.main_menu())
 
 
 __all__ = ["join_with_code", "looks_like_code", "register"]
 
 
-def register(router: Router) -> None:
-    @router.command("invite", "moi", min_role=Role.official,
+def register(registry: Registry) -> None:
+    @registry.command("invite", "moi", min_role=Role.official,
                     description=N_("Create an invite code for a team member or an official"))
     async def invite_command(ctx: Context):
         return await invite(ctx)
 
-    @router.command("join", "thamgia", description=N_("Join with an invite code"))
+    @registry.command("join", "thamgia", description=N_("Join with an invite code"))
     async def join_command(ctx: Context):
         code = ctx.incoming.args.strip()
         if not code:
             return Reply(_("Write /join followed by your invite code, for example: /join ABCD2345EF"))
         return await join_with_code(ctx, code)
 
-    @router.dialog("join")
+    @registry.dialog("join")
     async def join_dialog(ctx: Context):
         return await name_village(ctx)
 

@@ -14,10 +14,10 @@ import re
 from datetime import date, timedelta
 from html import escape
 
-from bot.broadcast import load_progress, local_today, render_scope
-from bot.i18n import N_, _, format_date
-from bot.messages import Attachment, Button, Reply
-from bot.router import Context, Router
+from handlers.progress_daily import load_progress, local_today, render_scope
+from handlers.i18n import N_, _, format_date
+from handlers.messages import Attachment, Button, Reply
+from handlers.registry import Context, Registry
 from content.campaign import Campaign, campaign_for, level_name, load_campaigns
 from content.progress_import import FigureRow, ParsedFile, make_template, parse_figures, parse_number
 from content.text import fold_key
@@ -93,7 +93,7 @@ def parse_pair(text: str) -> tuple[float, float]:
 
 
 def _fmt(number: float) -> str:
-    from bot.i18n import format_number
+    from handlers.i18n import format_number
 
     return format_number(int(number) if number == int(number) else number, "vi")
 
@@ -114,7 +114,7 @@ def _progress_buttons(ctx: Context, subscribed: bool, can_update: bool) -> list[
 async def show_progress(ctx: Context) -> Reply:
     from db.subscriptions import is_subscribed
 
-    day = local_today(ctx.app)
+    day = local_today(ctx.services)
     data = await load_progress(ctx.session, day)
     if data is None:
         return _no_campaign()
@@ -131,7 +131,7 @@ async def show_progress(ctx: Context) -> Reply:
 async def send_template(ctx: Context) -> Reply:
     from db.progress import reporting_units
 
-    day = local_today(ctx.app)
+    day = local_today(ctx.services)
     campaign = _campaign(day)
     if campaign is None:
         return _no_campaign()
@@ -173,7 +173,7 @@ def _errors_reply(filename: str, errors: list[str]) -> Reply:
 async def import_document(ctx: Context, attachment: Attachment) -> Reply:
     from db.progress import import_figures, reporting_units
 
-    today = local_today(ctx.app)
+    today = local_today(ctx.services)
     day = parse_day(ctx.incoming.text, today) or today
     if day > today:
         return Reply(_("The date {day} is in the future. Send the file again with the date of the figures "
@@ -212,27 +212,19 @@ async def import_document(ctx: Context, attachment: Attachment) -> Reply:
     return Reply("\n".join(lines), buttons=[[Button(_("📊 See the progress"), "pg:show")]])
 
 
-def attachment_wrapper(previous):
-    """Figures files from officials go to the import; anything else to the previous handler."""
-
-    async def on_attachment(ctx: Context):
-        figures = next((a for a in ctx.incoming.attachments if _is_figures_file(a)), None)
-        if figures is not None and ctx.role.at_least(Role.official):
-            return await import_document(ctx, figures)
-        if previous is not None:
-            return await previous(ctx)
-        return Reply(_("Sorry, I can't handle this kind of message yet. "
-                       "Please type your question or choose from the menu."),
-                     buttons=ctx.router.main_menu(ctx.user))
-
-    return on_attachment
+async def on_attachment(ctx: Context):
+    """Figures files from officials go to the import; None passes anything else on."""
+    figures = next((a for a in ctx.incoming.attachments if _is_figures_file(a)), None)
+    if figures is not None and ctx.role.at_least(Role.official):
+        return await import_document(ctx, figures)
+    return None
 
 
 # ---------------------------------------------------------------- /update
 
 
 async def start_update(ctx: Context) -> Reply:
-    day = local_today(ctx.app)
+    day = local_today(ctx.services)
     campaign = _campaign(day)
     if campaign is None:
         return _no_campaign()
@@ -321,7 +313,7 @@ async def update_dialog(ctx: Context):
     """Every message while in the /update dialog."""
     if ctx.incoming.attachments:
         ctx.end_dialog()
-        return await ctx.router.attachment_handler(ctx)
+        return await ctx.registry.handle_attachment(ctx)
     if ctx.state.step == "confirm":
         campaign = _dialog_campaign(ctx)
         return await _confirm(ctx, campaign) if campaign else _no_campaign()
@@ -357,7 +349,7 @@ async def save_update(ctx: Context) -> Reply:
     data = ctx.state.data or {}
     if ctx.state.dialog != DIALOG or ctx.state.step != "confirm" or campaign is None or not data.get("values"):
         return Reply(_("This button is no longer valid. Here is the main menu."),
-                     buttons=ctx.router.main_menu(ctx.user))
+                     buttons=ctx.main_menu())
     unit = await ctx.session.get(AdminUnit, data["unit"])
     day = date.fromisoformat(data["day"])
     values = {key: (float(n), float(d)) for key, (n, d) in data["values"].items()}
@@ -376,7 +368,7 @@ async def save_update(ctx: Context) -> Reply:
 async def skip_metric(ctx: Context, index: str) -> Reply:
     if ctx.state.dialog != DIALOG or ctx.state.step != "metric":
         return Reply(_("This button is no longer valid. Here is the main menu."),
-                     buttons=ctx.router.main_menu(ctx.user))
+                     buttons=ctx.main_menu())
     if index.isdigit() and int(index) == ctx.state.data.get("i"):
         ctx.set_step("metric", i=int(index) + 1)
     return await _prompt_metric(ctx)
@@ -386,7 +378,7 @@ async def skip_metric(ctx: Context, index: str) -> Reply:
 
 
 def _summary_time(ctx: Context) -> str:
-    return ctx.app.settings.daily_summary_time.strftime("%H:%M")
+    return ctx.services.settings.daily_summary_time.strftime("%H:%M")
 
 
 async def do_subscribe(ctx: Context) -> Reply:
@@ -410,7 +402,7 @@ async def do_unsubscribe(ctx: Context) -> Reply:
 # ---------------------------------------------------------------- registration
 
 
-def register(router: Router) -> None:
+def register(registry: Registry) -> None:
     # Every command here is for officials; each handler checks the official's scope itself.
     for names, description, handler in (
             (("progress", "tiendo"), N_("Campaign progress of your unit, with a chart"), show_progress),
@@ -419,9 +411,9 @@ def register(router: Router) -> None:
             (("subscribe", "dangky"), N_("Get the campaign summary every day"), do_subscribe),
             (("unsubscribe", "huydangky"), N_("Stop the daily campaign summary"), do_unsubscribe),
     ):
-        router.command(*names, min_role=Role.official, description=description)(handler)
+        registry.command(*names, min_role=Role.official, description=description)(handler)
 
-    @router.button("pg", min_role=Role.official)
+    @registry.button("pg", min_role=Role.official)
     async def press(ctx: Context):
         action, _sep, arg = ctx.incoming.button.partition(":")[2].partition(":")
         if action == "template":
@@ -434,13 +426,13 @@ def register(router: Router) -> None:
             return await save_update(ctx)
         if action == "cancel":
             ctx.end_dialog()
-            return Reply(_("Cancelled. Nothing was saved."), buttons=ctx.router.main_menu(ctx.user))
+            return Reply(_("Cancelled. Nothing was saved."), buttons=ctx.main_menu())
         if action == "sub":
             return await do_subscribe(ctx)
         if action == "unsub":
             return await do_unsubscribe(ctx)
         return await show_progress(ctx)
 
-    router.dialog(DIALOG)(update_dialog)
-    router.on_attachment(attachment_wrapper(router.attachment_handler))
-    router.add_menu_item(N_("📊 Campaign progress"), "pg:show", min_role=Role.official, order=60)
+    registry.dialog(DIALOG)(update_dialog)
+    registry.on_attachment(on_attachment)
+    registry.add_menu_item(N_("📊 Campaign progress"), "pg:show", min_role=Role.official, order=60)

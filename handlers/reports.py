@@ -21,14 +21,15 @@ from html import escape
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import N_, _, format_date, format_datetime, use_locale
-from bot.messages import Button, Reply
-from bot.router import Context, Router
+from handlers.i18n import N_, _, format_date, format_datetime, use_locale
+from handlers.messages import Button, Reply
+from handlers.registry import Context, Registry
 from db import reports as repo
 from db.base import utcnow
 from db.invites import find_or_create_village, forget_attempts
 from db.models import AdminUnit, DialogState, Role, UnitLevel, User
-from db.outbox import OutboxMessage, enqueue, enqueue_notifications
+from db.outbox import OutboxMessage
+from handlers.notify import enqueue
 from db.reports import Report, ReportError, ReportFilter, ReportStatus
 from db.units import find_units
 from db.guidance import forget_questions, user_hash as inbox_user_hash
@@ -100,15 +101,15 @@ async def start_report(ctx: Context) -> Reply:
     commune = await ctx.session.get(AdminUnit, user.unit_code) if user.unit_code else None
     if commune is None or commune.level is not UnitLevel.xa:
         return Reply(_("Your account is not linked to a commune or ward, so you cannot file a report yet. "
-                       "Ask your commune for a team invite code."), buttons=ctx.router.main_menu(user))
+                       "Ask your commune for a team invite code."), buttons=ctx.registry.main_menu(user))
     if ctx.state.dialog == "report" and not _expired(ctx):
         reply = await ask_step(ctx)
         reply.text = _("You have an unfinished report; let's continue it.") + "\n\n" + reply.text
         return reply
-    if await repo.reports_today(ctx.session, user.id, ctx.app.settings.tz) >= repo.DAILY_LIMIT:
+    if await repo.reports_today(ctx.session, user.id, ctx.services.settings.tz) >= repo.DAILY_LIMIT:
         return Reply(_("You have sent {limit} reports today, the most allowed in one day. "
                        "Please send more tomorrow.").format(limit=repo.DAILY_LIMIT),
-                     buttons=ctx.router.main_menu(user))
+                     buttons=ctx.registry.main_menu(user))
     ctx.start_dialog("report", "kind", {"draft": uuid.uuid4().hex, "ts": utcnow().isoformat(),
                                         "unit": commune.code, "village": user.village_code})
     return await ask_step(ctx)
@@ -243,7 +244,7 @@ async def report_dialog(ctx: Context) -> Reply:
     if _expired(ctx):
         await _drop_draft(ctx)
         return Reply(_("Your unfinished report was older than 24 hours and has been removed. "
-                       "Start again when you are ready."), buttons=ctx.router.main_menu(ctx.user))
+                       "Start again when you are ready."), buttons=ctx.main_menu())
     step, text = ctx.state.step, ctx.incoming.text.strip()
     if step == "photos":
         reply = await _take_photos(ctx)
@@ -303,13 +304,13 @@ async def on_member_button(ctx: Context) -> Reply | list[Reply]:
     # Everything else belongs to an open draft.
     if ctx.state.dialog != "report":
         return Reply(_("This report form is already closed. Press \"📝 Report a difficulty\" to start a new one."),
-                     buttons=ctx.router.main_menu(ctx.user))
+                     buttons=ctx.main_menu())
     if _expired(ctx):
         return await report_dialog(ctx)
     step = ctx.state.step
     if action == "x":
         await _drop_draft(ctx)
-        return Reply(_("Cancelled. Nothing was sent."), buttons=ctx.router.main_menu(ctx.user))
+        return Reply(_("Cancelled. Nothing was sent."), buttons=ctx.main_menu())
     if action == "k" and step == "kind" and arg in ("d", "g"):
         return await _next(ctx, "category", kind="difficulty" if arg == "d" else "good_practice")
     if action == "c" and step == "category" and arg.isdigit():
@@ -348,22 +349,22 @@ async def send_report(ctx: Context) -> Reply:
     if existing is not None:
         ctx.end_dialog()
         return Reply(_("Report {number} was already sent.").format(number=existing.number),
-                     buttons=ctx.router.main_menu(ctx.user))
+                     buttons=ctx.main_menu())
     try:
         report = await repo.submit_report(
             ctx.session, ctx.user, data["draft"], data.get("kind", "difficulty"), data["cat"], data["unit"],
-            data.get("village"), data["desc"], data.get("people"), ctx.app.settings.tz)
+            data.get("village"), data["desc"], data.get("people"), ctx.services.settings.tz)
     except ReportError:
         await _drop_draft(ctx)
         return Reply(_("You have sent {limit} reports today, the most allowed in one day. "
                        "Please send more tomorrow.").format(limit=repo.DAILY_LIMIT),
-                     buttons=ctx.router.main_menu(ctx.user))
+                     buttons=ctx.main_menu())
     ctx.end_dialog()
     await notify_officials_new(ctx.session, report, ctx.user)
     return Reply(_("Thank you! Your report was sent. Its number is <b>{number}</b>.\n"
                    "The commune officials have been told. You will get a message here whenever its status "
                    "changes. See all your reports with /myreports.").format(number=report.number),
-                 buttons=ctx.router.main_menu(ctx.user))
+                 buttons=ctx.main_menu())
 
 
 async def join_same_problem(ctx: Context, report_id: int) -> Reply:
@@ -375,7 +376,7 @@ async def join_same_problem(ctx: Context, report_id: int) -> Reply:
     await _drop_draft(ctx)
     return Reply(_("Thank you. Instead of a new report, you now follow {number}: you will get its news. "
                    "The officials see that one more team met this problem.").format(number=report.number),
-                 buttons=ctx.router.main_menu(ctx.user))
+                 buttons=ctx.main_menu())
 
 
 # --- news to people -----------------------------------------------------------------------
@@ -456,9 +457,9 @@ async def tell_reporters(session: AsyncSession, report: Report, make, kind: str,
 async def my_reports(ctx: Context) -> Reply:
     reports = await repo.reports_of(ctx.session, ctx.user.id)
     if not reports:
-        return Reply(_("You have not sent any report yet."), buttons=ctx.router.main_menu(ctx.user))
+        return Reply(_("You have not sent any report yet."), buttons=ctx.main_menu())
     cats = {c.id: c for c in await repo.categories(ctx.session)}
-    tz = ctx.app.settings.tz
+    tz = ctx.services.settings.tz
     lines, rows = [_("<b>Your reports</b>")], []
     for r in reports:
         cat = cats.get(r.category_id)
@@ -466,7 +467,7 @@ async def my_reports(ctx: Context) -> Reply:
                      f"{status_label(r.status)} · {format_date(repo.aware(r.created).astimezone(tz).date())}")
         if repo.can_reopen(r):
             rows.append([Button(_("🔁 {number} still not resolved").format(number=r.number), f"rp:re:{r.id}")])
-    return Reply("\n".join(lines), buttons=rows + ctx.router.main_menu(ctx.user)[:1])
+    return Reply("\n".join(lines), buttons=rows + ctx.main_menu()[:1])
 
 
 async def reopen_report(ctx: Context, arg: str) -> Reply:
@@ -482,7 +483,7 @@ async def reopen_report(ctx: Context, arg: str) -> Reply:
                        "or it is still open). Please send a new report.").format(number=report.number))
     await notify_officials_new(ctx.session, report, ctx.user, reopened=True)
     return Reply(_("Report {number} has been reopened. The officials have been told that the problem is "
-                   "still not resolved.").format(number=report.number), buttons=ctx.router.main_menu(ctx.user))
+                   "still not resolved.").format(number=report.number), buttons=ctx.main_menu())
 
 
 # --- the official's side ------------------------------------------------------------------
@@ -584,7 +585,7 @@ def _refused() -> Reply:
 
 
 async def report_view(ctx: Context, report: Report) -> list[Reply]:
-    s, tz = ctx.session, ctx.app.settings.tz
+    s, tz = ctx.session, ctx.services.settings.tz
     category = await s.get(repo.ReportCategory, report.category_id)
     reporter = await s.get(User, report.reporter_id) if report.reporter_id else None
     handler = await s.get(User, report.handler_id) if report.handler_id else None
@@ -796,7 +797,7 @@ def day_range(start: date, end: date, tz) -> tuple[datetime, datetime]:
 async def export_command(ctx: Context) -> Reply:
     from db.report_export import report_table, to_xlsx
 
-    tz = ctx.app.settings.tz
+    tz = ctx.services.settings.tz
     args = ctx.incoming.args.split()
     today = utcnow().astimezone(tz).date()
     start, end = today - timedelta(days=90), today
@@ -836,67 +837,66 @@ async def delete_my_data(session: AsyncSession, user: User) -> None:
 
 # --- registration -------------------------------------------------------------------------
 
-def register(router: Router) -> None:
-    router.outbox_hook = enqueue_notifications  # what handlers ctx.notify() goes out through the outbox
+def register(registry: Registry) -> None:
 
-    @router.command("report", "baocao", min_role=Role.team, description=N_("Report a difficulty or a good practice"))
+    @registry.command("report", "baocao", min_role=Role.team, description=N_("Report a difficulty or a good practice"))
     async def report_command(ctx: Context):
         return await start_report(ctx)
 
-    @router.command("myreports", "baocaocuatoi", min_role=Role.team, description=N_("Your reports and their status"))
+    @registry.command("myreports", "baocaocuatoi", min_role=Role.team, description=N_("Your reports and their status"))
     async def my_reports_command(ctx: Context):
         return await my_reports(ctx)
 
-    @router.command("reports", "phananh", min_role=Role.official, description=N_("Handle reports (officials)"))
+    @registry.command("reports", "phananh", min_role=Role.official, description=N_("Handle reports (officials)"))
     async def reports_list_command(ctx: Context):
         return await reports_command(ctx)
 
-    @router.command("export", min_role=Role.official, description=N_("Download the reports as an Excel file"))
+    @registry.command("export", min_role=Role.official, description=N_("Download the reports as an Excel file"))
     async def export(ctx: Context):
         return await export_command(ctx)
 
-    @router.command("deletemydata", "xoadulieu", description=N_("Delete your personal data"))
+    @registry.command("deletemydata", "xoadulieu", description=N_("Delete your personal data"))
     async def delete_data_command(ctx: Context):
         return Reply(_("Delete your personal data? Your name and account link will be removed. Reports you sent "
                        "stay, without your name. You will become an ordinary user."),
                      buttons=[[Button(_("🗑 Yes, delete my data"), "dd:yes")], [Button(_("No, keep it"), "dd:no")]])
 
-    @router.button("dd")
+    @registry.button("dd")
     async def delete_data_button(ctx: Context):
         if ctx.incoming.button != "dd:yes":
-            return Reply(_("Nothing was deleted."), buttons=ctx.router.main_menu(ctx.user))
+            return Reply(_("Nothing was deleted."), buttons=ctx.main_menu())
         ctx.end_dialog()
-        await forget_questions(ctx.session, inbox_user_hash(ctx.app.settings.user_hash_salt, ctx.user.platform,
+        await forget_questions(ctx.session, inbox_user_hash(ctx.services.settings.user_hash_salt, ctx.user.platform,
                                                             ctx.user.platform_user_id))
         await delete_my_data(ctx.session, ctx.user)
         return Reply(_("Your personal data has been deleted. Thank you for your help."))
 
-    @router.button("rp", min_role=Role.team)
+    @registry.button("rp", min_role=Role.team)
     async def member_button(ctx: Context):
         return await on_member_button(ctx)
 
-    @router.button("ro", min_role=Role.official)
+    @registry.button("ro", min_role=Role.official)
     async def official_button(ctx: Context):
         return await on_official_button(ctx)
 
-    @router.button("rl", min_role=Role.official)
+    @registry.button("rl", min_role=Role.official)
     async def list_button(ctx: Context):
         flt, page = _parse_filter(ctx.incoming.button.split(":"))
         return await list_view(ctx, flt, page)
 
-    @router.button("rf", min_role=Role.official)
+    @registry.button("rf", min_role=Role.official)
     async def filter_button(ctx: Context):
         flt, _page = _parse_filter(ctx.incoming.button.split(":"))
         return await category_menu(ctx, flt)
 
-    @router.dialog("report")
+    @registry.dialog("report")
     async def report_steps(ctx: Context):
         return await report_dialog(ctx)
 
-    @router.dialog("rpnote")
+    @registry.dialog("rpnote")
     async def official_note(ctx: Context):
         return await note_dialog(ctx)
 
-    router.add_menu_item(N_("📝 Report a difficulty"), "rp:new", min_role=Role.team, order=20)
-    router.add_menu_item(N_("📋 My reports"), "rp:my", min_role=Role.team, order=21)
-    router.add_menu_item(N_("🗂 Handle reports"), "rl:o:0:0:0:1", min_role=Role.official, order=22)
+    registry.add_menu_item(N_("📝 Report a difficulty"), "rp:new", min_role=Role.team, order=20)
+    registry.add_menu_item(N_("📋 My reports"), "rp:my", min_role=Role.team, order=21)
+    registry.add_menu_item(N_("🗂 Handle reports"), "rl:o:0:0:0:1", min_role=Role.official, order=22)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.i18n import N_, _, use_locale
-from bot.messages import Button, Reply
-from bot.router import Context, Router
+from handlers.i18n import N_, _, use_locale
+from handlers.messages import Button, Reply
+from handlers.registry import Context, Registry
 
 
 def greeting(ctx: Context) -> Reply:
@@ -17,11 +17,11 @@ def greeting(ctx: Context) -> Reply:
         "National Public Service Portal, paying fees online and getting electronic certified copies.\n\n"
         "Choose from the menu below, or just type your question, with or without accents."
     ).format(name=escape(name, quote=False))
-    return Reply(text, buttons=ctx.router.main_menu(ctx.user))
+    return Reply(text, buttons=ctx.main_menu())
 
 
 def menu(ctx: Context) -> Reply:
-    return Reply(_("Main menu: choose what you need."), buttons=ctx.router.main_menu(ctx.user))
+    return Reply(_("Main menu: choose what you need."), buttons=ctx.main_menu())
 
 
 def help_text(ctx: Context) -> Reply:
@@ -29,13 +29,13 @@ def help_text(ctx: Context) -> Reply:
              _("Type your question in your own words, for example: \"quên mật khẩu VNeID\" or "
                "\"nop phi online the nao\". Or choose from the menu."),
              "", _("<b>Commands</b>")]
-    lines += [f"/{name} – {description}" for name, description in ctx.router.listed_commands(ctx.role)]
+    lines += [f"/{name} – {description}" for name, description in ctx.registry.listed_commands(ctx.role)]
     lines += ["", _("On Zalo or in the terminal, answer with the number of an option.")]
-    return Reply("\n".join(lines), buttons=ctx.router.main_menu(ctx.user))
+    return Reply("\n".join(lines), buttons=ctx.main_menu())
 
 
-def register(router: Router) -> None:
-    @router.command("start", description=N_("Start and show the main menu"))
+def register(registry: Registry) -> None:
+    @registry.command("start", description=N_("Start and show the main menu"))
     async def start(ctx: Context):
         from handlers.invites import join_with_code, looks_like_code
 
@@ -43,27 +43,27 @@ def register(router: Router) -> None:
             return await join_with_code(ctx, ctx.incoming.args)
         return greeting(ctx)
 
-    @router.command("menu", description=N_("Show the main menu"))
+    @registry.command("menu", description=N_("Show the main menu"))
     async def show_menu(ctx: Context):
         return menu(ctx)
 
-    @router.button("menu")
+    @registry.button("menu")
     async def press_menu(ctx: Context):
         return menu(ctx)
 
-    @router.command("help", "trogiup", description=N_("How to use the bot"))
+    @registry.command("help", "trogiup", description=N_("How to use the bot"))
     async def show_help(ctx: Context):
         return help_text(ctx)
 
-    @router.button("help")
+    @registry.button("help")
     async def press_help(ctx: Context):
         return help_text(ctx)
 
-    @router.command("language", "ngonngu", description=N_("Choose the language (Tiếng Việt / English)"))
+    @registry.command("language", "ngonngu", description=N_("Choose the language (Tiếng Việt / English)"))
     async def language(ctx: Context):
         return _language_choice()
 
-    @router.button("lang")
+    @registry.button("lang")
     async def choose_language(ctx: Context):
         code = ctx.incoming.button.partition(":")[2]
         if code not in ("vi", "en"):
@@ -71,17 +71,17 @@ def register(router: Router) -> None:
         ctx.user.locale = code
         with use_locale(code):
             return Reply(_("Language set to English.") if code == "en" else _("Language set to Vietnamese."),
-                         buttons=ctx.router.main_menu(ctx.user))
+                         buttons=ctx.main_menu())
 
-    @router.command("cancel", "huy", description=N_("Stop what you are doing and go back to the menu"))
+    @registry.command("cancel", "huy", description=N_("Stop what you are doing and go back to the menu"))
     async def cancel(ctx: Context):
         had_dialog = ctx.state.dialog is not None
         ctx.end_dialog()
         text = _("Cancelled. Nothing was sent.") if had_dialog else _("There is nothing to cancel.")
-        return Reply(text, buttons=ctx.router.main_menu(ctx.user))
+        return Reply(text, buttons=ctx.main_menu())
 
-    router.add_menu_item(N_("❓ Help"), "help", order=90)
-    router.add_menu_item(N_("🌐 Language / Ngôn ngữ"), "lang:choose", order=95)
+    registry.add_menu_item(N_("❓ Help"), "help", order=90)
+    registry.add_menu_item(N_("🌐 Language / Ngôn ngữ"), "lang:choose", order=95)
 
 
 def _language_choice() -> Reply:

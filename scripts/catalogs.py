@@ -17,7 +17,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCALES = ROOT / "bot" / "locales"
+LOCALES = ROOT / "handlers" / "locales"
 KEYWORDS = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2)}
 METHOD_MAP = [("bot/**.py", "python"), ("handlers/**.py", "python")]
 

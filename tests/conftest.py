@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.app import App
-from bot.messages import Incoming
+from handlers.messages import Incoming
 from bot.settings import Settings
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.broadcast import (CAPTION_LIMIT, enqueue_daily_summaries, load_progress, next_run, render_caption,
+from handlers.progress_daily import (CAPTION_LIMIT, enqueue_daily_summaries, load_progress, next_run, render_caption,
                            run_daily_job)
 from bot.channels.telegram import build_application
 from bot.channels.telegram import deliver as telegram_deliver
@@ -250,8 +250,8 @@ def test_the_broadcast_daily_command(tmp_path, monkeypatch, capsys):
 
 
 async def test_a_restart_after_a_crash_mid_enqueue_finishes_the_day(tmp_path):
-    from bot.messages import Reply
-    from db.outbox import enqueue
+    from handlers.messages import Reply
+    from handlers.notify import enqueue
 
     app = App(make_settings(tmp_path, daily_summary_time="00:00:00"))
     await app.prepare()

@@ -59,7 +59,7 @@ async def test_command_list_is_registered_in_vietnamese_and_english(tmp_path):
 
 async def test_an_error_in_a_handler_is_told_to_the_user_in_vietnamese(tmp_path):
     async with running_bot(tmp_path) as (fake, app):
-        @app.router.command("boom")
+        @app.router.registry.command("boom")
         async def boom(ctx):
             raise RuntimeError("kaboom")
 

@@ -6,7 +6,7 @@ import asyncio
 
 from sqlalchemy import select
 
-from bot.messages import Reply
+from handlers.messages import Reply
 from db.models import ProcessedUpdate, User
 from tests.e2e_zalo import running_zalo_bot
 
@@ -47,7 +47,7 @@ async def test_a_question_without_diacritics_is_answered(tmp_path):
 async def test_a_long_reply_is_split_on_paragraphs_under_2000_characters(tmp_path):
     paragraphs = [f"Đoạn {i}: " + "thủ tục hành chính trực tuyến " * 12 for i in range(20)]
     async with running_zalo_bot(tmp_path) as (fake, app):
-        @app.router.command("long")
+        @app.router.registry.command("long")
         async def long(ctx):
             return Reply("\n\n".join(paragraphs))
 
@@ -109,7 +109,7 @@ async def test_an_image_message_is_downloaded_as_a_photo_attachment(tmp_path):
             received.append((ctx.incoming.text, ctx.incoming.attachments))
             return Reply("Đã nhận ảnh.")
 
-        app.router.attachment_handler = on_photo
+        app.router.registry.attachment_handlers.insert(0, on_photo)
         url = fake.serve_file("hoso.jpg", jpeg)
         fake.user_sends_image(USER, url, caption="ảnh lỗi")
         [ack] = await fake.wait_messages(USER, 1)
@@ -127,7 +127,7 @@ async def test_a_photo_over_10_mb_is_refused_kindly(tmp_path):
         async def on_photo(ctx):
             received.append(ctx.incoming)
 
-        app.router.attachment_handler = on_photo
+        app.router.registry.attachment_handlers.insert(0, on_photo)
         url = fake.serve_file("big.jpg", b"\xff\xd8\xff" + b"0" * (10 * 1024 * 1024 + 10))
         fake.user_sends_image(USER, url)
         [refusal] = await fake.wait_messages(USER, 1)

@@ -6,7 +6,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from bot.i18n import LOCALES_DIR, _, format_date, format_number, format_percent, translations, use_locale
+from handlers.i18n import LOCALES_DIR, _, format_date, format_number, format_percent, translations, use_locale
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import catalogs  # noqa: E402

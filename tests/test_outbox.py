@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.messages import Button, RateLimited, RecipientGone, Reply
+from handlers.messages import Button, RateLimited, RecipientGone, Reply
 from bot.outbox import MAX_ATTEMPTS, OutboxSender, backoff
 from db.base import utcnow
 from db.models import DialogState, Role, User
-from db.outbox import OutboxMessage, enqueue, store_blob
+from db.outbox import OutboxMessage, store_blob
+from handlers.notify import enqueue
 
 
 class FakeChannel:
@@ -180,14 +181,14 @@ async def test_messages_for_platforms_without_a_channel_wait(app):
     assert [m.status for m in await rows(app)] == ["pending"]
 
 
-async def test_ctx_notify_goes_through_the_outbox(app):
+async def test_a_message_a_handler_queues_commits_with_the_handlers_transaction(app):
     from tests.conftest import Talker
 
     [uid] = await make_users(app)
 
-    @app.router.command("poke")
+    @app.router.registry.command("poke")
     async def poke(ctx):
-        ctx.notify(uid, Reply("có người nhắc bạn"))
+        await enqueue(ctx.session, uid, Reply("có người nhắc bạn"), kind="notify")
         return Reply("ok")
 
     await Talker(app, "1").say("/poke")

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.app import App
-from bot.messages import Incoming
+from handlers.messages import Incoming
 from db.models import AdminUnit, DialogState, User
 from tests.conftest import Talker, make_settings
 

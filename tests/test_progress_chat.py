@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from bot.messages import Attachment, Incoming
+from handlers.messages import Attachment, Incoming
 from content.campaign import campaign_for, load_campaigns
 from content.progress_import import FigureRow, ParsedFile
 from db.admin import grant_role

@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import func, select, update
 
-from bot.messages import Attachment, Incoming
+from handlers.messages import Attachment, Incoming
 from db import reports as repo
 from db.admin import grant_role
 from db.base import utcnow

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.messages import Incoming
+from handlers.messages import Incoming
 from db.admin import grant_role
 from db.models import DialogState, Role, User
 
@@ -23,7 +23,7 @@ async def test_menu_shows_only_features_for_the_users_role(app, talker):
     await talker.say("/menu")
     labels = talker.button_labels()
     assert "❓ Trợ giúp" in labels
-    for item in app.router.menu_items:
+    for item in app.router.registry.menu_items:
         if item.min_role is not Role.citizen:
             assert item.data not in talker.button_data()
 
@@ -63,7 +63,7 @@ async def test_a_forged_button_is_refused(talker):
 async def test_a_button_for_a_higher_role_is_refused_even_if_shown(app, talker):
     called = []
 
-    @app.router.button("secret", min_role=Role.official)
+    @app.router.registry.button("secret", min_role=Role.official)
     async def secret(ctx):
         called.append(ctx.user.id)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.messages import Incoming, Reply
+from handlers.messages import Incoming, Reply
 from db.models import DialogState
 
 
@@ -16,12 +16,12 @@ def _msg(text: str, update_id: str) -> Incoming:
 async def test_dialog_state_set_by_a_handler_is_saved_and_seen_next_message(app):
     seen = []
 
-    @app.router.command("begin")
+    @app.router.registry.command("begin")
     async def begin(ctx):
         ctx.start_dialog("quiz", "q1", {"score": 1})
         return Reply("first?")
 
-    @app.router.dialog("quiz")
+    @app.router.registry.dialog("quiz")
     async def quiz(ctx):
         seen.append((ctx.state.step, dict(ctx.state.data)))
         ctx.set_step("q2", score=ctx.state.data["score"] + 1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, select
 
-from bot.messages import Incoming, Reply
+from handlers.messages import Incoming, Reply
 from db.models import DialogState, ProcessedUpdate, User
 
 
@@ -50,7 +50,7 @@ async def test_changes_to_the_user_are_saved_without_a_flush_of_their_own(app):
 async def test_a_duplicate_never_reaches_a_handler_even_after_a_mid_way_commit(app):
     calls = []
 
-    @app.router.command("commitsmidway")
+    @app.router.registry.command("commitsmidway")
     async def commits_midway(ctx):
         calls.append(ctx.incoming.update_id)
         ctx.start_dialog("x", "y")
@@ -65,7 +65,7 @@ async def test_a_duplicate_never_reaches_a_handler_even_after_a_mid_way_commit(a
 async def test_an_update_whose_handler_failed_is_handled_on_redelivery(app):
     calls = []
 
-    @app.router.command("failsonce")
+    @app.router.registry.command("failsonce")
     async def fails_once(ctx):
         calls.append(ctx.incoming.update_id)
         if len(calls) == 1:

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 
 from bot.app import App
-from bot.messages import Reply
+from handlers.messages import Reply
 from bot.server import run_channels
 from tests.conftest import make_settings
 from tests.e2e_zalo import free_port
@@ -118,7 +118,7 @@ async def test_healthz_reports_the_database_and_both_channels(tmp_path):
 
 async def test_a_chart_for_zalo_is_served_from_an_unguessable_link(tmp_path):
     async with web_server(tmp_path) as (telegram, zalo, app, base):
-        @app.router.command("chart")
+        @app.router.registry.command("chart")
         async def chart(ctx):
             return Reply("Biểu đồ tiến độ", photo=PNG)
 
@@ -147,7 +147,7 @@ async def test_polling_with_a_public_base_url_serves_media_but_takes_no_webhooks
         try:
             await zalo.wait_for(lambda c: c.method == "deleteWebhook", timeout=10)
 
-            @app.router.command("chart")
+            @app.router.registry.command("chart")
             async def chart(ctx):
                 return Reply("Biểu đồ", photo=PNG)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.channels.render import reply_as_text
-from bot.messages import Attachment, Incoming
+from handlers.messages import Attachment, Incoming
 
 PROMPT = "> "
 

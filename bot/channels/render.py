@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 import re
 
-from bot.i18n import _, use_locale
-from bot.messages import Reply
+from handlers.i18n import _, use_locale
+from handlers.messages import Reply
 
 _LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")

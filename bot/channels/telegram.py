@@ -15,8 +15,8 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor,
                           ContextTypes, Defaults, TypeHandler)
 
-from bot.i18n import _, use_locale
-from bot.messages import Attachment, Incoming, RateLimited, RecipientGone, Reply
+from handlers.i18n import _, use_locale
+from handlers.messages import Attachment, Incoming, RateLimited, RecipientGone, Reply
 from db.models import Role
 
 if TYPE_CHECKING:
@@ -81,11 +81,11 @@ def build_application(app: "App", *, updater: bool = True) -> Application:
 
 async def register_commands(application: Application) -> None:
     """Register the command list in Vietnamese (default) and English."""
-    router = application.bot_data["app"].router
+    registry = application.bot_data["app"].router.registry
     for locale, language_code in (("vi", None), ("en", "en")):
         with use_locale(locale):
             commands = [BotCommand(name, description[:256])
-                        for name, description in router.listed_commands(Role.citizen)]
+                        for name, description in registry.listed_commands(Role.citizen)]
         try:
             await application.bot.set_my_commands(commands, scope=BotCommandScopeDefault(),
                                                   language_code=language_code)

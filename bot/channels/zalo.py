@@ -19,10 +19,10 @@ import httpx
 from sqlalchemy import select
 
 from bot.channels.render import reply_as_text, split_text
-from bot.i18n import _, use_locale
+from handlers.i18n import _, use_locale
 from bot.media import MediaStore, image_type
-from bot.messages import Attachment, DeliveryError, Incoming, RateLimited, RecipientGone, Reply
-from bot.router import SHOWN_LIMIT
+from handlers.messages import Attachment, DeliveryError, Incoming, RateLimited, RecipientGone, Reply
+from db.dialog import remember_buttons
 from db.models import DialogState, User
 
 if TYPE_CHECKING:
@@ -415,8 +415,7 @@ class ZaloChannel:
             state = await session.get(DialogState, user_id) if user_id is not None else None
             if state is None:
                 return
-            state.options = data
-            state.shown = [item for item in (state.shown or []) if item not in data][-(SHOWN_LIMIT - len(data)):] + data
+            remember_buttons(state, [data])
             await session.commit()
 
     async def _send_quietly(self, chat_id: str, text: str) -> None:

@@ -17,7 +17,6 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 
 from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,9 +26,7 @@ from content.progress import (Figure, Summary, build_summary, scope_codes, forma
                               render_chart, render_daily_summary)
 from db.models import AdminUnit
 from db.units import PROVINCE_CODE
-
-if TYPE_CHECKING:
-    from bot.app import App
+from handlers.registry import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +37,8 @@ CHART_CACHE = 256  # charts kept in memory (one per scope and day: the province 
 _charts: "OrderedDict[tuple, bytes]" = OrderedDict()
 
 
-def local_today(app: "App") -> date:
+def local_today(app) -> date:
+    """Today in the bot's time zone (``app`` has ``settings``: a Runtime or the handler services)."""
     return datetime.now(app.settings.tz).date()
 
 
@@ -191,10 +189,11 @@ async def render_scope(session: AsyncSession, data: ProgressData, unit_code: str
     return text, chart
 
 
-async def enqueue_daily_summaries(app: "App", day: date) -> int:
+async def enqueue_daily_summaries(app: Runtime, day: date) -> int:
     """Enqueue ``day``'s summary for every subscribed active official; return how many were new."""
-    from bot.messages import Reply
-    from db.outbox import enqueue, store_blob
+    from handlers.messages import Reply
+    from db.outbox import store_blob
+    from handlers.notify import enqueue
     from db.subscriptions import subscribed_officials
 
     async with app.sessions() as session:
@@ -251,7 +250,7 @@ def next_run(now: datetime, at: time) -> datetime:
     return candidate
 
 
-async def daily_summary(app: "App", day: date) -> int:
+async def daily_summary(app: Runtime, day: date) -> int:
     """The job body: enqueue ``day``'s summaries (the outbox sender delivers them)."""
     try:
         return await enqueue_daily_summaries(app, day)
@@ -260,7 +259,7 @@ async def daily_summary(app: "App", day: date) -> int:
         return 0
 
 
-async def run_daily_job(app: "App", stop: asyncio.Event) -> None:
+async def run_daily_job(app: Runtime, stop: asyncio.Event) -> None:
     """Every day at DAILY_SUMMARY_TIME (TIMEZONE), enqueue the summaries, until ``stop`` is set.
 
     A process killed while enqueuing (after the daily time, with some of today's summaries in
@@ -284,7 +283,7 @@ async def run_daily_job(app: "App", stop: asyncio.Event) -> None:
         await daily_summary(app, when.date())
 
 
-async def _day_started(app: "App", day: date) -> bool:
+async def _day_started(app: Runtime, day: date) -> bool:
     from sqlalchemy import select
 
     from db.outbox import OutboxMessage
@@ -294,6 +293,6 @@ async def _day_started(app: "App", day: date) -> bool:
             OutboxMessage.dedupe_key.like(f"daily:{day.isoformat()}:%")).limit(1)))
 
 
-def start_daily_job(app: "App", stop: asyncio.Event) -> asyncio.Task:
+def start_daily_job(app: Runtime, stop: asyncio.Event) -> asyncio.Task:
     """Start :func:`run_daily_job` as a task; it ends by itself once ``stop`` is set."""
     return asyncio.create_task(run_daily_job(app, stop), name="daily-summary")

@@ -1,4 +1,4 @@
-"""UI translations (Babel catalogs under bot/locales) and vi_VN number and date formatting.
+"""UI translations (Babel catalogs under handlers/locales) and vi_VN number and date formatting.
 
 Message ids are English; ``vi`` is the default language and must be fully translated.
 The locale of the message being handled lives in a ContextVar, so concurrent users never
