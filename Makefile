@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install catalogs bench clean
+.PHONY: run test lint install catalogs bench clean
 
 # Python 3.11 or newer: the first of these that exists and is new enough.
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
@@ -25,9 +25,14 @@ install: $(STAMP)
 run: install
 	$(PY) -m bot run
 
-# The tests also run the core on a real PostgreSQL server, started here (scripts/postgres.sh).
-test: install
+# First the rules of the house (the layer contract, ruff), then the tests; they also run the
+# core on a real PostgreSQL server, started here (scripts/postgres.sh).
+test: install lint
 	eval "$$(scripts/postgres.sh start)" && $(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
 
 catalogs: install
 	$(PY) scripts/catalogs.py update

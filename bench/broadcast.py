@@ -69,13 +69,13 @@ async def setup_database(db: Path, officials: int) -> float:
 
     Returns the seconds ``enqueue_daily_summaries`` took.
     """
-    from handlers.progress_daily import enqueue_daily_summaries
     from content.campaign import campaign_for, load_campaigns
     from content.progress_import import FigureRow, ParsedFile
     from db.models import AdminUnit, Role, UnitLevel, User
     from db.progress import import_figures
     from db.subscriptions import SummarySubscription
     from db.units import PROVINCE_CODE
+    from handlers.progress_daily import enqueue_daily_summaries
 
     app = App(settings_for(db))
     await app.prepare()
@@ -124,10 +124,10 @@ async def outbox_left(db: Path) -> int:
 
 async def run_sender(db: Path, url: str, token: str, rate: float, catch_up: bool) -> int:
     """Deliver the outbox like the bot does; return when nothing is left to send."""
-    from handlers.progress_daily import enqueue_daily_summaries
     from bot.channels.telegram import build_application
     from bot.channels.telegram import deliver as telegram_deliver
     from bot.outbox import OutboxSender
+    from handlers.progress_daily import enqueue_daily_summaries
 
     app = App(settings_for(db, url, token, rate))
     try:
@@ -175,7 +175,7 @@ async def inject_429s(fake, count: int, every: float, stop: asyncio.Event) -> in
         try:
             await asyncio.wait_for(stop.wait(), timeout=every)
             break
-        except asyncio.TimeoutError:
+        except TimeoutError:
             fake.fail_next("sendPhoto", error_code=429, retry_after=1)
             injected += 1
     return injected

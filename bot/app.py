@@ -10,8 +10,8 @@ from functools import cached_property
 from bot.router import Router
 from bot.settings import Settings
 from db.migrate import upgrade_async
-from db.session import create_engine, make_sessionmaker
 from db.progress import seed_departments
+from db.session import create_engine, make_sessionmaker
 from db.units import seed_units
 from handlers import build_registry
 from handlers.registry import Services

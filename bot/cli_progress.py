@@ -109,10 +109,8 @@ async def run_import(args: argparse.Namespace, app) -> int:
 async def run_summary(args: argparse.Namespace, app) -> int:
     """Print the progress summary as text (or JSON), optionally writing the chart."""
     from content.progress import TREND_POINTS
-    from db.progress import load_history
+    from db.progress import campaign_in_view, load_history
     from db.units import find_units
-
-    from db.progress import campaign_in_view
 
     day = args.date or _today(app)
     try:

@@ -15,16 +15,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
-from handlers.messages import RateLimited, RecipientGone, Reply
-from handlers.notify import reply_of
 from db.base import utcnow
 from db.models import User
 from db.outbox import OutboxBlob, OutboxMessage, OutboxStatus
+from handlers.messages import RateLimited, RecipientGone, Reply
+from handlers.notify import reply_of
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -49,7 +50,7 @@ def backoff(attempts: int) -> float:
 class OutboxSender:
     """Deliver due outbox messages through ``channels`` (platform → deliver(chat_id, reply))."""
 
-    def __init__(self, app: "App", channels: dict[str, Deliver], rate: float | None = None,
+    def __init__(self, app: App, channels: dict[str, Deliver], rate: float | None = None,
                  idle: float = 1.0) -> None:
         self.app = app
         self.channels = channels
@@ -70,7 +71,7 @@ class OutboxSender:
             if not sent:
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=self.idle)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
 
     async def drain(self, stop: asyncio.Event | None = None) -> int:

@@ -8,8 +8,9 @@ and renders the :class:`Reply` objects it gets back. Everything that decides any
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from html import escape
-from typing import TYPE_CHECKING, Iterable
+from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,17 +25,14 @@ from handlers.i18n import N_, _, normalize_locale, use_locale
 from handlers.messages import Incoming, Reply
 from handlers.registry import Context, Registry, cannot_handle
 
-if TYPE_CHECKING:
-    from bot.app import App
-
 log = logging.getLogger(__name__)
 
 
 class Router:
     """Dispatches an :class:`Incoming` to the handler the features registered for it."""
 
-    def __init__(self, app: "App", registry: Registry) -> None:
-        self.app = app
+    def __init__(self, app: Any, registry: Registry) -> None:
+        self.app = app  # bot.app.App: sessions, write_lock, settings and the handler services
         self.registry = registry
 
     # --- dispatch -----------------------------------------------------------------------------

@@ -9,7 +9,8 @@ import hmac
 import logging
 import secrets
 import signal
-from typing import TYPE_CHECKING, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from aiohttp import web
@@ -39,7 +40,7 @@ def _stop_event() -> asyncio.Event:
     return stop
 
 
-async def run_channels(app: "App", stop: asyncio.Event | None = None) -> None:
+async def run_channels(app: App, stop: asyncio.Event | None = None) -> None:
     """Start every channel whose token is set, in one process, until ``stop`` (or SIGINT/SIGTERM).
 
     With ``WEBHOOK_URL`` one aiohttp server takes the Telegram and Zalo webhooks and serves
@@ -116,7 +117,7 @@ async def _stop_telegram(application) -> None:
     await application.stop()
 
 
-def make_web_app(app: "App", application, secret: str, *, zalo: "ZaloChannel | None" = None,
+def make_web_app(app: App, application, secret: str, *, zalo: ZaloChannel | None = None,
                  media: MediaStore | None = None, webhooks: bool = True) -> web.Application:
     """The aiohttp app: health check and media, and with ``webhooks`` the Telegram and Zalo webhooks."""
 

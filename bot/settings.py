@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import time
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 
 class Settings(BaseSettings):

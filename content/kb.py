@@ -157,7 +157,7 @@ class _TelegramHTMLChecker(HTMLParser):
         if tag not in ALLOWED_TAGS:
             self.problems.append(f"tag <{tag}> is not allowed by Telegram")
             return
-        for name, value in attrs:
+        for name, _value in attrs:
             if name not in ALLOWED_ATTRS.get(tag, set()):
                 self.problems.append(f"attribute {name!r} not allowed on <{tag}>")
         if tag == "a":

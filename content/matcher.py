@@ -184,15 +184,15 @@ ABBREVIATIONS: dict[str, str] = {
     "up": "tải lên", "upload": "tải lên", "download": "tải về",
     "scan": "quét", "sờ can": "quét", "file": "tệp", "fai": "phải",
     "uỷ": "ủy", "thuỷ": "thủy", "hoà": "hòa", "khoá": "khóa", "hoá": "hóa",
-    "sđt": "số điện thoại", "thoai": "thoại",
-    "tui": "tôi", "t": "tôi", "mik": "mình", "mk": "mật khẩu",
+    "thoai": "thoại",
+    "tui": "tôi", "t": "tôi", "mik": "mình",
     "vnied": "vneid", "vneld": "vneid", "vnid": "vneid", "vn-eid": "vneid",
 }
 
 # Nghệ Tĩnh dialect, applied when written with diacritics (unambiguous then).
 DIALECT_ACCENTED: dict[str, str] = {
     "răng": "sao", "rứa": "vậy", "mô": "đâu", "chi": "gì", "ni": "này", "nớ": "đó",
-    "tê": "kia", "mần": "làm", "nỏ": "không", "chừ": "giờ", "ri": "như này", "rứa": "vậy",
+    "tê": "kia", "mần": "làm", "nỏ": "không", "chừ": "giờ", "ri": "như này",
     "chộ": "thấy", "ưng": "muốn", "eng": "anh", "ả": "chị", "hỉ": "nhỉ", "tau": "tôi",
     "bọ": "bố", "mạ": "mẹ", "nác": "nước", "trốc": "đầu", "cấy": "cái", "nhởi": "chơi",
     "rành": "biết",
@@ -201,15 +201,15 @@ DIALECT_ACCENTED: dict[str, str] = {
 DIALECT_FOLDED_SAFE: dict[str, str] = {"rang": "sao", "rua": "vậy", "ni": "này", "man": "làm"}
 # "chi" (gì) unless it is the syllable of a compound such as "chi phí", "chi nhánh".
 _CHI_COMPOUND_NEXT = {"phí", "phi", "tiết", "tiet", "tiêu", "tieu", "nhánh", "nhanh", "cục", "cuc",
-                      "trả", "tra", "bộ", "bo", "hội", "hoi", "đoàn", "doan", "trả", "tiền", "tien"}
+                      "trả", "tra", "bộ", "bo", "hội", "hoi", "đoàn", "doan", "tiền", "tien"}
 # folded "mo" is "mô" (đâu) only after a place preposition or at the end of the question.
 _MO_BEFORE = {"ở", "o", "đi", "di", "từ", "tu", "đến", "den", "chỗ", "cho", "nơi", "noi", "lên",
               "len", "về", "ve", "vô", "vo", "tại", "tai", "hàng", "hang", "xã", "xa", "nào", "nao"}
 
 # Tokens typed around a "dk"/"đk" that make it "đăng ký" (otherwise it reads "được").
-_DK_REGISTER_NEXT = {"tk", "tài", "tai", "hs", "hồ", "ho", "vneid", "tài", "khai", "kết", "ket",
+_DK_REGISTER_NEXT = {"tk", "tài", "tai", "hs", "hồ", "ho", "vneid", "khai", "kết", "ket",
                      "thường", "thuong", "tạm", "tam", "định", "dinh", "xe", "kinh", "mới", "moi",
-                     "cccd", "căn", "can", "dvc", "online", "onl", "mức", "muc", "tài"}
+                     "cccd", "căn", "can", "dvc", "online", "onl", "mức", "muc"}
 _DK_REGISTER_PREV = {"cách", "cach", "muốn", "muon", "để", "de", "đi", "di", "phải", "phai",
                      "hướng", "huong", "giúp", "giup"}
 
@@ -314,7 +314,7 @@ FILLER = {
     "dạ", "thì", "mà", "vậy", "đi", "nhờ", "hỏi", "cho", "của", "và", "bạn", "vui", "lòng",
     "ơn", "cảm", "ạh", "nhen", "hen",
     # folded spellings that cannot be a content syllable here
-    "a", "ah", "oi", "nhe", "minh", "giup", "gium", "dum", "voi", "vang", "cua", "va", "nhi", "vui",
+    "a", "ah", "oi", "nhe", "minh", "giup", "gium", "dum", "voi", "vang", "cua", "va", "nhi",
 }
 # Words any question may use whatever it is about: question words, function words, time words,
 # the commonest verbs. They rank topics (how vs where vs how much) but are no evidence that a

@@ -11,9 +11,11 @@ import io
 import math
 import textwrap
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date as Date, timedelta
-from typing import Iterable, NamedTuple
+from datetime import date as Date
+from datetime import timedelta
+from typing import NamedTuple
 
 from content.campaign import Campaign, Metric, level_name
 

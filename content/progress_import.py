@@ -14,9 +14,10 @@ import io
 import math
 import re
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 
 from content.campaign import Campaign, level_name
 from content.text import fold_key
@@ -318,7 +319,7 @@ def parse_figures(data: bytes, filename: str, campaign: Campaign, units: Iterabl
         row = rows[index]
         line = index + 1
 
-        def cell(col):
+        def cell(col, row=row):
             return row[col] if col is not None and col < len(row) else None
 
         code_text = _cell_text(cell(cols.code))

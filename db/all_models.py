@@ -1,5 +1,11 @@
 """Import every model module so Base.metadata knows all tables (Alembic, tests)."""
 
-from db import guidance, models, progress  # noqa: F401
-from db import invites, outbox, reports  # noqa: F401
-from db import subscriptions  # noqa: F401
+from db import (  # noqa: F401  # noqa: F401
+    guidance,
+    invites,
+    models,
+    outbox,
+    progress,
+    reports,
+    subscriptions,  # noqa: F401
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -18,7 +18,7 @@ NAMING = {
 
 def utcnow() -> datetime:
     """Now, as an aware UTC datetime (stored as UTC; shown in Asia/Ho_Chi_Minh)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):

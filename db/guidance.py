@@ -106,7 +106,7 @@ class _RuleCache:
 
 
 _RULES_CHANGED = "question_rules_changed"  # session.info flag: uncommitted rules, don't cache
-_rule_caches: "weakref.WeakKeyDictionary[object, _RuleCache]" = weakref.WeakKeyDictionary()
+_rule_caches: weakref.WeakKeyDictionary[object, _RuleCache] = weakref.WeakKeyDictionary()
 
 
 def _rule_cache(session: AsyncSession) -> _RuleCache:

@@ -7,7 +7,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,7 +81,7 @@ def hash_code(code: str) -> str:
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def may_invite(session: AsyncSession, inviter: User, role: Role, unit: AdminUnit) -> bool:

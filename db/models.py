@@ -23,7 +23,7 @@ class Role(str, enum.Enum):
     def rank(self) -> int:
         return list(Role).index(self)
 
-    def at_least(self, other: "Role") -> bool:
+    def at_least(self, other: Role) -> bool:
         return self.rank >= other.rank
 
 

@@ -73,9 +73,9 @@ async def enqueue_message(session: AsyncSession, user_id: int, text: str, button
     The message's buttons become pressable for the recipient right away (the router refuses
     button data it never showed to a user).
     """
-    if dedupe_key is not None:
-        if await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
-            return None
+    if dedupe_key is not None and await session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
+        return None
     if photo_id is None and photo is not None:
         photo_id = await store_blob(session, photo)
     message = OutboxMessage(

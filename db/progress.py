@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import tomllib
 from dataclasses import dataclass, field
-import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint, delete, func, select

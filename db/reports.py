@@ -9,10 +9,21 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import (Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, delete, func,
-                        select, update)
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -188,7 +199,7 @@ def aware(value: datetime | None) -> datetime | None:
     """SQLite gives naive datetimes back; every stored time is UTC."""
     if value is None:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class ReportError(Exception):
@@ -224,7 +235,7 @@ async def reports_today(session: AsyncSession, user_id: int, tz, now: datetime |
     now = now or utcnow()
     local_midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     return await session.scalar(select(func.count(Report.id)).where(
-        Report.reporter_id == user_id, Report.created >= local_midnight.astimezone(timezone.utc))) or 0
+        Report.reporter_id == user_id, Report.created >= local_midnight.astimezone(UTC))) or 0
 
 
 async def add_draft_photo(session: AsyncSession, draft_key: str, data: bytes, mime_type: str) -> int:

@@ -36,8 +36,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -85,11 +86,11 @@ class _RunNow:
 class InlineCursor:
     """An ``aiosqlite.Cursor`` look-alike whose awaitables run the ``sqlite3`` call at once."""
 
-    def __init__(self, connection: "InlineConnection") -> None:
+    def __init__(self, connection: InlineConnection) -> None:
         self._connection = connection
         self._cursor = connection._conn.cursor()
 
-    async def __aenter__(self) -> "InlineCursor":
+    async def __aenter__(self) -> InlineCursor:
         return self
 
     async def __aexit__(self, *exc_info) -> None:
@@ -102,18 +103,18 @@ class InlineCursor:
         while (row := self._cursor.fetchone()) is not None:
             yield row
 
-    async def execute(self, sql: str, parameters: Any = None) -> "InlineCursor":
+    async def execute(self, sql: str, parameters: Any = None) -> InlineCursor:
         await self._connection._retrying(self._cursor.execute, sql, () if parameters is None else parameters)
         return self
 
-    async def executemany(self, sql: str, parameters: Any) -> "InlineCursor":
+    async def executemany(self, sql: str, parameters: Any) -> InlineCursor:
         # A busy error can only come before the first row is written (the write lock is
         # taken then and kept), so running the whole batch again is safe.
         parameters = list(parameters)
         await self._connection._retrying(self._cursor.executemany, sql, parameters)
         return self
 
-    async def executescript(self, script: str) -> "InlineCursor":
+    async def executescript(self, script: str) -> InlineCursor:
         self._cursor.executescript(script)
         return self
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from html import escape
 
-from handlers.i18n import N_, _, current_locale
-from handlers.messages import Button, Reply
-from handlers.registry import Context, Registry
 from content.kb import CATEGORIES, CATEGORY_NAMES_EN
 from db import guidance as inbox
 from db.models import Role
+from handlers.i18n import N_, _, current_locale
+from handlers.messages import Button, Reply
+from handlers.registry import Context, Registry
 
 MAX_QUESTION = 500  # characters of a question we match on; longer text is cut
 

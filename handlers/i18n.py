@@ -11,14 +11,15 @@ import gettext as _gettext
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache
 from io import BytesIO
 from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date as _format_date
 from babel.dates import format_datetime as _format_datetime
-from babel.numbers import format_decimal, format_percent as _format_percent
+from babel.numbers import format_decimal
+from babel.numbers import format_percent as _format_percent
 from babel.support import Translations
 
 LOCALES_DIR = Path(__file__).parent / "locales"
@@ -29,7 +30,7 @@ BABEL_LOCALES = {"vi": "vi_VN", "en": "en_US"}
 current_locale: ContextVar[str] = ContextVar("current_locale", default="vi")
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(locale: str) -> _gettext.NullTranslations:
     """The catalog for ``locale``: the compiled .mo, else compiled in memory from the .po."""
     folder = LOCALES_DIR / locale / "LC_MESSAGES"

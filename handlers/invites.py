@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from html import escape
 
-from handlers.i18n import N_, _
-from handlers.messages import Reply
-from handlers.registry import Context, Registry
 from db import invites
 from db.invites import JoinResult, looks_like_code
 from db.models import AdminUnit, Role, UnitLevel
 from db.units import find_units
+from handlers.i18n import N_, _
+from handlers.messages import Reply
+from handlers.registry import Context, Registry
 
 ROLE_WORDS = {"team": Role.team, "to": Role.team, "tocns": Role.team, "thanhvien": Role.team,
               "official": Role.official, "canbo": Role.official, "cb": Role.official}

@@ -32,7 +32,7 @@ class Incoming:
     update_id: str | None = None  # the platform's id of this event, for de-duplication
 
     @classmethod
-    def from_text(cls, platform: str, user_id: str, chat_id: str, text: str, **kw) -> "Incoming":
+    def from_text(cls, platform: str, user_id: str, chat_id: str, text: str, **kw) -> Incoming:
         """Build an Incoming from typed text, splitting off a leading /command."""
         text = text or ""
         stripped = text.strip()

@@ -14,15 +14,15 @@ import re
 from datetime import date, timedelta
 from html import escape
 
-from handlers.progress_daily import load_progress, local_today, render_scope
-from handlers.i18n import N_, _, format_date
-from handlers.messages import Attachment, Button, Reply
-from handlers.registry import Context, Registry
 from content.campaign import Campaign, campaign_for, level_name, load_campaigns
 from content.progress_import import FigureRow, ParsedFile, make_template, parse_figures, parse_number
 from content.text import fold_key
 from db.models import AdminUnit, Role
 from db.units import PROVINCE_CODE
+from handlers.i18n import N_, _, format_date
+from handlers.messages import Attachment, Button, Reply
+from handlers.progress_daily import load_progress, local_today, render_scope
+from handlers.registry import Context, Registry
 
 DIALOG = "pg_update"
 FIGURE_FILES = (".xlsx", ".xlsm", ".xls", ".csv")

@@ -22,8 +22,17 @@ from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.campaign import Campaign, load_campaigns
-from content.progress import (Figure, Summary, build_summary, scope_codes, format_day_words, format_rate, format_target,
-                              render_chart, render_daily_summary)
+from content.progress import (
+    Figure,
+    Summary,
+    build_summary,
+    format_day_words,
+    format_rate,
+    format_target,
+    render_chart,
+    render_daily_summary,
+    scope_codes,
+)
 from db.models import AdminUnit
 from db.units import PROVINCE_CODE
 from handlers.registry import Runtime
@@ -34,7 +43,7 @@ DAILY_KIND = "daily_summary"
 CAPTION_LIMIT = 1024  # a photo caption on Telegram
 CHART_CACHE = 256  # charts kept in memory (one per scope and day: the province has ~130 units)
 
-_charts: "OrderedDict[tuple, bytes]" = OrderedDict()
+_charts: OrderedDict[tuple, bytes] = OrderedDict()
 
 
 def local_today(app) -> date:
@@ -71,9 +80,7 @@ class ProgressData:
 async def load_progress(session: AsyncSession, day: date) -> ProgressData | None:
     """The campaign running on ``day`` with its figures and units; None when there is no campaign."""
     from content.progress import TREND_POINTS
-    from db.progress import load_history, reporting_units
-
-    from db.progress import campaign_in_view
+    from db.progress import campaign_in_view, load_history, reporting_units
 
     campaign = await campaign_in_view(session, day, load_campaigns())
     if campaign is None:
@@ -191,10 +198,10 @@ async def render_scope(session: AsyncSession, data: ProgressData, unit_code: str
 
 async def enqueue_daily_summaries(app: Runtime, day: date) -> int:
     """Enqueue ``day``'s summary for every subscribed active official; return how many were new."""
-    from handlers.messages import Reply
     from db.outbox import store_blob
-    from handlers.notify import enqueue
     from db.subscriptions import subscribed_officials
+    from handlers.messages import Reply
+    from handlers.notify import enqueue
 
     async with app.sessions() as session:
         officials = await subscribed_officials(session)
@@ -278,7 +285,7 @@ async def run_daily_job(app: Runtime, stop: asyncio.Event) -> None:
         try:
             await asyncio.wait_for(stop.wait(), timeout=(when - now).total_seconds())
             return
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         await daily_summary(app, when.date())
 

@@ -7,9 +7,10 @@ their ``register()``; the router (``bot/router.py``) looks them up. A handler se
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -59,7 +60,7 @@ class Context:
     incoming: Incoming
     user: User
     state: DialogState
-    registry: "Registry"
+    registry: Registry
 
     @property
     def role(self) -> Role:

@@ -15,24 +15,25 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from html import escape
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.i18n import N_, _, format_date, format_datetime, use_locale
-from handlers.messages import Button, Reply
-from handlers.registry import Context, Registry
 from db import reports as repo
 from db.base import utcnow
+from db.guidance import forget_questions
+from db.guidance import user_hash as inbox_user_hash
 from db.invites import find_or_create_village, forget_attempts
 from db.models import AdminUnit, DialogState, Role, UnitLevel, User
 from db.outbox import OutboxMessage
-from handlers.notify import enqueue
 from db.reports import Report, ReportError, ReportFilter, ReportStatus
 from db.units import find_units
-from db.guidance import forget_questions, user_hash as inbox_user_hash
+from handlers.i18n import N_, _, format_date, format_datetime, use_locale
+from handlers.messages import Button, Reply
+from handlers.notify import enqueue
+from handlers.registry import Context, Registry
 
 PAGE_SIZE = 10
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".gif", ".bmp")
@@ -254,14 +255,13 @@ async def report_dialog(ctx: Context) -> Reply:
             return await _next(ctx, "people")  # typed "bỏ qua" / "xong" instead of pressing the button
         return await ask_step(ctx)
     if step == "desc":
-        if ctx.incoming.attachments and text:
-            # A photo with a caption: the caption is the description, the photo is kept.
-            if repo.MIN_DESCRIPTION <= len(text) <= repo.MAX_DESCRIPTION:
-                ctx.set_step("photos", desc=text)
-                reply = await _take_photos(ctx)
-                if reply is not None and ctx.state.step == "photos":
-                    return reply
-                return await _next(ctx, "photos", desc=text)
+        # A photo with a caption: the caption is the description, the photo is kept.
+        if ctx.incoming.attachments and text and repo.MIN_DESCRIPTION <= len(text) <= repo.MAX_DESCRIPTION:
+            ctx.set_step("photos", desc=text)
+            reply = await _take_photos(ctx)
+            if reply is not None and ctx.state.step == "photos":
+                return reply
+            return await _next(ctx, "photos", desc=text)
         if len(text) < repo.MIN_DESCRIPTION:
             _no_buttons(ctx)
             return Reply(_("That is too short. Please describe the problem in at least {min} characters.")
@@ -772,7 +772,7 @@ async def reminder_loop(app, stop, every: float = 3600.0, from_hour: int = 8) ->
                 logging.getLogger(__name__).exception("report reminders failed")
         try:
             await asyncio.wait_for(stop.wait(), timeout=every)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 
@@ -789,8 +789,8 @@ def parse_day(text: str) -> date | None:
 
 def day_range(start: date, end: date, tz) -> tuple[datetime, datetime]:
     """[start 00:00, the day after ``end`` 00:00) in local time, as UTC."""
-    begin = datetime.combine(start, datetime.min.time(), tzinfo=tz).astimezone(timezone.utc)
-    finish = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=tz).astimezone(timezone.utc)
+    begin = datetime.combine(start, datetime.min.time(), tzinfo=tz).astimezone(UTC)
+    finish = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=tz).astimezone(UTC)
     return begin, finish
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.app import App
-from handlers.messages import Incoming
 from bot.settings import Settings
+from handlers.messages import Incoming
 
 
 def make_settings(tmp_path, **overrides) -> Settings:

@@ -25,17 +25,18 @@ Behaviour copied from the real API (see /work/shared/platforms.md, section B):
 from __future__ import annotations
 
 import asyncio
-import functools
-import contextlib
 import collections
+import contextlib
+import functools
 import html
 import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any, Callable
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -252,8 +253,8 @@ def check_markdown_v2(text: str) -> str:
         if ch in _MDV2_ALWAYS_ESCAPE or ch in "()>":
             b = len(text[:i].encode("utf-8"))
             raise TelegramHTMLError(
-                "Bad Request: can't parse entities: Character '%s' is reserved and must be "
-                "escaped with the preceding '\\'" % ch + f" (byte offset {b})"
+                f"Bad Request: can't parse entities: Character '{ch}' is reserved and must be "
+                f"escaped with the preceding '\\' (byte offset {b})"
             )
         if ch in "*_~|[]":
             i += 1

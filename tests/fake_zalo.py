@@ -27,16 +27,17 @@ Choices where the real API is undocumented (documented here so tests don't over-
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import collections
+import contextlib
 import itertools
 import json
 import mimetypes
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import aiohttp
 from aiohttp import web

@@ -10,8 +10,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from bot.app import App
-from handlers.progress_daily import (CAPTION_LIMIT, enqueue_daily_summaries, load_progress, next_run, render_caption,
-                           run_daily_job)
 from bot.channels.telegram import build_application
 from bot.channels.telegram import deliver as telegram_deliver
 from bot.outbox import OutboxSender
@@ -23,9 +21,17 @@ from db.models import AdminUnit, Role, UnitLevel, User
 from db.outbox import OutboxBlob, OutboxMessage
 from db.progress import import_figures
 from db.subscriptions import unsubscribe
-from tests.fake_telegram import check_telegram_html as assert_telegram_html
+from handlers.progress_daily import (
+    CAPTION_LIMIT,
+    enqueue_daily_summaries,
+    load_progress,
+    next_run,
+    render_caption,
+    run_daily_job,
+)
 from tests.conftest import make_settings
 from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram import check_telegram_html as assert_telegram_html
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, select, text
@@ -48,7 +48,7 @@ async def engine(request, tmp_path):
 
 
 def _now() -> datetime:
-    return datetime(2025, 3, 4, 5, 6, 7, 891011, tzinfo=timezone.utc)
+    return datetime(2025, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
 
 
 async def _ticker(counter: list[int]) -> None:

@@ -6,8 +6,8 @@ import asyncio
 
 from sqlalchemy import select
 
-from handlers.messages import Reply
 from db.models import ProcessedUpdate, User
+from handlers.messages import Reply
 from tests.e2e_zalo import running_zalo_bot
 
 USER = "e4ea2cd5189df1c3a88c"  # Zalo ids are opaque hex strings

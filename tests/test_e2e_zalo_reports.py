@@ -110,11 +110,11 @@ async def test_zalo_officials_get_the_daily_summary_with_the_chart_by_link(tmp_p
 
     import httpx
 
-    from handlers.progress_daily import enqueue_daily_summaries
     from content.campaign import campaign_for, load_campaigns
     from content.progress_import import FigureRow, ParsedFile
     from db.outbox import OutboxMessage
     from db.progress import import_figures
+    from handlers.progress_daily import enqueue_daily_summaries
     from tests.e2e_zalo import free_port
 
     port = free_port()

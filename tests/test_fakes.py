@@ -23,7 +23,7 @@ except ImportError:  # run from inside tests/ without the package on sys.path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update  # noqa: E402
 from telegram.constants import ParseMode  # noqa: E402
-from telegram.error import BadRequest, Forbidden, RetryAfter, Conflict  # noqa: E402
+from telegram.error import BadRequest, Conflict, Forbidden, RetryAfter  # noqa: E402
 from telegram.ext import (  # noqa: E402
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -221,83 +221,81 @@ async def test_legacy_markdown_raw_callback_and_rate_limiter_retry():
 
 
 async def test_getupdates_semantics_over_raw_http():
-    async with FakeTelegram() as fake:
-        async with httpx.AsyncClient(base_url=f"{fake.url}/bot{fake.token}") as http:
-            r = await httpx.AsyncClient().post(f"{fake.url}/bot999:WRONG/getMe")
-            assert r.status_code == 401 and r.json()["description"] == "Unauthorized"
+    async with FakeTelegram() as fake, httpx.AsyncClient(base_url=f"{fake.url}/bot{fake.token}") as http:
+        r = await httpx.AsyncClient().post(f"{fake.url}/bot999:WRONG/getMe")
+        assert r.status_code == 401 and r.json()["description"] == "Unauthorized"
 
-            # empty long poll returns [] after timeout
-            t0 = time.monotonic()
-            r = await http.post("/getUpdates", json={"timeout": 1})
-            assert r.json() == {"ok": True, "result": []}
-            assert 0.9 <= time.monotonic() - t0 < 2
+        # empty long poll returns [] after timeout
+        t0 = time.monotonic()
+        r = await http.post("/getUpdates", json={"timeout": 1})
+        assert r.json() == {"ok": True, "result": []}
+        assert 0.9 <= time.monotonic() - t0 < 2
 
-            # wakes immediately on injection
-            async def later():
-                await asyncio.sleep(0.2)
-                fake.user_sends_text(1, "a")
+        # wakes immediately on injection
+        async def later():
+            await asyncio.sleep(0.2)
+            fake.user_sends_text(1, "a")
 
-            t0 = time.monotonic()
-            task = asyncio.create_task(later())
-            r = await http.post("/getUpdates", data={"timeout": "5"})
-            await task
-            assert time.monotonic() - t0 < 1.5
-            (u1,) = r.json()["result"]
-            assert u1["message"]["text"] == "a" and u1["message"]["chat"]["id"] == 1
+        t0 = time.monotonic()
+        task = asyncio.create_task(later())
+        r = await http.post("/getUpdates", data={"timeout": "5"})
+        await task
+        assert time.monotonic() - t0 < 1.5
+        (u1,) = r.json()["result"]
+        assert u1["message"]["text"] == "a" and u1["message"]["chat"]["id"] == 1
 
-            # not confirmed yet -> delivered again; limit honoured
-            for i in range(5):
-                fake.user_sends_text(1, f"m{i}")
-            r = await http.post("/getUpdates", json={"limit": 3})
-            ids = [u["update_id"] for u in r.json()["result"]]
-            assert ids == [u1["update_id"], u1["update_id"] + 1, u1["update_id"] + 2]
-            r = await http.post("/getUpdates", json={"offset": ids[-1] + 1})
-            rest = r.json()["result"]
-            assert [u["message"]["text"] for u in rest] == ["m2", "m3", "m4"]
-            r = await http.post("/getUpdates", json={"offset": rest[-1]["update_id"] + 1})
-            assert r.json()["result"] == []
+        # not confirmed yet -> delivered again; limit honoured
+        for i in range(5):
+            fake.user_sends_text(1, f"m{i}")
+        r = await http.post("/getUpdates", json={"limit": 3})
+        ids = [u["update_id"] for u in r.json()["result"]]
+        assert ids == [u1["update_id"], u1["update_id"] + 1, u1["update_id"] + 2]
+        r = await http.post("/getUpdates", json={"offset": ids[-1] + 1})
+        rest = r.json()["result"]
+        assert [u["message"]["text"] for u in rest] == ["m2", "m3", "m4"]
+        r = await http.post("/getUpdates", json={"offset": rest[-1]["update_id"] + 1})
+        assert r.json()["result"] == []
 
-            # duplicate delivery (same update_id twice)
-            uid = fake.user_sends_text(1, "dup")
-            fake.redeliver(uid)
-            r = await http.post("/getUpdates", json={"offset": rest[-1]["update_id"] + 1})
-            assert [u["update_id"] for u in r.json()["result"]] == [uid, uid]
-            r = await http.post("/getUpdates", json={"offset": uid + 1})
-            assert r.json()["result"] == []
-            fake.redeliver(uid)  # even after confirmation
-            r = await http.post("/getUpdates", json={"offset": uid + 1})
-            assert [u["update_id"] for u in r.json()["result"]] == [uid]
+        # duplicate delivery (same update_id twice)
+        uid = fake.user_sends_text(1, "dup")
+        fake.redeliver(uid)
+        r = await http.post("/getUpdates", json={"offset": rest[-1]["update_id"] + 1})
+        assert [u["update_id"] for u in r.json()["result"]] == [uid, uid]
+        r = await http.post("/getUpdates", json={"offset": uid + 1})
+        assert r.json()["result"] == []
+        fake.redeliver(uid)  # even after confirmation
+        r = await http.post("/getUpdates", json={"offset": uid + 1})
+        assert [u["update_id"] for u in r.json()["result"]] == [uid]
 
-            # commands per language
-            cmds = [{"command": "start", "description": "Bắt đầu"}]
-            r = await http.post("/setMyCommands", data={"commands": json.dumps(cmds), "language_code": "vi"})
-            assert r.json()["result"] is True
-            assert fake.get_commands("vi") == cmds and fake.get_commands() == []
-            r = await http.post("/getMyCommands", json={"language_code": "vi"})
-            assert r.json()["result"] == cmds
+        # commands per language
+        cmds = [{"command": "start", "description": "Bắt đầu"}]
+        r = await http.post("/setMyCommands", data={"commands": json.dumps(cmds), "language_code": "vi"})
+        assert r.json()["result"] is True
+        assert fake.get_commands("vi") == cmds and fake.get_commands() == []
+        r = await http.post("/getMyCommands", json={"language_code": "vi"})
+        assert r.json()["result"] == cmds
 
-            # webhook blocks getUpdates
-            r = await http.post("/setWebhook", json={"url": "https://example.org/hook", "secret_token": "s3cret"})
-            assert r.json()["result"] is True
-            r = await http.post("/getUpdates")
-            assert r.status_code == 409
-            r = await http.post("/getWebhookInfo")
-            assert r.json()["result"]["url"] == "https://example.org/hook"
-            await http.post("/deleteWebhook")
-            r = await http.post("/someFutureMethod", json={"x": 1})
-            assert r.json() == {"ok": True, "result": True}
-            assert fake.calls("someFutureMethod")[0].params == {"x": 1}
+        # webhook blocks getUpdates
+        r = await http.post("/setWebhook", json={"url": "https://example.org/hook", "secret_token": "s3cret"})
+        assert r.json()["result"] is True
+        r = await http.post("/getUpdates")
+        assert r.status_code == 409
+        r = await http.post("/getWebhookInfo")
+        assert r.json()["result"]["url"] == "https://example.org/hook"
+        await http.post("/deleteWebhook")
+        r = await http.post("/someFutureMethod", json={"x": 1})
+        assert r.json() == {"ok": True, "result": True}
+        assert fake.calls("someFutureMethod")[0].params == {"x": 1}
 
 
 async def test_overlapping_getupdates_conflict():
-    async with FakeTelegram() as fake:
-        async with httpx.AsyncClient(base_url=f"{fake.url}/bot{fake.token}") as http:
-            first = asyncio.create_task(http.post("/getUpdates", json={"timeout": 3}))
-            await asyncio.sleep(0.2)
-            second = asyncio.create_task(http.post("/getUpdates", json={"timeout": 0}))
-            r1, r2 = await asyncio.gather(first, second)
-            assert r1.status_code == 409 and "terminated by other getUpdates" in r1.json()["description"]
-            assert r2.status_code == 200
+    async with FakeTelegram() as fake, httpx.AsyncClient(base_url=f"{fake.url}/bot{fake.token}") as http:
+        first = asyncio.create_task(http.post("/getUpdates", json={"timeout": 3}))
+        await asyncio.sleep(0.2)
+        second = asyncio.create_task(http.post("/getUpdates", json={"timeout": 0}))
+        r1, r2 = await asyncio.gather(first, second)
+        assert r1.status_code == 409 and "terminated by other getUpdates" in r1.json()["description"]
+        assert r2.status_code == 200
 
 
 async def test_rate_limit_429():
@@ -362,75 +360,74 @@ async def test_telegram_webhook_delivery_with_ptb():
 
 
 async def test_zalo_polling_and_validation():
-    async with FakeZalo() as fake:
-        async with httpx.AsyncClient(base_url=f"{fake.url}/bot{fake.token}", timeout=10) as http:
-            r = await http.post("/getMe")
-            assert r.json()["result"]["account_type"] == "BASIC"
-            r = await httpx.AsyncClient().post(f"{fake.url}/botnope/getMe")
-            assert r.status_code == 401
+    async with FakeZalo() as fake, httpx.AsyncClient(base_url=f"{fake.url}/bot{fake.token}", timeout=10) as http:
+        r = await http.post("/getMe")
+        assert r.json()["result"]["account_type"] == "BASIC"
+        r = await httpx.AsyncClient().post(f"{fake.url}/botnope/getMe")
+        assert r.status_code == 401
 
-            ev = fake.user_sends_text("abc123", "Xin chào", display_name="Lan")
-            r = await http.post("/getUpdates", json={"timeout": "1"})
-            body = r.json()
-            assert r.status_code == 200 and body["ok"] is True
-            assert body["result"]["event_name"] == "message.text.received"
-            assert body["result"]["message"]["text"] == "Xin chào"
-            assert body["result"]["message"]["chat"]["id"] == "abc123"
-            assert body["result"] == ev
+        ev = fake.user_sends_text("abc123", "Xin chào", display_name="Lan")
+        r = await http.post("/getUpdates", json={"timeout": "1"})
+        body = r.json()
+        assert r.status_code == 200 and body["ok"] is True
+        assert body["result"]["event_name"] == "message.text.received"
+        assert body["result"]["message"]["text"] == "Xin chào"
+        assert body["result"]["message"]["chat"]["id"] == "abc123"
+        assert body["result"] == ev
 
-            t0 = time.monotonic()
-            r = await http.post("/getUpdates", json={"timeout": "1"})
-            assert r.status_code == 408
-            assert r.json() == {"ok": False, "error_code": 408, "description": "Request timeout"}
-            assert 0.9 <= time.monotonic() - t0 < 2
+        t0 = time.monotonic()
+        r = await http.post("/getUpdates", json={"timeout": "1"})
+        assert r.status_code == 408
+        assert r.json() == {"ok": False, "error_code": 408, "description": "Request timeout"}
+        assert 0.9 <= time.monotonic() - t0 < 2
 
-            # duplicates: the same message_id twice
-            ev = fake.user_sends_text("abc123", "hai lần")
-            fake.send_duplicate(ev)
-            r1 = (await http.post("/getUpdates", params={"timeout": "1"})).json()["result"]
-            r2 = (await http.post("/getUpdates", params={"timeout": "1"})).json()["result"]
-            assert r1["message"]["message_id"] == r2["message"]["message_id"]
+        # duplicates: the same message_id twice
+        ev = fake.user_sends_text("abc123", "hai lần")
+        fake.send_duplicate(ev)
+        r1 = (await http.post("/getUpdates", params={"timeout": "1"})).json()["result"]
+        r2 = (await http.post("/getUpdates", params={"timeout": "1"})).json()["result"]
+        assert r1["message"]["message_id"] == r2["message"]["message_id"]
 
-            r = await http.post("/sendMessage", json={"chat_id": "abc123", "text": "x" * 2001})
-            assert r.status_code == 400 and r.json()["ok"] is False
-            r = await http.post("/sendMessage", json={"chat_id": "abc123", "text": ""})
-            assert r.status_code == 400
-            r = await http.post("/sendMessage", json={"chat_id": "abc123", "text": "x" * 2000})
-            res = r.json()["result"]
-            assert isinstance(res["message_id"], str) and res["date"] > 10**12
-            r = await http.post("/sendPhoto", json={"chat_id": "abc123", "photo": "not-a-url"})
-            assert r.status_code == 400
-            img_url = fake.serve_file("a.png", b"\x89PNG...")
-            r = await http.post("/sendPhoto", json={"chat_id": "abc123", "photo": img_url, "caption": "c"})
-            assert r.status_code == 200
-            assert (await http.get(img_url)).content == b"\x89PNG..."
-            r = await http.post("/sendChatAction", json={"chat_id": "abc123", "action": "typing"})
-            assert r.json()["ok"] is True
-            assert [c.method for c in fake.messages_to("abc123")] == ["sendMessage", "sendPhoto"]
+        r = await http.post("/sendMessage", json={"chat_id": "abc123", "text": "x" * 2001})
+        assert r.status_code == 400 and r.json()["ok"] is False
+        r = await http.post("/sendMessage", json={"chat_id": "abc123", "text": ""})
+        assert r.status_code == 400
+        r = await http.post("/sendMessage", json={"chat_id": "abc123", "text": "x" * 2000})
+        res = r.json()["result"]
+        assert isinstance(res["message_id"], str) and res["date"] > 10**12
+        r = await http.post("/sendPhoto", json={"chat_id": "abc123", "photo": "not-a-url"})
+        assert r.status_code == 400
+        img_url = fake.serve_file("a.png", b"\x89PNG...")
+        r = await http.post("/sendPhoto", json={"chat_id": "abc123", "photo": img_url, "caption": "c"})
+        assert r.status_code == 200
+        assert (await http.get(img_url)).content == b"\x89PNG..."
+        r = await http.post("/sendChatAction", json={"chat_id": "abc123", "action": "typing"})
+        assert r.json()["ok"] is True
+        assert [c.method for c in fake.messages_to("abc123")] == ["sendMessage", "sendPhoto"]
 
-            fake.fail_next("sendMessage")
-            r = await http.post("/sendMessage", json={"chat_id": "abc123", "text": "hi"})
-            assert r.status_code == 429 and r.json()["description"] == "Quota exceeded"
+        fake.fail_next("sendMessage")
+        r = await http.post("/sendMessage", json={"chat_id": "abc123", "text": "hi"})
+        assert r.status_code == 429 and r.json()["description"] == "Quota exceeded"
 
-            # other event kinds
-            fake.user_sends_image("u2", img_url, caption="ảnh")
-            fake.user_sends_sticker("u2")
-            fake.user_sends_unsupported("u2")
-            kinds = []
-            for _ in range(3):
-                kinds.append((await http.post("/getUpdates", json={"timeout": "1"})).json()["result"])
-            assert [k["event_name"] for k in kinds] == [
-                "message.image.received", "message.sticker.received", "message.unsupported.received"]
-            assert kinds[0]["message"]["photo_url"] == img_url
+        # other event kinds
+        fake.user_sends_image("u2", img_url, caption="ảnh")
+        fake.user_sends_sticker("u2")
+        fake.user_sends_unsupported("u2")
+        kinds = []
+        for _ in range(3):
+            kinds.append((await http.post("/getUpdates", json={"timeout": "1"})).json()["result"])
+        assert [k["event_name"] for k in kinds] == [
+            "message.image.received", "message.sticker.received", "message.unsupported.received"]
+        assert kinds[0]["message"]["photo_url"] == img_url
 
-            # waiting poller is woken by an injection
-            async def later():
-                await asyncio.sleep(0.2)
-                fake.user_sends_text("u3", "muộn")
-            task = asyncio.create_task(later())
-            r = await http.post("/getUpdates", json={"timeout": "5"})
-            await task
-            assert r.json()["result"]["message"]["text"] == "muộn"
+        # waiting poller is woken by an injection
+        async def later():
+            await asyncio.sleep(0.2)
+            fake.user_sends_text("u3", "muộn")
+        task = asyncio.create_task(later())
+        r = await http.post("/getUpdates", json={"timeout": "5"})
+        await task
+        assert r.json()["result"]["message"]["text"] == "muộn"
 
 
 async def test_zalo_webhook():

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from handlers.messages import Button, RateLimited, RecipientGone, Reply
 from bot.outbox import MAX_ATTEMPTS, OutboxSender, backoff
 from db.base import utcnow
 from db.models import DialogState, Role, User
 from db.outbox import OutboxMessage, store_blob
+from handlers.messages import Button, RateLimited, RecipientGone, Reply
 from handlers.notify import enqueue
 
 
@@ -129,7 +129,7 @@ async def test_other_errors_back_off_exponentially_and_die_after_8_attempts(app)
     assert message.status == "failed" and message.attempts == 1 and "network" in message.last_error
     delay = (message.next_attempt_at.replace(tzinfo=None) - utcnow().replace(tzinfo=None)).total_seconds()
     assert 3 < delay <= 5
-    for attempt in range(2, MAX_ATTEMPTS + 1):
+    for _attempt in range(2, MAX_ATTEMPTS + 1):
         async with app.sessions() as session:  # time passes
             await session.execute(update(OutboxMessage).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
             await session.commit()

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.app import App
-from handlers.messages import Incoming
 from db.models import AdminUnit, DialogState, User
+from handlers.messages import Incoming
 from tests.conftest import Talker, make_settings
 
 URL = os.environ.get("TEST_POSTGRES_URL", "")

@@ -14,7 +14,12 @@ from sqlalchemy import select
 
 from content.campaign import CAMPAIGNS_DIR, CampaignError, campaign_for, load_campaign, load_campaigns
 from content.progress import (
-    Figure, build_summary, forecast, render_chart, render_daily_summary, summary_to_json,
+    Figure,
+    build_summary,
+    forecast,
+    render_chart,
+    render_daily_summary,
+    summary_to_json,
 )
 from content.progress_import import UnitRef, make_template, parse_figures, parse_number
 

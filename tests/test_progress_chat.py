@@ -10,13 +10,13 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from handlers.messages import Attachment, Incoming
 from content.campaign import campaign_for, load_campaigns
 from content.progress_import import FigureRow, ParsedFile
 from db.admin import grant_role
 from db.models import AdminUnit, UnitLevel
 from db.progress import ProgressFigure, import_figures
 from db.subscriptions import SummarySubscription, is_subscribed
+from handlers.messages import Attachment, Incoming
 from tests.conftest import Talker
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -274,9 +274,9 @@ async def test_officials_are_subscribed_when_granted_and_can_unsubscribe(app):
 
 
 async def test_an_invite_to_an_official_subscribes(app):
+    from db.admin import get_or_create_user
     from db.invites import create_invite, redeem
     from db.models import Role
-    from db.admin import get_or_create_user
 
     a, *_ = await communes(app)
     async with app.sessions() as session:

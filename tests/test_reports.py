@@ -9,7 +9,6 @@ from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import func, select, update
 
-from handlers.messages import Attachment, Incoming
 from db import reports as repo
 from db.admin import grant_role
 from db.base import utcnow
@@ -18,6 +17,7 @@ from db.models import AdminUnit, DialogState, UnitLevel, User
 from db.outbox import OutboxMessage
 from db.report_export import neutralise
 from db.reports import Report, ReportHistory, ReportPhoto
+from handlers.messages import Attachment, Incoming
 from handlers.reports import remind_stale
 from tests.conftest import Talker
 
@@ -249,7 +249,7 @@ async def test_reopening_is_refused_after_14_days(app):
         await session.commit()
     await member.say("/myreports")
     assert "rp:re:1" not in member.button_data()
-    member.app.router  # the button is no longer shown; a press of the old one is still refused
+    # the button is no longer shown; a press of the old one is still refused
     async with app.sessions() as session:
         report = await session.get(Report, 1)
         assert not repo.can_reopen(report)

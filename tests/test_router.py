@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from handlers.messages import Incoming
 from db.admin import grant_role
 from db.models import DialogState, Role, User
+from handlers.messages import Incoming
 
 
 async def test_start_greets_in_vietnamese_and_registers_the_user(app, talker):

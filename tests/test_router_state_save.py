@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from handlers.messages import Incoming, Reply
 from db.models import DialogState
+from handlers.messages import Incoming, Reply
 
 
 def _msg(text: str, update_id: str) -> Incoming:

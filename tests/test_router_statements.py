@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, select
 
-from handlers.messages import Incoming, Reply
 from db.models import DialogState, ProcessedUpdate, User
+from handlers.messages import Incoming, Reply
 
 
 def _statements(app) -> list[str]:

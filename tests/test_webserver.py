@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 import httpx
 
 from bot.app import App
-from handlers.messages import Reply
 from bot.server import run_channels
+from handlers.messages import Reply
 from tests.conftest import make_settings
 from tests.e2e_zalo import free_port
 from tests.fake_telegram import FakeTelegram

@@ -12,11 +12,11 @@ from sqlalchemy import select, update
 
 from bot.channels.zalo import QUOTA_BACKOFF, ZaloChannel, ZaloClient, ZaloError, ZaloNetworkError
 from bot.media import MediaStore
-from handlers.messages import Button, DeliveryError, Incoming, RateLimited, RecipientGone, Reply
 from bot.outbox import OutboxSender
 from db.base import utcnow
 from db.models import User
 from db.outbox import OutboxMessage, OutboxStatus
+from handlers.messages import Button, DeliveryError, Incoming, RateLimited, RecipientGone, Reply
 from handlers.notify import enqueue
 from tests.e2e_zalo import free_port
 from tests.fake_zalo import FakeZalo

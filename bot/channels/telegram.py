@@ -5,19 +5,26 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Awaitable
+from typing import TYPE_CHECKING, Any
 
-from telegram import (BotCommand, BotCommandScopeDefault, InlineKeyboardButton, InlineKeyboardMarkup,
-                      Update)
+from telegram import BotCommand, BotCommandScopeDefault, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor,
-                          ContextTypes, Defaults, TypeHandler)
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+    Defaults,
+    TypeHandler,
+)
 
+from db.models import Role
 from handlers.i18n import _, use_locale
 from handlers.messages import Attachment, Incoming, RateLimited, RecipientGone, Reply
-from db.models import Role
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -54,7 +61,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         pass
 
 
-def build_application(app: "App", *, updater: bool = True) -> Application:
+def build_application(app: App, *, updater: bool = True) -> Application:
     """Build the PTB Application for ``app``'s settings, wired to the router."""
     settings = app.settings
     builder = (

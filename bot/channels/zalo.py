@@ -19,11 +19,11 @@ import httpx
 from sqlalchemy import select
 
 from bot.channels.render import reply_as_text, split_text
-from handlers.i18n import _, use_locale
 from bot.media import MediaStore, image_type
-from handlers.messages import Attachment, DeliveryError, Incoming, RateLimited, RecipientGone, Reply
 from db.dialog import remember_buttons
 from db.models import DialogState, User
+from handlers.i18n import _, use_locale
+from handlers.messages import Attachment, DeliveryError, Incoming, RateLimited, RecipientGone, Reply
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -141,7 +141,7 @@ class FileTooLarge(Exception):
 class ZaloChannel:
     """One Zalo bot: long polling or webhook events to the router, replies back as text."""
 
-    def __init__(self, app: "App", client: ZaloClient, media: MediaStore | None = None,
+    def __init__(self, app: App, client: ZaloClient, media: MediaStore | None = None,
                  public_url: str = "", *, poll_timeout: int = POLL_TIMEOUT) -> None:
         self.app = app
         self.client = client
@@ -155,7 +155,7 @@ class ZaloChannel:
         self._poller: asyncio.Task | None = None
 
     @classmethod
-    def from_settings(cls, app: "App", media: MediaStore | None, public_url: str) -> "ZaloChannel":
+    def from_settings(cls, app: App, media: MediaStore | None, public_url: str) -> ZaloChannel:
         settings = app.settings
         return cls(app, ZaloClient(settings.zalo_bot_token, settings.zalo_base_url), media, public_url)
 
