@@ -7,10 +7,11 @@ import html
 import json
 import re
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from content.campaign import CampaignError, campaign_for, load_campaigns
+from content.dates import local_today
 from content.progress import build_summary, render_chart, render_daily_summary, summary_to_json
 from content.progress_import import make_template, parse_figures
 
@@ -53,7 +54,7 @@ def _err(message: str) -> None:
 
 
 def _today(app) -> date:
-    return datetime.now(app.settings.tz).date()
+    return local_today(app.settings.tz)
 
 
 def _campaign(args: argparse.Namespace, day: date):

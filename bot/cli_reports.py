@@ -51,9 +51,9 @@ async def cmd_invite_create(args, app) -> int:
 
 
 async def cmd_reports_export(args, app) -> int:
+    from content.dates import day_range
     from db.report_export import report_table, to_csv, to_xlsx
     from db.units import unit_and_descendants
-    from handlers.reports import day_range
 
     tz = app.settings.tz
     begin, finish = day_range(args.start, args.end, tz)

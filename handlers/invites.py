@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from db import invites
 from db.invites import JoinResult, looks_like_code
 from db.models import AdminUnit, Role, UnitLevel
 from db.units import find_units
 from handlers.i18n import N_, _
-from handlers.messages import Reply
+from handlers.messages import Reply, esc
 from handlers.registry import Context, Registry
 
 ROLE_WORDS = {"team": Role.team, "to": Role.team, "tocns": Role.team, "thanhvien": Role.team,
               "official": Role.official, "canbo": Role.official, "cb": Role.official}
-
-
-def _esc(text: str) -> str:
-    return escape(text or "", quote=False)
 
 
 def role_label(role: Role) -> str:
@@ -38,9 +32,9 @@ async def invite(ctx: Context) -> Reply:
     units = [u for u in await find_units(ctx.session, parts[1], level) if u.level is not UnitLevel.thon]
     if not units:
         return Reply(_("I could not find the unit \"{text}\". Check the name or use its code.")
-                     .format(text=_esc(parts[1])))
+                     .format(text=esc(parts[1])))
     if len(units) > 1:
-        names = "\n".join(f"• {_esc(u.name)} – {u.code}" for u in units[:10])
+        names = "\n".join(f"• {esc(u.name)} – {u.code}" for u in units[:10])
         return Reply(_("Several units match. Please use the code:\n{names}").format(names=names))
     unit = units[0]
     if not await invites.may_invite(ctx.session, ctx.user, role, unit):
@@ -49,7 +43,7 @@ async def invite(ctx: Context) -> Reply:
     return Reply(_("Invite code for a {role} of {unit}:\n\n<code>{code}</code>\n\n"
                    "Send it to the person. They send the bot: /join {code}\n"
                    "The code works once and expires in {days} days.")
-                 .format(role=role_label(role), unit=_esc(unit.name), code=code, days=invites.DEFAULT_DAYS))
+                 .format(role=role_label(role), unit=esc(unit.name), code=code, days=invites.DEFAULT_DAYS))
 
 
 async def join_with_code(ctx: Context, code: str) -> Reply:
@@ -63,7 +57,7 @@ async def join_with_code(ctx: Context, code: str) -> Reply:
         return Reply(_("This invite code has already been used. Ask for a new one."))
     if joined.result is JoinResult.wrong:
         return Reply(_("This invite code is not right. Check it and try again."))
-    unit_name = _esc(joined.unit.name if joined.unit else "")
+    unit_name = esc(joined.unit.name if joined.unit else "")
     if joined.role is Role.team:
         ctx.start_dialog("join", "village")
         ctx.state.options = []
@@ -89,7 +83,7 @@ async def name_village(ctx: Context) -> Reply:
     commune = await ctx.session.get(AdminUnit, ctx.user.unit_code)
     return Reply(_("Thank you. Your team: {village}, {commune}.\n"
                    "Press \"📝 Report a difficulty\" whenever you meet a problem helping people.")
-                 .format(village=_esc(village.name), commune=_esc(commune.name if commune else "")),
+                 .format(village=esc(village.name), commune=esc(commune.name if commune else "")),
                  buttons=ctx.main_menu())
 
 

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from html import escape
+
+
+def esc(text: str | None) -> str:
+    """``text`` safe inside a Telegram-HTML message (``<``, ``>``, ``&`` escaped)."""
+    return escape(text or "", quote=False)
 
 
 @dataclass(frozen=True)

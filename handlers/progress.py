@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from html import escape
 
 from content.campaign import Campaign, campaign_for, level_name, load_campaigns
+from content.dates import parse_day
 from content.progress_import import FigureRow, ParsedFile, make_template, parse_figures, parse_number
 from content.text import fold_key
 from db.models import AdminUnit, Role
@@ -29,8 +30,6 @@ FIGURE_FILES = (".xlsx", ".xlsm", ".xls", ".csv")
 FIGURE_MIME = ("spreadsheet", "excel", "csv")
 MAX_ERRORS_SHOWN = 20
 SKIP_WORDS = {"bo qua", "bo", "skip", "-", "khong co", "k"}
-_DATE = re.compile(r"\b(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})\b")
-_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _PAIR = re.compile(r"^\s*([^/]+?)\s*/\s*([^/]+?)\s*$")
 
 
@@ -60,25 +59,6 @@ def _can_update(unit: AdminUnit | None, campaign: Campaign) -> bool:
 
 def _no_campaign() -> Reply:
     return Reply(_("There is no campaign configured yet."))
-
-
-def parse_day(text: str, today: date) -> date | None:
-    """A date written in a caption: "25/11/2026", "2026-11-25", "hôm qua", "hôm nay"."""
-    folded = fold_key(text or "")
-    if "hom qua" in folded or "yesterday" in folded:
-        return today - timedelta(days=1)
-    if "hom nay" in folded or "today" in folded:
-        return today
-    for pattern, order in ((_DATE, (2, 1, 0)), (_ISO_DATE, (0, 1, 2))):
-        match = pattern.search(text or "")
-        if match:
-            parts = [int(g) for g in match.groups()]
-            year, month, day = (parts[i] for i in order)
-            try:
-                return date(year, month, day)
-            except ValueError:
-                return None
-    return None
 
 
 def parse_pair(text: str) -> tuple[float, float]:

@@ -22,6 +22,7 @@ from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.campaign import Campaign, load_campaigns
+from content.dates import local_today as today_in
 from content.progress import (
     Figure,
     Summary,
@@ -48,7 +49,7 @@ _charts: OrderedDict[tuple, bytes] = OrderedDict()
 
 def local_today(app) -> date:
     """Today in the bot's time zone (``app`` has ``settings``: a Runtime or the handler services)."""
-    return datetime.now(app.settings.tz).date()
+    return today_in(app.settings.tz)
 
 
 @dataclass

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import UTC, date, datetime, timedelta
-from html import escape
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from content.dates import day_range, parse_day
 from db import reports as repo
 from db.base import utcnow
 from db.guidance import forget_questions
@@ -31,7 +31,7 @@ from db.outbox import OutboxMessage
 from db.reports import Report, ReportError, ReportFilter, ReportStatus
 from db.units import find_units
 from handlers.i18n import N_, _, format_date, format_datetime, use_locale
-from handlers.messages import Button, Reply
+from handlers.messages import Button, Reply, esc
 from handlers.notify import enqueue
 from handlers.registry import Context, Registry
 
@@ -48,10 +48,6 @@ STATUS_LABELS = {
 }
 KIND_LABELS = {"difficulty": N_("Difficulty, obstacle"), "good_practice": N_("Good practice")}
 GROUP_LABELS = {"o": N_("Open"), "f": N_("Resolved"), "c": N_("Closed"), "a": N_("All")}
-
-
-def esc(text: str | None) -> str:
-    return escape(text or "", quote=False)
 
 
 def status_label(status: str) -> str:
@@ -777,22 +773,6 @@ async def reminder_loop(app, stop, every: float = 3600.0, from_hour: int = 8) ->
 
 
 # --- export -------------------------------------------------------------------------------
-
-def parse_day(text: str) -> date | None:
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(text.strip(), fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
-def day_range(start: date, end: date, tz) -> tuple[datetime, datetime]:
-    """[start 00:00, the day after ``end`` 00:00) in local time, as UTC."""
-    begin = datetime.combine(start, datetime.min.time(), tzinfo=tz).astimezone(UTC)
-    finish = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=tz).astimezone(UTC)
-    return begin, finish
-
 
 async def export_command(ctx: Context) -> Reply:
     from db.report_export import report_table, to_xlsx

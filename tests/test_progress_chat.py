@@ -298,7 +298,7 @@ async def test_an_invite_to_an_official_subscribes(app):
 def test_the_date_in_a_caption(text, expected):
     from datetime import date
 
-    from handlers.progress import parse_day
+    from content.dates import parse_day
 
     result = parse_day(text, date(2026, 11, 26))
     assert (result.timetuple()[:3] if result else None) == expected
