@@ -20,11 +20,11 @@ def greeting(ctx: Context) -> Reply:
     return Reply(text, buttons=ctx.main_menu())
 
 
-def menu(ctx: Context) -> Reply:
+async def menu(ctx: Context) -> Reply:
     return Reply(_("Main menu: choose what you need."), buttons=ctx.main_menu())
 
 
-def help_text(ctx: Context) -> Reply:
+async def help_text(ctx: Context) -> Reply:
     lines = [_("<b>How to use this bot</b>"),
              _("Type your question in your own words, for example: \"quên mật khẩu VNeID\" or "
                "\"nop phi online the nao\". Or choose from the menu."),
@@ -43,21 +43,9 @@ def register(registry: Registry) -> None:
             return await join_with_code(ctx, ctx.incoming.args)
         return greeting(ctx)
 
-    @registry.command("menu", description=N_("Show the main menu"))
-    async def show_menu(ctx: Context):
-        return menu(ctx)
-
-    @registry.button("menu")
-    async def press_menu(ctx: Context):
-        return menu(ctx)
-
-    @registry.command("help", "trogiup", description=N_("How to use the bot"))
-    async def show_help(ctx: Context):
-        return help_text(ctx)
-
-    @registry.button("help")
-    async def press_help(ctx: Context):
-        return help_text(ctx)
+    # The menu and the help are both a command and a button of the main menu.
+    registry.button("menu")(registry.command("menu", description=N_("Show the main menu"))(menu))
+    registry.button("help")(registry.command("help", "trogiup", description=N_("How to use the bot"))(help_text))
 
     @registry.command("language", "ngonngu", description=N_("Choose the language (Tiếng Việt / English)"))
     async def language(ctx: Context):
