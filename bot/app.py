@@ -11,6 +11,7 @@ from bot.router import Router
 from bot.settings import Settings
 from db.migrate import upgrade_async
 from db.progress import seed_departments
+from db.reports import seed_categories
 from db.session import create_engine, make_sessionmaker
 from db.units import seed_units
 from handlers import build_registry
@@ -42,6 +43,8 @@ class App:
         async with self.sessions() as session:
             added = await seed_units(session)
             await seed_departments(session)  # provincial departments report campaign figures
+            await seed_categories(session)  # report areas: content/report_categories.toml
+            await session.commit()
         if added:
             log.info("seeded %d administrative units", added)
 

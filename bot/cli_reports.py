@@ -52,15 +52,15 @@ async def cmd_invite_create(args, app) -> int:
 
 async def cmd_reports_export(args, app) -> int:
     from content.dates import day_range
-    from db.report_export import report_table, to_csv, to_xlsx
     from db.units import unit_and_descendants
+    from handlers.reports.export import report_file, report_table
 
     tz = app.settings.tz
     begin, finish = day_range(args.start, args.end, tz)
     async with app.sessions() as session:
         scope = await unit_and_descendants(session, args.unit) if args.unit else None
         rows = await report_table(session, begin, finish, scope, tz)
-    data = to_xlsx(rows) if args.format == "xlsx" else to_csv(rows)
+    data = report_file(rows, args.format)
     out = Path(args.out or f"bao-cao_{args.start}_{args.end}.{args.format}")
     out.write_bytes(data)
     print(f"{len(rows) - 1} báo cáo → {out}")

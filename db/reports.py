@@ -8,8 +8,10 @@ closed) so "is it still open?" never depends on a label. Every change is a row i
 from __future__ import annotations
 
 import enum
+import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import (
     Boolean,
@@ -83,16 +85,14 @@ def statuses_of(kind: StatusType) -> list[str]:
     return [s.value for s in ReportStatus if s.type is kind]
 
 
-DEFAULT_CATEGORIES = [  # (key, Vietnamese name, English name)
-    ("vneid", "Tài khoản VNeID/định danh", "VNeID account / identification"),
-    ("portal", "Cổng DVC lỗi/chậm", "Public service portal error / slow"),
-    ("payment", "Thanh toán trực tuyến", "Online payment"),
-    ("copy", "Chứng thực bản sao điện tử", "Electronic certified copy"),
-    ("device", "Thiết bị", "Devices"),
-    ("internet", "Kết nối Internet", "Internet connection"),
-    ("awareness", "Người dân chưa biết/ngại dùng", "People don't know / are reluctant"),
-    ("other", "Khác", "Other"),
-]
+CATEGORIES_FILE = Path(__file__).resolve().parent.parent / "content" / "report_categories.toml"
+
+
+def category_seeds(path: Path = CATEGORIES_FILE) -> list[dict]:
+    """The categories listed in ``content/report_categories.toml``, in their order."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return [{"key": item["key"], "name": item["name"], "name_en": item.get("name_en", ""),
+             "active": bool(item.get("active", True))} for item in data.get("category", [])]
 
 
 class ReportCategory(Base):
@@ -212,12 +212,20 @@ class ReportError(Exception):
 
 # --- categories ---------------------------------------------------------------------------
 
-async def seed_categories(session: AsyncSession) -> None:
-    existing = set((await session.scalars(select(ReportCategory.key))).all())
-    for position, (key, name, name_en) in enumerate(DEFAULT_CATEGORIES):
-        if key not in existing:
-            session.add(ReportCategory(key=key, name=name, name_en=name_en, position=position))
+async def seed_categories(session: AsyncSession, path: Path = CATEGORIES_FILE) -> int:
+    """Add the file's categories that the database lacks and follow the file's order and ``active``
+    flags (names already in the database are kept); return how many were added."""
+    existing = {c.key: c for c in (await session.scalars(select(ReportCategory))).all()}
+    added = 0
+    for position, seed in enumerate(category_seeds(path)):
+        category = existing.get(seed["key"])
+        if category is None:
+            session.add(ReportCategory(position=position, **seed))
+            added += 1
+        else:
+            category.position, category.active = position, seed["active"]
     await session.flush()
+    return added
 
 
 async def categories(session: AsyncSession) -> list[ReportCategory]:

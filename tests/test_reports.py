@@ -9,13 +9,13 @@ from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import func, select, update
 
+from content.sheets import neutralise
 from db import reports as repo
 from db.admin import grant_role
 from db.base import utcnow
 from db.invites import find_or_create_village
 from db.models import AdminUnit, DialogState, UnitLevel, User
 from db.outbox import OutboxMessage
-from db.report_export import neutralise
 from db.reports import Report, ReportHistory, ReportPhoto
 from handlers.messages import Attachment, Incoming
 from handlers.reports import remind_stale

@@ -1,0 +1,76 @@
+"""Reports as a spreadsheet: one row per report, every state's timestamp, safe for Excel; /export."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from content.dates import day_range, parse_day
+from content.sheets import neutralise, to_csv, to_xlsx
+from db import reports as repo
+from db.base import utcnow
+from db.models import AdminUnit, User
+from db.reports import ReportCategory, aware
+from handlers.i18n import _, format_date, use_locale
+from handlers.messages import Reply
+from handlers.registry import Context
+from handlers.reports.labels import kind_label, status_label, status_type_label
+
+HEADERS = ["Số báo cáo", "Loại", "Lĩnh vực", "Xã/phường", "Thôn/tổ dân phố", "Nội dung", "Số người ảnh hưởng",
+           "Trạng thái", "Nhóm trạng thái", "Người xử lý", "Gửi lúc", "Tiếp nhận lúc", "Đang xử lý từ",
+           "Giải quyết lúc", "Đóng lúc", "Mở lại lúc", "Ghi chú kết quả", "Trùng với"]
+WIDTHS = (12, 18, 26, 22, 18, 60, 10, 18, 14, 20, 17, 17, 17, 17, 17, 17, 40, 12)
+
+
+async def report_table(session: AsyncSession, start: datetime, end: datetime, scope: set[str] | None,
+                       tz) -> list[list]:
+    """The header row and one row per report created in [start, end) within ``scope`` (in Vietnamese)."""
+    reports = await repo.export_rows(session, start, end, scope)
+    units = {u.code: u.name for u in (await session.scalars(select(AdminUnit))).all()}
+    categories = {c.id: c.name for c in (await session.scalars(select(ReportCategory))).all()}
+    handler_ids = {r.handler_id for r in reports if r.handler_id}
+    handlers = {u.id: u.display_name for u in (await session.scalars(
+        select(User).where(User.id.in_(handler_ids)))).all()} if handler_ids else {}
+
+    def when(value):
+        value = aware(value)
+        return value.astimezone(tz).strftime("%d/%m/%Y %H:%M") if value else ""
+
+    rows: list[list] = [HEADERS]
+    with use_locale("vi"):
+        for r in reports:
+            rows.append([neutralise(v) for v in (
+                r.number, kind_label(r.kind), categories.get(r.category_id, ""),
+                units.get(r.unit_code, r.unit_code), units.get(r.village_code, "") if r.village_code else "",
+                r.description, r.people_affected if r.people_affected is not None else "",
+                status_label(r.status), status_type_label(r.status),
+                handlers.get(r.handler_id, "") if r.handler_id else "", when(r.created), when(r.acknowledged_at),
+                when(r.in_progress_at), when(r.fixed_at), when(r.closed_at), when(r.reopened_at),
+                r.resolution_note or "", repo.report_number(r.duplicate_of_id) if r.duplicate_of_id else "")])
+    return rows
+
+
+def report_file(rows: list[list], fmt: str = "xlsx") -> bytes:
+    """The table as an Excel workbook (sheet "Báo cáo") or a CSV file."""
+    return to_xlsx(rows, "Báo cáo", WIDTHS) if fmt == "xlsx" else to_csv(rows)
+
+
+async def export_command(ctx: Context) -> Reply:
+    tz = ctx.services.settings.tz
+    args = ctx.incoming.args.split()
+    today = utcnow().astimezone(tz).date()
+    start, end = today - timedelta(days=90), today
+    if args:
+        days = [parse_day(a) for a in args[:2]]
+        if None in days:
+            return Reply(_("Write: /export [from] [to], dates like 01/06/2025. Without dates: the last 90 days."))
+        start = days[0]
+        end = days[1] if len(days) > 1 else today
+    begin, finish = day_range(start, end, tz)
+    rows = await report_table(ctx.session, begin, finish, await repo.scope_of(ctx.session, ctx.user), tz)
+    name = f"bao-cao_{start.isoformat()}_{end.isoformat()}.xlsx"
+    return Reply(_("Reports from {start} to {end}: {count}.").format(start=format_date(start), end=format_date(end),
+                                                                     count=len(rows) - 1),
+                 document=report_file(rows), filename=name)
