@@ -312,8 +312,8 @@ async def test_a_file_with_one_error_changes_no_figure(sessions):
 
 @pytest.mark.asyncio
 async def test_the_cli_refuses_a_bad_file_in_vietnamese_and_returns_1(tmp_path, capsys):
-    from bot import cli_progress
     from bot.app import App
+    from bot.cli import progress as cli_progress
     from bot.settings import Settings
 
     parser = argparse.ArgumentParser()

@@ -1,0 +1,55 @@
+"""Command line: ``python -m bot <command>``; ``--help`` works on every level.
+
+One module per command group, each with ``register(subparsers)``; a command's ``run(args, app)``
+gets the prepared :class:`bot.app.App` (``needs_db=False`` skips migrations and seeding).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.settings import Settings
+
+GROUPS: tuple[str, ...] = ("bot.cli.run", "bot.cli.admin", "bot.cli.guidance", "bot.cli.progress",
+                           "bot.cli.reports")  # in --help order
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Hà Tĩnh online public services bot")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_name in GROUPS:
+        __import__(module_name, fromlist=["register"]).register(sub)
+    return parser
+
+
+async def _main(args) -> int:
+    from bot.app import App
+
+    app = App(Settings())
+    try:
+        if getattr(args, "needs_db", True):
+            await app.prepare()
+        return await args.run(args, app)
+    finally:
+        await app.aclose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if args.command != "run" or not (settings.telegram_bot_token or settings.zalo_bot_token):
+        # One-shot commands and the terminal chat print their own output; keep logs to problems.
+        logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+    try:
+        return asyncio.run(_main(args))
+    except KeyboardInterrupt:
+        return 130
