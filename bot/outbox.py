@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,7 @@ from handlers.notify import reply_of
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.channels.base import Channel
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +49,13 @@ def backoff(attempts: int) -> float:
 
 
 class OutboxSender:
-    """Deliver due outbox messages through ``channels`` (platform → deliver(chat_id, reply))."""
+    """Deliver due outbox messages through ``channels`` (channels, or platform → deliver(chat_id, reply))."""
 
-    def __init__(self, app: App, channels: dict[str, Deliver], rate: float | None = None,
+    def __init__(self, app: App, channels: Mapping[str, Deliver] | Iterable[Channel], rate: float | None = None,
                  idle: float = 1.0) -> None:
         self.app = app
-        self.channels = channels
+        self.channels: dict[str, Deliver] = (dict(channels) if isinstance(channels, Mapping)
+                                             else {channel.platform: channel.deliver for channel in channels})
         self.rate = rate if rate is not None else app.settings.broadcast_rate
         self.idle = idle  # seconds between polls when nothing is due
         self._next_slot = 0.0

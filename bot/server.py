@@ -1,30 +1,27 @@
-"""Run the channels (Telegram, Zalo) in one process: long polling, or one aiohttp web server for webhooks."""
+"""Run the channels (Telegram, Zalo …) in one process: long polling, or one aiohttp web server for webhooks."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hmac
 import logging
 import secrets
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from aiohttp import web
 from sqlalchemy import text
-from telegram import Update
 
-from bot.channels.telegram import build_application, register_commands
-from bot.channels.telegram import deliver as telegram_deliver
-from bot.channels.zalo import ZaloChannel
+from bot.channels import build_channels
+from bot.jobs import start_jobs
 from bot.media import MediaStore
-from handlers.messages import Reply
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.channels.base import Channel
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +40,9 @@ def _stop_event() -> asyncio.Event:
 async def run_channels(app: App, stop: asyncio.Event | None = None) -> None:
     """Start every channel whose token is set, in one process, until ``stop`` (or SIGINT/SIGTERM).
 
-    With ``WEBHOOK_URL`` one aiohttp server takes the Telegram and Zalo webhooks and serves
-    /healthz and the media links; without it, each channel long-polls (and the server runs only
-    when ``PUBLIC_BASE_URL`` is set, to serve the media links Zalo needs for charts).
+    With ``WEBHOOK_URL`` one aiohttp server takes every channel's webhook and serves /healthz and
+    the media links; without it, each channel long-polls (and the server runs only when
+    ``PUBLIC_BASE_URL`` is set, to serve the media links Zalo needs for charts).
     """
     stop = stop or _stop_event()
     settings = app.settings
@@ -53,43 +50,25 @@ async def run_channels(app: App, stop: asyncio.Event | None = None) -> None:
     public_url = webhook or settings.public_base_url.rstrip("/")
     secret = settings.webhook_secret or secrets.token_urlsafe(32)
     media = MediaStore()
-    application = build_application(app, updater=not webhook) if settings.telegram_bot_token else None
-    zalo = ZaloChannel.from_settings(app, media, public_url) if settings.zalo_bot_token else None
-    # The outbox sender's channel map: platform -> deliver(chat_id, reply).
-    channels: dict[str, Callable[[str, Reply], Awaitable[None]]] = {}
-    if application is not None:
-        channels["telegram"] = functools.partial(telegram_deliver, application.bot)
-    if zalo is not None:
-        channels["zalo"] = zalo.deliver
+    channels = build_channels(app, media, public_url, webhook=bool(webhook))
     async with contextlib.AsyncExitStack() as stack:
-        if application is not None:
-            await stack.enter_async_context(application)
+        runner = None
         if webhook or public_url:
             # Up before the webhooks are set: the platforms may call right away.
-            web_app = make_web_app(app, application, secret, zalo=zalo, media=media,
-                                   webhooks=bool(webhook))
+            web_app = make_web_app(app, channels, secret, media=media, webhooks=bool(webhook))
             runner = web.AppRunner(web_app, access_log=None)
             await runner.setup()
             stack.push_async_callback(_cleanup_once, runner)
             await web.TCPSite(runner, "0.0.0.0", settings.port).start()
             log.info("web server listening on port %d", settings.port)
-        if application is not None:
-            await _start_telegram(application, webhook, secret)
-            stack.push_async_callback(_stop_telegram, application)
-        if zalo is not None:
-            stack.push_async_callback(zalo.stop)
-            await zalo.start(webhook_url=f"{webhook}/zalo" if webhook else "", secret=secret)
-        # Proactive messages (report news, reminders, summaries) leave through the outbox only.
-        from bot.outbox import OutboxSender
-        from handlers.progress_daily import start_daily_job
-        from handlers.reports import reminder_loop
-
-        background = [asyncio.create_task(OutboxSender(app, channels).run(stop)),
-                      asyncio.create_task(reminder_loop(app, stop)),
-                      start_daily_job(app, stop)]  # the campaign summary at DAILY_SUMMARY_TIME
+        for channel in channels:
+            stack.push_async_callback(channel.stop)
+            await channel.start(webhook_url=f"{webhook}{channel.webhook_path}" if webhook else "",
+                                secret=secret)
+        background = start_jobs(app, channels, stop)
         await stop.wait()
         await asyncio.gather(*background, return_exceptions=True)
-        if webhook or public_url:
+        if runner is not None:
             await _cleanup_once(runner)  # first, so no webhook call arrives while channels stop
 
 
@@ -98,56 +77,24 @@ async def _cleanup_once(runner: web.AppRunner) -> None:
         await runner.cleanup()
 
 
-async def _start_telegram(application, webhook: str, secret: str) -> None:
-    await register_commands(application)
-    if webhook:
-        await application.bot.set_webhook(url=f"{webhook}/telegram", secret_token=secret,
-                                          allowed_updates=["message", "callback_query"])
-        await application.start()
-        log.info("Telegram bot @%s receives updates by webhook", application.bot.username)
-    else:
-        await application.start()
-        await application.updater.start_polling(allowed_updates=["message", "callback_query"])
-        log.info("Telegram bot @%s is polling", application.bot.username)
-
-
-async def _stop_telegram(application) -> None:
-    if application.updater is not None and application.updater.running:
-        await application.updater.stop()
-    await application.stop()
-
-
-def make_web_app(app: App, application, secret: str, *, zalo: ZaloChannel | None = None,
+def make_web_app(app: App, channels: Sequence[Channel], secret: str, *,
                  media: MediaStore | None = None, webhooks: bool = True) -> web.Application:
-    """The aiohttp app: health check and media, and with ``webhooks`` the Telegram and Zalo webhooks."""
+    """The aiohttp app: health check and media, and with ``webhooks`` each channel's webhook."""
 
-    async def telegram_webhook(request: web.Request) -> web.Response:
-        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
-            log.warning("Telegram webhook call with a wrong secret from %s", request.remote)
-            return web.Response(status=403)
-        try:
-            update = Update.de_json(await request.json(), application.bot)
-        except ValueError:
-            return web.Response(status=400)
-        await application.update_queue.put(update)
-        return web.Response(text="ok")
-
-    async def zalo_webhook(request: web.Request) -> web.Response:
-        given = request.headers.get("X-Bot-Api-Secret-Token", "")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
-            log.warning("Zalo webhook call with a wrong secret from %s", request.remote)
-            return web.Response(status=403)
-        try:
-            body = await request.json()
-        except ValueError:
-            return web.Response(status=400)
-        # The official sample wraps the event in {ok, result}; other sources say it comes bare.
-        event = body.get("result") if isinstance(body, dict) and "event_name" not in body else body
-        if not isinstance(event, dict) or not isinstance(event.get("message"), dict):
-            return web.Response(status=400)
-        zalo.dispatch(event)  # handled in the background: answer Zalo at once
-        return web.json_response({"ok": True})
+    def webhook_route(channel: Channel):
+        async def receive(request: web.Request) -> web.Response:
+            given = request.headers.get(channel.secret_header, "")
+            if not hmac.compare_digest(given.encode(), secret.encode()):
+                log.warning("%s webhook call with a wrong secret from %s",
+                            channel.platform.capitalize(), request.remote)
+                return web.Response(status=403)
+            try:
+                body = await request.json()
+            except ValueError:
+                return web.Response(status=400)
+            status = await channel.on_webhook(body)
+            return web.json_response({"ok": True}) if status == 200 else web.Response(status=status)
+        return receive
 
     async def media_file(request: web.Request) -> web.Response:
         item = media.get(request.match_info["name"]) if media is not None else None
@@ -166,18 +113,14 @@ def make_web_app(app: App, application, secret: str, *, zalo: ZaloChannel | None
         except Exception:  # noqa: BLE001 - any failure means unhealthy
             database = False
         status = {"database": database}
-        if application is not None:
-            status["telegram"] = bool(application.running)
-        if zalo is not None:
-            status["zalo"] = zalo.running
+        for channel in channels:
+            status[channel.platform] = bool(channel.running)
         ok = all(status.values())
         return web.json_response({"ok": ok, **status}, status=200 if ok else 503)
 
     web_app = web.Application(client_max_size=2 * 1024 * 1024)
-    if webhooks and application is not None:
-        web_app.router.add_post("/telegram", telegram_webhook)
-    if webhooks and zalo is not None:
-        web_app.router.add_post("/zalo", zalo_webhook)
+    for channel in channels if webhooks else ():
+        web_app.router.add_post(channel.webhook_path, webhook_route(channel))
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/media/{name}", media_file)
     return web_app

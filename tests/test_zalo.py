@@ -166,19 +166,18 @@ async def test_a_number_typed_after_a_proactive_message_chooses_its_option(app, 
 
 
 async def test_a_reply_that_hits_the_quota_is_handed_to_the_outbox(app, make_channel, fake, caplog):
+    from sqlalchemy import select
+
+    from db.outbox import OutboxMessage
+
     user = await _zalo_user(app)
-    kept = []
-
-    async def outbox_hook(session, items):
-        kept.extend(items)
-
-    app.router.outbox_hook = outbox_hook
     channel = make_channel()
     fake.set_quota(0)
     with caplog.at_level(logging.WARNING):
         await channel.handle_event(fake.make_text_event(USER, "/menu"))
-    [(user_id, reply)] = kept
-    assert user_id == user.id and reply.text.startswith("Menu chính")
+    async with app.sessions() as session:
+        [kept] = (await session.scalars(select(OutboxMessage))).all()
+    assert kept.user_id == user.id and kept.text.startswith("Menu chính") and kept.status == "pending"
     assert "kept in the outbox" in caplog.text
 
 

@@ -22,6 +22,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
+from bot.channels.base import apology
 from db.models import Role
 from handlers.i18n import _, use_locale
 from handlers.messages import Attachment, Incoming, RateLimited, RecipientGone, Reply
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 MAX_DOWNLOAD = 10 * 1024 * 1024  # bytes; larger files are refused before downloading
 CAPTION_LIMIT = 1024
 TEXT_LIMIT = 4096
+ALLOWED_UPDATES = ["message", "callback_query"]
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
@@ -241,10 +243,60 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            with use_locale("vi"):
-                await context.bot.send_message(
-                    update.effective_chat.id,
-                    _("Sorry, something went wrong on our side. Please try again in a moment, "
-                      "or send /menu."))
+            await context.bot.send_message(update.effective_chat.id, apology())
         except TelegramError:
             log.warning("could not tell the user about the error")
+
+
+class TelegramChannel:
+    """The Telegram channel behind the :class:`~bot.channels.base.Channel` interface."""
+
+    platform = "telegram"
+    webhook_path = "/telegram"
+    secret_header = "X-Telegram-Bot-Api-Secret-Token"
+
+    def __init__(self, application: Application) -> None:
+        self.application = application
+
+    @classmethod
+    def from_settings(cls, app: App, media=None, public_url: str = "", *, webhook: bool) -> TelegramChannel | None:
+        if not app.settings.telegram_bot_token:
+            return None
+        return cls(build_application(app, updater=not webhook))
+
+    @property
+    def running(self) -> bool:
+        return bool(self.application.running)
+
+    async def start(self, webhook_url: str = "", secret: str = "") -> None:
+        application = self.application
+        await application.initialize()
+        await register_commands(application)
+        if webhook_url:
+            await application.bot.set_webhook(url=webhook_url, secret_token=secret,
+                                              allowed_updates=ALLOWED_UPDATES)
+            await application.start()
+            log.info("Telegram bot @%s receives updates by webhook", application.bot.username)
+        else:
+            await application.start()
+            await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            log.info("Telegram bot @%s is polling", application.bot.username)
+
+    async def stop(self) -> None:
+        application = self.application
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+
+    async def deliver(self, chat_id: str, reply: Reply) -> None:
+        await deliver(self.application.bot, chat_id, reply)
+
+    async def on_webhook(self, body: object) -> int:
+        try:
+            update = Update.de_json(body, self.application.bot)
+        except (ValueError, TypeError, AttributeError, KeyError):
+            return 400
+        await self.application.update_queue.put(update)
+        return 200

@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from sqlalchemy import select
 
+from bot.channels.base import apology
 from bot.channels.render import reply_as_text, split_text
 from bot.media import MediaStore, image_type
 from db.dialog import remember_buttons
 from db.models import DialogState, User
 from handlers.i18n import _, use_locale
 from handlers.messages import Attachment, DeliveryError, Incoming, RateLimited, RecipientGone, Reply
+from handlers.notify import enqueue
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -154,10 +156,26 @@ class ZaloChannel:
         self._tasks: set[asyncio.Task] = set()
         self._poller: asyncio.Task | None = None
 
+    platform = PLATFORM
+    webhook_path = "/zalo"
+    secret_header = "X-Bot-Api-Secret-Token"
+
     @classmethod
-    def from_settings(cls, app: App, media: MediaStore | None, public_url: str) -> ZaloChannel:
+    def from_settings(cls, app: App, media: MediaStore | None, public_url: str, *,
+                      webhook: bool = False) -> ZaloChannel | None:
         settings = app.settings
+        if not settings.zalo_bot_token:
+            return None
         return cls(app, ZaloClient(settings.zalo_bot_token, settings.zalo_base_url), media, public_url)
+
+    async def on_webhook(self, body: object) -> int:
+        """One webhook call: the event is handled in the background, Zalo is answered at once."""
+        # The official sample wraps the event in {ok, result}; other sources say it comes bare.
+        event = body.get("result") if isinstance(body, dict) and "event_name" not in body else body
+        if not isinstance(event, dict) or not isinstance(event.get("message"), dict):
+            return 400
+        self.dispatch(event)
+        return 200
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self, webhook_url: str = "", secret: str = "") -> None:
@@ -249,10 +267,7 @@ class ZaloChannel:
                 log.exception("error while handling a Zalo %s event", event.get("event_name"))
                 chat_id = str(((event.get("message") or {}).get("chat") or {}).get("id") or "")
                 if chat_id:
-                    with use_locale("vi"):
-                        await self._send_quietly(chat_id, _(
-                            "Sorry, something went wrong on our side. Please try again in a moment, "
-                            "or send /menu."))
+                    await self._send_quietly(chat_id, apology())
         if not lock.locked() and not lock._waiters:  # forget idle users so memory stays flat
             self._locks.pop(user_id, None)
 
@@ -291,16 +306,12 @@ class ZaloChannel:
 
     async def _keep_for_later(self, user_id: str, reply: Reply, exc: Exception) -> None:
         """A reply that could not go out now (quota, network): hand it to the outbox to retry."""
-        hook = self.app.router.outbox_hook
-        if hook is None:
-            log.warning("Zalo reply dropped, no outbox to retry it: %s", exc)
-            return
         async with getattr(self.app, "write_lock", contextlib.nullcontext()), self.app.sessions() as session:
             internal_id = await session.scalar(select(User.id).where(
                 User.platform == PLATFORM, User.platform_user_id == user_id))
             if internal_id is None:
                 return
-            await hook(session, [(internal_id, reply)])
+            await enqueue(session, internal_id, reply, kind="retry")
             await session.commit()
         log.warning("Zalo reply kept in the outbox for a retry: %s", exc)
 
