@@ -5,8 +5,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from datetime import date, datetime
+
+from content.text import clean_text
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+DATETIME_FORMAT, DATE_FORMAT = "DD/MM/YYYY HH:MM", "DD/MM/YYYY"
 
 
 def neutralise(value):
@@ -16,8 +20,18 @@ def neutralise(value):
     return value
 
 
+def cell(value):
+    """A value safe for a cell: text without control characters, never a formula."""
+    if isinstance(value, str):
+        return neutralise(clean_text(value))
+    return value
+
+
 def to_xlsx(rows: list[list], title: str = "Sheet", widths: Sequence[float] = ()) -> bytes:
-    """One sheet with ``rows`` (the first is the header, frozen); ``widths`` per column from A."""
+    """One sheet with ``rows`` (the first is the header, frozen); ``widths`` per column from A.
+
+    Dates and datetimes (naive, local time) become real Excel dates; text is cleaned by :func:`cell`.
+    """
     from openpyxl import Workbook
     from openpyxl.utils import get_column_letter
 
@@ -25,7 +39,13 @@ def to_xlsx(rows: list[list], title: str = "Sheet", widths: Sequence[float] = ()
     sheet = workbook.active
     sheet.title = title
     for row in rows:
-        sheet.append(row)
+        sheet.append([cell(v) for v in row])
+    for row in sheet.iter_rows(min_row=2):  # real dates, shown the Vietnamese way
+        for item in row:
+            if isinstance(item.value, datetime):
+                item.number_format = DATETIME_FORMAT
+            elif isinstance(item.value, date):
+                item.number_format = DATE_FORMAT
     for column, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.freeze_panes = "A2"
@@ -34,7 +54,15 @@ def to_xlsx(rows: list[list], title: str = "Sheet", widths: Sequence[float] = ()
     return buffer.getvalue()
 
 
+def _csv_value(value):
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")  # ISO: Excel reads it as a date in every locale
+    if isinstance(value, date):
+        return value.isoformat()
+    return cell(value)
+
+
 def to_csv(rows: list[list]) -> bytes:
     buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
+    csv.writer(buffer).writerows([[_csv_value(v) for v in row] for row in rows])
     return buffer.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8

@@ -24,3 +24,13 @@ def fold_diacritics(text: str) -> str:
 def fold_key(text: str) -> str:
     """A comparison key: lower case, no diacritics, no punctuation, single spaces."""
     return _SPACES.sub(" ", _NON_WORD.sub(" ", fold_diacritics(nfc_lower(text)))).strip()
+
+
+# Control characters (tab, newline and carriage return stay), DEL, and lone surrogates: nothing a
+# person types, and what spreadsheets (openpyxl: IllegalCharacterError) and some clients refuse.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` without control characters and lone surrogates; everything else as it was."""
+    return _CONTROL.sub("", text) if text else text

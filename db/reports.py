@@ -23,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     delete,
     func,
+    or_,
     select,
     update,
 )
@@ -61,6 +62,8 @@ class ReportStatus(str, enum.Enum):
     not_responsible = "not_responsible"
     duplicate = "duplicate"
     closed = "closed"
+    noted = "noted"  # a good practice, acknowledged
+    shared = "shared"  # a good practice, shared with every team of the province
 
     @property
     def type(self) -> StatusType:
@@ -77,6 +80,13 @@ STATUS_TYPES = {
     ReportStatus.fixed: StatusType.fixed,
     ReportStatus.not_responsible: StatusType.closed, ReportStatus.duplicate: StatusType.closed,
     ReportStatus.closed: StatusType.closed,
+    ReportStatus.noted: StatusType.closed, ReportStatus.shared: StatusType.closed,
+}
+# What an official may do with each kind: a good practice is acknowledged or shared, never "resolved".
+OUTCOMES = {
+    "difficulty": (ReportStatus.acknowledged, ReportStatus.in_progress, ReportStatus.fixed,
+                   ReportStatus.not_responsible, ReportStatus.duplicate, ReportStatus.closed),
+    "good_practice": (ReportStatus.noted, ReportStatus.shared),
 }
 OPEN_STATUSES = [s.value for s in ReportStatus if s.is_open]
 
@@ -118,8 +128,11 @@ class Report(Base):
     draft_key: Mapped[str] = mapped_column(String(40), unique=True)  # one report per draft, even if sent twice
     kind: Mapped[str] = mapped_column(String(16), default=ReportKind.difficulty.value)
     category_id: Mapped[int] = mapped_column(ForeignKey("report_categories.id"), index=True)
-    unit_code: Mapped[str] = mapped_column(ForeignKey("admin_units.code"), index=True)  # the commune
-    village_code: Mapped[str | None] = mapped_column(ForeignKey("admin_units.code"))
+    unit_code: Mapped[str] = mapped_column(ForeignKey("admin_units.code"), index=True)  # the place: its commune
+    village_code: Mapped[str | None] = mapped_column(ForeignKey("admin_units.code"))  # the place: its village
+    # Who handles it: the commune itself, or the unit it was transferred to (another commune, a
+    # department, the province). The place never changes; a transfer changes only this.
+    handling_unit_code: Mapped[str] = mapped_column(ForeignKey("admin_units.code"), index=True)
     description: Mapped[str] = mapped_column(Text)
     people_affected: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default=ReportStatus.new.value, index=True)
@@ -181,6 +194,10 @@ class ReportFollower(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Where the follower met it and how many people there: what the official adds up.
+    village_code: Mapped[str | None] = mapped_column(ForeignKey("admin_units.code"))
+    people_affected: Mapped[int | None] = mapped_column(Integer)
+    created: Mapped[datetime | None] = mapped_column(default=utcnow)
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -295,7 +312,7 @@ async def submit_report(session: AsyncSession, reporter: User, draft_key: str, k
         raise ReportError("daily_limit")
     now = utcnow()
     report = Report(draft_key=draft_key, kind=kind, category_id=category_id, unit_code=unit_code,
-                    village_code=village_code, description=description, people_affected=people_affected,
+                    handling_unit_code=unit_code, village_code=village_code, description=description, people_affected=people_affected,
                     status=ReportStatus.new.value, reporter_id=reporter.id, created=now, last_action_at=now,
                     resolution_note="")
     session.add(report)
@@ -309,14 +326,17 @@ async def submit_report(session: AsyncSession, reporter: User, draft_key: str, k
     return report
 
 
-async def follow(session: AsyncSession, report: Report, user: User, note: str = "") -> bool:
-    """``user`` met the same problem: they get the report's updates. False if already following."""
+async def follow(session: AsyncSession, report: Report, user: User, note: str = "",
+                 village_code: str | None = None, people_affected: int | None = None) -> bool:
+    """``user`` met the same problem (in ``village_code``, ``people_affected`` people): they get the
+    report's updates and the official sees them added up. False if already following."""
     if report.reporter_id == user.id:
         return False
     if await session.scalar(select(ReportFollower.id).where(ReportFollower.report_id == report.id,
                                                             ReportFollower.user_id == user.id)):
         return False
-    session.add(ReportFollower(report_id=report.id, user_id=user.id))
+    session.add(ReportFollower(report_id=report.id, user_id=user.id, village_code=village_code,
+                               people_affected=people_affected))
     session.add(ReportHistory(report_id=report.id, actor_id=user.id, action="same_problem", note=note[:2000]))
     await session.flush()
     return True
@@ -339,14 +359,14 @@ async def scope_of(session: AsyncSession, user: User) -> set[str] | None:
 
 async def in_scope(session: AsyncSession, user: User, report: Report) -> bool:
     scope = await scope_of(session, user)
-    return scope is None or report.unit_code in scope
+    return scope is None or report.handling_unit_code in scope
 
 
 @dataclass
 class ReportFilter:
     group: str = "o"  # o(pen) f(ixed) c(losed) a(ll)
     category_id: int = 0
-    unit_code: str = ""  # "" = the whole scope
+    unit_code: str = ""  # "" = the whole scope; else reports of this unit (its place or its handler)
     min_age_days: int = 0
 
 
@@ -361,9 +381,10 @@ async def list_reports(session: AsyncSession, user: User, flt: ReportFilter, pag
     query = select(Report)
     scope = await scope_of(session, user)
     if scope is not None:
-        query = query.where(Report.unit_code.in_(scope))
+        query = query.where(Report.handling_unit_code.in_(scope))
     if flt.unit_code:
-        query = query.where(Report.unit_code.in_(await unit_and_descendants(session, flt.unit_code)))
+        units = await unit_and_descendants(session, flt.unit_code)
+        query = query.where(or_(Report.unit_code.in_(units), Report.handling_unit_code.in_(units)))
     statuses = [s for kind in GROUPS.get(flt.group, GROUPS["o"]) for s in statuses_of(kind)]
     query = query.where(Report.status.in_(statuses))
     if flt.category_id:
@@ -382,8 +403,43 @@ async def photos_of(session: AsyncSession, report_id: int) -> list[ReportPhoto]:
 
 
 async def reports_of(session: AsyncSession, user_id: int, limit: int = 20) -> list[Report]:
-    return list((await session.scalars(select(Report).where(Report.reporter_id == user_id)
-                                       .order_by(Report.id.desc()).limit(limit))).all())
+    """The reports ``user_id`` sent or follows (same problem), newest first."""
+    followed = select(ReportFollower.report_id).where(ReportFollower.user_id == user_id)
+    return list((await session.scalars(select(Report).where(
+        or_(Report.reporter_id == user_id, Report.id.in_(followed)))
+        .order_by(Report.id.desc()).limit(limit))).all())
+
+
+async def followed_ids(session: AsyncSession, user_id: int) -> set[int]:
+    """The reports ``user_id`` follows without having sent them."""
+    return set((await session.scalars(select(ReportFollower.report_id)
+                                      .where(ReportFollower.user_id == user_id))).all())
+
+
+@dataclass
+class Followers:
+    """Who else met a report's problem: how many, from which villages, people affected in all."""
+
+    count: int
+    village_codes: list[str]
+    people_total: int | None  # the report's own people plus every follower's; None when nobody said
+
+
+async def follower_totals(session: AsyncSession) -> dict[int, tuple[int, int]]:
+    """For every followed report: (how many follow it, people affected they gave in all)."""
+    rows = await session.execute(select(ReportFollower.report_id, func.count(ReportFollower.id),
+                                        func.coalesce(func.sum(ReportFollower.people_affected), 0))
+                                 .group_by(ReportFollower.report_id))
+    return {report_id: (count, int(people)) for report_id, count, people in rows.all()}
+
+
+async def follower_summary(session: AsyncSession, report: Report) -> Followers:
+    rows = (await session.execute(select(ReportFollower.village_code, ReportFollower.people_affected)
+                                  .where(ReportFollower.report_id == report.id)
+                                  .order_by(ReportFollower.id))).all()
+    villages = list(dict.fromkeys(v for v, _people in rows if v and v != report.village_code))
+    people = [p for p in [report.people_affected, *(p for _v, p in rows)] if p]
+    return Followers(len(rows), villages, sum(people) if people else None)
 
 
 async def history_of(session: AsyncSession, report_id: int) -> list[ReportHistory]:
@@ -412,11 +468,32 @@ async def officials_for(session: AsyncSession, unit_code: str) -> list[User]:
         .order_by(User.id))).all())
 
 
+@dataclass
+class Recipients:
+    """The officials told about something in a unit: those of the unit itself and those above it."""
+
+    own: list[User]
+    above: list[User]
+
+    @property
+    def all(self) -> list[User]:
+        return self.own + self.above
+
+
+async def officials_to_tell(session: AsyncSession, unit_code: str) -> Recipients:
+    """The active officials whose scope holds ``unit_code``, split into the unit's own and those above
+    (the province): with no official in a commune, only the province's hear of it."""
+    officials = await officials_for(session, unit_code)
+    own = [u for u in officials if u.unit_code == unit_code]
+    return Recipients(own, [u for u in officials if u.unit_code != unit_code])
+
+
 # --- handling -----------------------------------------------------------------------------
 
 TIMESTAMP = {ReportStatus.acknowledged: "acknowledged_at", ReportStatus.in_progress: "in_progress_at",
              ReportStatus.fixed: "fixed_at", ReportStatus.not_responsible: "closed_at",
              ReportStatus.duplicate: "closed_at", ReportStatus.closed: "closed_at",
+             ReportStatus.noted: "closed_at", ReportStatus.shared: "closed_at",
              ReportStatus.reopened: "reopened_at"}
 
 
@@ -433,8 +510,8 @@ async def change_status(session: AsyncSession, report: Report, actor: User | Non
         setattr(report, column, now)
     if to is ReportStatus.fixed or (note and to.type is not StatusType.open):
         report.resolution_note = note[:2000]
-    if to in (ReportStatus.acknowledged, ReportStatus.in_progress, ReportStatus.fixed) and actor is not None:
-        report.handler_id = report.handler_id or actor.id
+    if actor is not None and actor.role.at_least(Role.official) and actor.id != report.reporter_id:
+        report.handler_id = report.handler_id or actor.id  # the first official who acted
     session.add(entry)
     await session.flush()
     return entry
@@ -454,12 +531,12 @@ async def add_comment(session: AsyncSession, report: Report, actor: User, text: 
 
 
 async def reroute(session: AsyncSession, report: Report, actor: User, unit: AdminUnit, note: str = "") -> ReportHistory:
-    """Send the report to another unit: it starts again as new there."""
+    """Send the report to another unit to handle: it starts again as new there; its place stays."""
     now = utcnow()
     entry = ReportHistory(report_id=report.id, actor_id=actor.id, created=now, action="reroute",
                           from_status=report.status, to_status=ReportStatus.new.value,
-                          from_unit=report.unit_code, to_unit=unit.code, note=note[:2000])
-    report.unit_code = unit.code
+                          from_unit=report.handling_unit_code, to_unit=unit.code, note=note[:2000])
+    report.handling_unit_code = unit.code
     report.status = ReportStatus.new.value
     report.handler_id = None
     report.last_action_at = now
@@ -474,17 +551,27 @@ async def mark_duplicate(session: AsyncSession, report: Report, original: Report
         raise ReportError("same_report")
     report.duplicate_of_id = original.id
     await change_status(session, report, actor, ReportStatus.duplicate, note=original.number)
+    moved = {f.user_id: f for f in (await session.scalars(select(ReportFollower).where(
+        ReportFollower.report_id == report.id))).all()}
     for user_id in await followers_of(session, report):
         if user_id != original.reporter_id and not await session.scalar(select(ReportFollower.id).where(
                 ReportFollower.report_id == original.id, ReportFollower.user_id == user_id)):
-            session.add(ReportFollower(report_id=original.id, user_id=user_id))
+            if user_id in moved:  # a follower of the duplicate: where they met it
+                village, people = moved[user_id].village_code, moved[user_id].people_affected
+            else:  # the duplicate's reporter: its place and people
+                village, people = report.village_code, report.people_affected
+            session.add(ReportFollower(report_id=original.id, user_id=user_id, village_code=village,
+                                       people_affected=people))
     session.add(ReportHistory(report_id=original.id, actor_id=actor.id, action="duplicate_link",
                               note=report.number))
     await session.flush()
 
 
 def can_reopen(report: Report, now: datetime | None = None) -> bool:
+    """A difficulty closed less than 14 days ago (a good practice has nothing to reopen)."""
     now = now or utcnow()
+    if report.kind != ReportKind.difficulty.value:
+        return False
     if report.status_enum.is_open or report.status_enum is ReportStatus.duplicate:
         return False
     closed = aware(report.fixed_at if report.status_enum is ReportStatus.fixed else report.closed_at)
@@ -506,6 +593,13 @@ async def stale_reports(session: AsyncSession, now: datetime) -> list[Report]:
         Report.status.in_(OPEN_STATUSES), Report.last_action_at <= cutoff).order_by(Report.id))).all())
 
 
+async def team_members_of(session: AsyncSession, unit_code: str) -> list[User]:
+    """Active team members in ``unit_code`` and every unit below it."""
+    units = await unit_and_descendants(session, unit_code)
+    return list((await session.scalars(select(User).where(
+        User.role == Role.team, User.unit_code.in_(units), User.active.is_(True)).order_by(User.id))).all())
+
+
 # --- privacy ------------------------------------------------------------------------------
 
 async def forget_reporter(session: AsyncSession, user_id: int) -> None:
@@ -522,6 +616,6 @@ async def export_rows(session: AsyncSession, start: datetime, end: datetime,
                       scope: set[str] | None) -> list[Report]:
     query = select(Report).where(Report.created >= start, Report.created < end)
     if scope is not None:
-        query = query.where(Report.unit_code.in_(scope))
+        query = query.where(Report.handling_unit_code.in_(scope))
     return list((await session.scalars(query.order_by(Report.id))).all())
 

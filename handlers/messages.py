@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
+from content.text import clean_text
+
 
 def esc(text: str | None) -> str:
     """``text`` safe inside a Telegram-HTML message (``<``, ``>``, ``&`` escaped)."""
@@ -36,6 +38,11 @@ class Incoming:
     attachments: list[Attachment] = field(default_factory=list)
     language_code: str | None = None  # the platform's hint for a new user
     update_id: str | None = None  # the platform's id of this event, for de-duplication
+
+    def __post_init__(self) -> None:
+        # The boundary where text enters from a channel: no control character goes further.
+        self.text, self.args = clean_text(self.text), clean_text(self.args)
+        self.display_name = clean_text(self.display_name)
 
     @classmethod
     def from_text(cls, platform: str, user_id: str, chat_id: str, text: str, **kw) -> Incoming:

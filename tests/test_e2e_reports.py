@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 from openpyxl import load_workbook
 from PIL import Image
@@ -105,7 +106,13 @@ async def test_invite_report_handle_resolve_reopen_scope_and_export(tmp_path):
         fake.user_sends_text(OFFICIAL, "/export")
         document = await fake.wait_for(lambda c: c.method == "sendDocument", since=mark, timeout=10)
         rows = list(load_workbook(io.BytesIO(document.files["document"])).active.values)
-        assert rows[1][0] == "BC-000001" and rows[1][7] == "Mở lại"
+        header = rows[0]
+        row = dict(zip(header, rows[1]))
+        assert row["Số báo cáo"] == "BC-000001" and row["Trạng thái"] == "Mở lại"
+        assert row["Xã/phường"] == row["Đơn vị xử lý"] and row["Thôn/tổ dân phố"] == "Thon 3"
+        assert row["Người xử lý"]  # the official who took it, by name
+        assert isinstance(row["Gửi lúc"], datetime) and isinstance(row["Giải quyết lúc"], datetime)
+        assert row["Gửi lúc"] <= row["Giải quyết lúc"]
 
         async with app.sessions() as session:
             report = await session.get(Report, 1)

@@ -297,7 +297,7 @@ async def test_the_list_has_filters_and_pages_of_ten(app):
     assert not [d for d in official.button_data() if d.startswith("ro:o:")]
 
 
-async def test_rerouting_moves_the_report_to_the_other_commune(app):
+async def test_rerouting_hands_the_report_to_the_other_commune_and_keeps_its_place(app):
     a, b = await setup_people(app)
     member = await file_report(Talker(app, "1"))
     await member.press("rp:send")
@@ -306,7 +306,7 @@ async def test_rerouting_moves_the_report_to_the_other_commune(app):
     await official.press("ro:r:1")
     await official.say(b)
     report = await only_report(app)
-    assert report.unit_code == b and report.status == "new"
+    assert report.handling_unit_code == b and report.unit_code == a and report.status == "new"
     assert any("BC-000001" in m.text for m in await outbox_for(app, "8"))
     assert "transferred" in (await outbox_for(app, "1"))[-1].text or "chuyển" in (await outbox_for(app, "1"))[-1].text
 
@@ -355,7 +355,7 @@ async def test_export_contains_the_report_and_neutralises_formulas(app):
     sheet = load_workbook(io.BytesIO(reply.document)).active
     rows = list(sheet.values)
     assert rows[1][0] == "BC-000001"
-    assert rows[1][5].startswith("'=HYPERLINK")
+    assert rows[0][6] == "Nội dung" and rows[1][6].startswith("'=HYPERLINK")
     assert neutralise("+1") == "'+1" and neutralise("-") == "'-" and neutralise("@a") == "'@a"
     assert neutralise("ok") == "ok" and neutralise(5) == 5
 

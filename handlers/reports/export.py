@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.dates import day_range, parse_day
-from content.sheets import neutralise, to_csv, to_xlsx
+from content.sheets import to_csv, to_xlsx
 from db import reports as repo
 from db.base import utcnow
 from db.models import AdminUnit, User
@@ -18,10 +18,11 @@ from handlers.messages import Reply
 from handlers.registry import Context
 from handlers.reports.labels import kind_label, status_label, status_type_label
 
-HEADERS = ["Số báo cáo", "Loại", "Lĩnh vực", "Xã/phường", "Thôn/tổ dân phố", "Nội dung", "Số người ảnh hưởng",
-           "Trạng thái", "Nhóm trạng thái", "Người xử lý", "Gửi lúc", "Tiếp nhận lúc", "Đang xử lý từ",
-           "Giải quyết lúc", "Đóng lúc", "Mở lại lúc", "Ghi chú kết quả", "Trùng với"]
-WIDTHS = (12, 18, 26, 22, 18, 60, 10, 18, 14, 20, 17, 17, 17, 17, 17, 17, 40, 12)
+HEADERS = ["Số báo cáo", "Loại", "Lĩnh vực", "Xã/phường", "Thôn/tổ dân phố", "Đơn vị xử lý", "Nội dung",
+           "Số người ảnh hưởng", "Trạng thái", "Nhóm trạng thái", "Người xử lý", "Gửi lúc", "Tiếp nhận lúc",
+           "Đang xử lý từ", "Giải quyết lúc", "Đóng lúc", "Mở lại lúc", "Ghi chú kết quả", "Trùng với",
+           "Số tổ cùng gặp", "Tổng số người ảnh hưởng"]
+WIDTHS = (12, 18, 26, 22, 18, 22, 60, 10, 18, 14, 20, 17, 17, 17, 17, 17, 17, 40, 12, 10, 12)
 
 
 async def report_table(session: AsyncSession, start: datetime, end: datetime, scope: set[str] | None,
@@ -30,26 +31,37 @@ async def report_table(session: AsyncSession, start: datetime, end: datetime, sc
     reports = await repo.export_rows(session, start, end, scope)
     units = {u.code: u.name for u in (await session.scalars(select(AdminUnit))).all()}
     categories = {c.id: c.name for c in (await session.scalars(select(ReportCategory))).all()}
+    followers = await repo.follower_totals(session)
     handler_ids = {r.handler_id for r in reports if r.handler_id}
-    handlers = {u.id: u.display_name for u in (await session.scalars(
+    handlers = {u.id: handler_name(u) for u in (await session.scalars(
         select(User).where(User.id.in_(handler_ids)))).all()} if handler_ids else {}
 
     def when(value):
+        """A real date for Excel: local time, without a time zone (Excel has none)."""
         value = aware(value)
-        return value.astimezone(tz).strftime("%d/%m/%Y %H:%M") if value else ""
+        return value.astimezone(tz).replace(tzinfo=None) if value else None
 
     rows: list[list] = [HEADERS]
     with use_locale("vi"):
         for r in reports:
-            rows.append([neutralise(v) for v in (
+            count, people = followers.get(r.id, (0, 0))
+            total = (r.people_affected or 0) + people
+            rows.append([
                 r.number, kind_label(r.kind), categories.get(r.category_id, ""),
                 units.get(r.unit_code, r.unit_code), units.get(r.village_code, "") if r.village_code else "",
-                r.description, r.people_affected if r.people_affected is not None else "",
+                units.get(r.handling_unit_code, r.handling_unit_code),
+                r.description, r.people_affected if r.people_affected is not None else None,
                 status_label(r.status), status_type_label(r.status),
                 handlers.get(r.handler_id, "") if r.handler_id else "", when(r.created), when(r.acknowledged_at),
                 when(r.in_progress_at), when(r.fixed_at), when(r.closed_at), when(r.reopened_at),
-                r.resolution_note or "", repo.report_number(r.duplicate_of_id) if r.duplicate_of_id else "")])
+                r.resolution_note or "", repo.report_number(r.duplicate_of_id) if r.duplicate_of_id else "",
+                count, total or None])
     return rows
+
+
+def handler_name(user: User) -> str:
+    """The handler's name as the platform gave it, else their role and number (never blank)."""
+    return user.display_name or f"Cán bộ #{user.id}"
 
 
 def report_file(rows: list[list], fmt: str = "xlsx") -> bytes:

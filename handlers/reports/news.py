@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import reports as repo
 from db.models import User
-from db.reports import Report, ReportError, ReportStatus
+from db.reports import Report, ReportError, ReportKind, ReportStatus
 from handlers.i18n import _, format_date, use_locale
 from handlers.messages import Button, Reply, esc
 from handlers.notify import enqueue
@@ -16,23 +16,31 @@ from handlers.reports.labels import status_label
 
 
 async def notify_officials_new(session: AsyncSession, report: Report, reporter: User | None,
-                               reopened: bool = False) -> int:
-    """Tell the officials whose scope holds the report's commune; one message each."""
-    officials = await repo.officials_for(session, report.unit_code)
+                               reopened: bool = False) -> repo.Recipients:
+    """Tell the officials whose scope holds the report's handling unit; one message each.
+
+    Returns who was told (never the reporter themself), for a reply that says only what happened.
+    """
+    recipients = await repo.officials_to_tell(session, report.handling_unit_code)
+    if reporter is not None:
+        recipients = repo.Recipients([u for u in recipients.own if u.id != reporter.id],
+                                     [u for u in recipients.above if u.id != reporter.id])
     category = await session.get(repo.ReportCategory, report.category_id)
     village = await unit_name(session, report.village_code)
     commune = await unit_name(session, report.unit_code)
     event = f"re{report.reopened_at.timestamp():.0f}" if reopened and report.reopened_at else "new"
-    for official in officials:
-        if reporter is not None and official.id == reporter.id:
-            continue
+    good = report.kind == ReportKind.good_practice.value
+    for official in recipients.all:
         with use_locale(official.locale):
+            place = esc(", ".join(n for n in (village, commune) if n))
             if reopened:
                 head = _("🔁 Report <b>{number}</b> was reopened: the reporter says the problem is still not "
                          "resolved.").format(number=report.number)
+            elif good:
+                head = _("🌟 New good practice <b>{number}</b> from {place}.").format(number=report.number,
+                                                                                  place=place)
             else:
-                head = _("🆕 New report <b>{number}</b> from {place}.").format(
-                    number=report.number, place=esc(", ".join(n for n in (village, commune) if n)))
+                head = _("🆕 New report <b>{number}</b> from {place}.").format(number=report.number, place=place)
             text = "\n".join([head, _("Area: {category}").format(
                 category=esc(category.label(official.locale) if category else "")),
                 esc(report.description[:300])])
@@ -40,7 +48,19 @@ async def notify_officials_new(session: AsyncSession, report: Report, reporter: 
                                                  f"ro:o:{report.id}")]])
         await enqueue(session, official.id, reply, kind="report_new",
                       dedupe_key=f"rp:{event}:{report.id}:{official.id}")
-    return len(officials)
+    return recipients
+
+
+async def who_was_told(session: AsyncSession, report: Report, recipients: repo.Recipients) -> str:
+    """One true sentence: which officials were just told about ``report``."""
+    unit = esc(await unit_name(session, report.handling_unit_code))
+    if recipients.own:
+        return _("The officials of {unit} have been told.").format(unit=unit)
+    if recipients.above:
+        return _("{unit} has no official on the bot yet, so the province officials have been told.").format(
+            unit=unit)
+    return _("No official has joined the bot yet to receive it. It is saved, and the officials will see it "
+             "when they join.")
 
 
 def reporter_message(report: Report, status: ReportStatus, unit: str, note: str = "", other: str = "") -> Reply:
@@ -62,6 +82,12 @@ def reporter_message(report: Report, status: ReportStatus, unit: str, note: str 
     if status is ReportStatus.duplicate:
         return Reply(_("🔗 Your report <b>{number}</b> is the same problem as <b>{other}</b>. "
                        "It will be handled there and you will get its news.").format(number=number, other=other))
+    if status is ReportStatus.noted:
+        return Reply(_("🌟 {unit} has acknowledged your good practice <b>{number}</b>. Thank you!")
+                     .format(number=number, unit=unit) + note_line)
+    if status is ReportStatus.shared:
+        return Reply(_("📣 {unit} has shared your good practice <b>{number}</b> with every team of the "
+                       "province. Thank you!").format(number=number, unit=unit))
     if status is ReportStatus.closed:
         return Reply(_("📁 Your report <b>{number}</b> has been closed by {unit}.").format(number=number, unit=unit)
                      + note_line + "\n\n" + _("If the problem is still there, press \"Still not resolved\" "
@@ -84,16 +110,19 @@ async def tell_reporters(session: AsyncSession, report: Report, make, kind: str,
 # --- the member's own reports -------------------------------------------------------------
 
 async def my_reports(ctx: Context) -> Reply:
+    """The reports the member sent and those they follow (the same problem), with their status."""
     reports = await repo.reports_of(ctx.session, ctx.user.id)
     if not reports:
         return Reply(_("You have not sent any report yet."), buttons=ctx.main_menu())
+    followed = await repo.followed_ids(ctx.session, ctx.user.id)
     cats = {c.id: c for c in await repo.categories(ctx.session)}
     tz = ctx.services.settings.tz
     lines, rows = [_("<b>Your reports</b>")], []
     for r in reports:
         cat = cats.get(r.category_id)
+        mark = (" · " + _("followed")) if r.id in followed and r.reporter_id != ctx.user.id else ""
         lines.append(f"• <b>{r.number}</b> · {esc(cat.label(ctx.user.locale) if cat else '')} · "
-                     f"{status_label(r.status)} · {format_date(repo.aware(r.created).astimezone(tz).date())}")
+                     f"{status_label(r.status)} · {format_date(repo.aware(r.created).astimezone(tz).date())}{mark}")
         if repo.can_reopen(r):
             rows.append([Button(_("🔁 {number} still not resolved").format(number=r.number), f"rp:re:{r.id}")])
     return Reply("\n".join(lines), buttons=rows + ctx.main_menu()[:1])
@@ -110,6 +139,6 @@ async def reopen_report(ctx: Context, arg: str) -> Reply:
             return Reply(_("Only the person who sent a report can reopen it."))
         return Reply(_("Report {number} can no longer be reopened (it was closed more than 14 days ago, "
                        "or it is still open). Please send a new report.").format(number=report.number))
-    await notify_officials_new(ctx.session, report, ctx.user, reopened=True)
-    return Reply(_("Report {number} has been reopened. The officials have been told that the problem is "
-                   "still not resolved.").format(number=report.number), buttons=ctx.main_menu())
+    told = await notify_officials_new(ctx.session, report, ctx.user, reopened=True)
+    return Reply(_("Report {number} has been reopened.").format(number=report.number) + " "
+                 + await who_was_told(ctx.session, report, told), buttons=ctx.main_menu())

@@ -25,9 +25,9 @@ async def remind_stale(session: AsyncSession, now: datetime | None = None, tz=No
     per_official: dict[int, tuple[User, list[Report]]] = {}
     officials_cache: dict[str, list[User]] = {}
     for report in await repo.stale_reports(session, now):
-        if report.unit_code not in officials_cache:
-            officials_cache[report.unit_code] = await repo.officials_for(session, report.unit_code)
-        for official in officials_cache[report.unit_code]:
+        if report.handling_unit_code not in officials_cache:
+            officials_cache[report.handling_unit_code] = await repo.officials_for(session, report.handling_unit_code)
+        for official in officials_cache[report.handling_unit_code]:
             per_official.setdefault(official.id, (official, []))[1].append(report)
     queued = 0
     for official, reports in per_official.values():

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import reports as repo
 from db.base import utcnow
 from db.models import AdminUnit, UnitLevel, User
-from db.reports import Report, ReportFilter, ReportStatus
-from db.units import find_units
-from handlers.i18n import _, format_datetime
+from db.reports import Report, ReportFilter, ReportKind, ReportStatus
+from db.units import PROVINCE_CODE, find_units
+from handlers.i18n import _, format_datetime, use_locale
 from handlers.messages import Button, Reply, esc
+from handlers.notify import enqueue
 from handlers.registry import Context
 from handlers.reports.common import PAGE_SIZE, SKIP_WORDS, fold, no_buttons, refused, unit_name
-from handlers.reports.labels import GROUP_LABELS, kind_label, status_label
+from handlers.reports.labels import GROUP_LABELS, kind_label, people_line, status_label
 from handlers.reports.news import notify_officials_new, reporter_message, tell_reporters
 
 
@@ -42,7 +44,8 @@ async def list_view(ctx: Context, flt: ReportFilter, page: int = 1) -> Reply:
     pages = max(1, -(-total // PAGE_SIZE))
     cats = {c.id: c for c in await repo.categories(ctx.session)}
     units = {u.code: u.name for u in (await ctx.session.scalars(select(AdminUnit).where(
-        AdminUnit.code.in_({r.unit_code for r in reports} | {r.village_code for r in reports if r.village_code})
+        AdminUnit.code.in_({r.unit_code for r in reports} | {r.handling_unit_code for r in reports}
+                           | {r.village_code for r in reports if r.village_code})
     ))).all()}
     now = utcnow()
     title = _("<b>Reports: {group}</b> ({total})").format(group=_(GROUP_LABELS[flt.group]), total=total)
@@ -59,6 +62,8 @@ async def list_view(ctx: Context, flt: ReportFilter, page: int = 1) -> Reply:
     for r in reports:
         age = (now - repo.aware(r.created)).days
         place = ", ".join(n for n in (units.get(r.village_code or ""), units.get(r.unit_code)) if n)
+        if r.handling_unit_code != r.unit_code:
+            place += " → " + units.get(r.handling_unit_code, r.handling_unit_code)
         cat = cats.get(r.category_id)
         lines.append(f"• <b>{r.number}</b> · {esc(place)} · {esc(cat.label(ctx.user.locale) if cat else '')} · "
                      f"{status_label(r.status)} · " + _("{days} d").format(days=age))
@@ -109,13 +114,52 @@ async def _report_in_scope(ctx: Context, arg: str) -> Report | None:
     return report
 
 
+ACTIONS = {"difficulty": set("otpcfrdm"), "good_practice": set("ogsm")}
+
+
+async def good_practice_outcome(ctx: Context, report: Report, action: str, unit: str) -> list[Reply]:
+    """Acknowledge a good practice (g), or share it with every team of the province (s)."""
+    status = ReportStatus.noted if action == "g" else ReportStatus.shared
+    if (action == "g" and not report.status_enum.is_open) or (action == "s" and report.status == status.value):
+        return await report_view(ctx, report)
+    shared = await share_good_practice(ctx.session, report) if action == "s" else 0
+    await repo.change_status(ctx.session, report, ctx.user, status)
+    await tell_reporters(ctx.session, report, lambda: reporter_message(report, status, unit),
+                         kind="report_status", event=f"{report.id}:{status.value}")
+    done = _("Done: {number} is now \"{status}\".").format(number=report.number, status=status_label(status.value))
+    if action == "s":
+        done += "\n" + _("Sent to {count} team members.").format(count=shared)
+    return [Reply(done)] + await report_view(ctx, report)
+
+
+async def share_good_practice(session: AsyncSession, report: Report) -> int:
+    """Queue the good practice for every team member of the province but its reporter; return how many."""
+    category = await session.get(repo.ReportCategory, report.category_id)
+    place = ", ".join(n for n in (await unit_name(session, report.village_code),
+                                  await unit_name(session, report.unit_code)) if n)
+    count = 0
+    for member in await repo.team_members_of(session, PROVINCE_CODE):
+        if member.id == report.reporter_id:
+            continue
+        with use_locale(member.locale):
+            text = "\n".join([_("🌟 A good practice from {place}, worth trying:").format(place=esc(place)),
+                              _("Area: {category}").format(
+                                  category=esc(category.label(member.locale) if category else "")),
+                              "", esc(report.description)])
+        if await enqueue(session, member.id, Reply(text), kind="report_share",
+                         dedupe_key=f"rp:share:{report.id}:{member.id}") is not None:
+            count += 1
+    return count
+
+
 async def report_view(ctx: Context, report: Report) -> list[Reply]:
     s, tz = ctx.session, ctx.services.settings.tz
     category = await s.get(repo.ReportCategory, report.category_id)
     reporter = await s.get(User, report.reporter_id) if report.reporter_id else None
     handler = await s.get(User, report.handler_id) if report.handler_id else None
     place = ", ".join(n for n in (await unit_name(s, report.village_code), await unit_name(s, report.unit_code)) if n)
-    followers = len(await repo.followers_of(s, report)) - (1 if report.reporter_id else 0)
+    followers = await repo.follower_summary(s, report)
+    good = report.kind == ReportKind.good_practice.value
     lines = [f"<b>{report.number}</b> · {kind_label(report.kind)}",
              _("Area: {category}").format(category=esc(category.label(ctx.user.locale) if category else "")),
              _("Place: {place}").format(place=esc(place)),
@@ -123,12 +167,19 @@ async def report_view(ctx: Context, report: Report) -> list[Reply]:
                                           else _("(anonymous)")),
              _("Sent: {time}").format(time=format_datetime(repo.aware(report.created), tzinfo=tz)),
              _("Status: {status}").format(status=status_label(report.status))]
+    if report.handling_unit_code != report.unit_code:
+        lines.append(_("Handling unit: {unit}").format(unit=esc(await unit_name(s, report.handling_unit_code))))
     if handler is not None:
         lines.append(_("Handled by: {name}").format(name=esc(handler.display_name) or "?"))
     if report.people_affected:
-        lines.append(_("People affected: {people}").format(people=report.people_affected))
-    if followers > 0:
-        lines.append(_("Other teams with the same problem: {count}").format(count=followers))
+        lines.append(people_line(report.kind, report.people_affected))
+    if followers.count > 0:
+        lines.append(_("Other teams with the same problem: {count}").format(count=followers.count))
+        if followers.village_codes:
+            names = [await unit_name(s, code) for code in followers.village_codes]
+            lines.append(_("Also met in: {villages}").format(villages=esc(", ".join(n for n in names if n))))
+        if followers.people_total:
+            lines.append(_("People affected in all: {people}").format(people=followers.people_total))
     if report.duplicate_of_id:
         lines.append(_("Same problem as {number}").format(number=repo.report_number(report.duplicate_of_id)))
     lines += ["", esc(report.description)]
@@ -136,7 +187,11 @@ async def report_view(ctx: Context, report: Report) -> list[Reply]:
         lines += ["", _("Result: {note}").format(note=esc(report.resolution_note))]
     rid = report.id
     rows: list[list[Button]] = []
-    if report.status_enum.is_open:
+    if good and report.status_enum.is_open:
+        rows.append([Button(_("👍 Acknowledge"), f"ro:g:{rid}")])
+    if good and report.status != ReportStatus.shared.value:
+        rows.append([Button(_("📣 Share with every team of the province"), f"ro:s:{rid}")])
+    if not good and report.status_enum.is_open:
         first = []
         if report.status not in (ReportStatus.acknowledged.value,) or report.handler_id != ctx.user.id:
             first.append(Button(_("🙋 Take it"), f"ro:t:{rid}"))
@@ -161,6 +216,11 @@ async def on_official_button(ctx: Context):
     if action == "o":
         return await report_view(ctx, report)
     unit = await unit_name(ctx.session, ctx.user.unit_code) or _("the commune")
+    good = report.kind == ReportKind.good_practice.value
+    if action not in ACTIONS[report.kind if good else "difficulty"]:
+        return await report_view(ctx, report)  # a button of the other kind: show what fits
+    if action in ("g", "s"):
+        return await good_practice_outcome(ctx, report, action, unit)
     if action in ("t", "p", "c"):
         if not report.status_enum.is_open:
             return await report_view(ctx, report)
@@ -219,7 +279,7 @@ async def note_dialog(ctx: Context):
                 no_buttons(ctx)
                 return Reply(_("I could not find the unit \"{text}\". Check the name or use its code.")
                              .format(text=esc(text)))
-            target, old = targets[0], report.unit_code
+            target, old = targets[0], report.handling_unit_code
             if target.code == old:
                 no_buttons(ctx)
                 return Reply(_("The report is already in {unit}. Type another unit, or 0.").format(unit=esc(target.name)))

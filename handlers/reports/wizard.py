@@ -15,8 +15,8 @@ from handlers.i18n import _
 from handlers.messages import Button, Reply, esc
 from handlers.registry import Context
 from handlers.reports.common import SKIP_WORDS, fold, no_buttons
-from handlers.reports.labels import kind_label
-from handlers.reports.news import my_reports, notify_officials_new, reopen_report
+from handlers.reports.labels import kind_label, people_line
+from handlers.reports.news import my_reports, notify_officials_new, reopen_report, who_was_told
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".gif", ".bmp")
 DONE_WORDS = {"xong", "xong roi", "het", "tiep", "tiep tuc", "done", "ok", "khong co anh", "ko co anh"}
@@ -91,19 +91,31 @@ async def ask_step(ctx: Context) -> Reply:
         no_buttons(ctx)
         return Reply(_("Step 3 of 6: type the name of the village (thôn) or residential group (tổ dân phố), "
                        "for example: Thôn 3"))
+    good = data.get("kind") == "good_practice"
     if step == "desc":
         no_buttons(ctx)
+        if good:
+            return Reply(_("Step 4 of 6: describe the good practice in a few sentences "
+                           "(what you did, for whom, what came of it). Between {min} and {max} characters.")
+                         .format(min=repo.MIN_DESCRIPTION, max=repo.MAX_DESCRIPTION))
         return Reply(_("Step 4 of 6: describe the problem in a few sentences "
                        "(what happened, for whom, what you tried). Between {min} and {max} characters.")
                      .format(min=repo.MIN_DESCRIPTION, max=repo.MAX_DESCRIPTION))
     if step == "photos":
         count = await repo.draft_photo_count(ctx.session, data["draft"])
         label = _("✅ Done") if count else _("⏭ No photo")
+        if good:
+            return Reply(_("Step 5 of 6: send up to {max} photos of it (people being helped, a poster…), "
+                           "or press the button to go on. Photos so far: {count}.")
+                         .format(max=repo.MAX_PHOTOS, count=count), buttons=[[Button(label, "rp:ph")]])
         return Reply(_("Step 5 of 6: send up to {max} photos (a screenshot of the error helps), "
                        "or press the button to go on. Photos so far: {count}.")
                      .format(max=repo.MAX_PHOTOS, count=count), buttons=[[Button(label, "rp:ph")]])
     if step == "people":
         no_buttons(ctx)
+        if good:
+            return Reply(_("Step 6 of 6: about how many people did it help? Type a number, "
+                           "or 0 if you don't know."))
         return Reply(_("Step 6 of 6: about how many people are affected? Type a number, "
                        "or 0 if you don't know."))
     return await summary(ctx)
@@ -124,7 +136,7 @@ async def summary(ctx: Context) -> Reply:
                                                                           commune.name if commune else "") if n))),
              _("Description: {text}").format(text=esc(data.get("desc", ""))),
              _("Photos: {count}").format(count=photos),
-             _("People affected: {people}").format(people=people if people else _("not given"))]
+             people_line(data.get("kind", "difficulty"), people if people else _("not given"))]
     rows: list[list[Button]] = []
     if data.get("kind") == "difficulty" and category is not None:
         similar = await repo.similar_open_reports(ctx.session, data["unit"], category.id)
@@ -311,11 +323,15 @@ async def send_report(ctx: Context) -> Reply:
                        "Please send more tomorrow.").format(limit=repo.DAILY_LIMIT),
                      buttons=ctx.main_menu())
     ctx.end_dialog()
-    await notify_officials_new(ctx.session, report, ctx.user)
-    return Reply(_("Thank you! Your report was sent. Its number is <b>{number}</b>.\n"
-                   "The commune officials have been told. You will get a message here whenever its status "
-                   "changes. See all your reports with /myreports.").format(number=report.number),
-                 buttons=ctx.main_menu())
+    told = await who_was_told(ctx.session, report, await notify_officials_new(ctx.session, report, ctx.user))
+    if report.kind == "good_practice":
+        return Reply(_("Thank you for sharing this good practice! Its number is <b>{number}</b>.").format(
+            number=report.number) + "\n" + told + " " + _("You will get a message here when it is acknowledged "
+                                                          "or shared. See all your reports with /myreports."),
+            buttons=ctx.main_menu())
+    return Reply(_("Thank you! Your report was sent. Its number is <b>{number}</b>.").format(number=report.number)
+                 + "\n" + told + " " + _("You will get a message here whenever its status changes. "
+                                         "See all your reports with /myreports."), buttons=ctx.main_menu())
 
 
 async def join_same_problem(ctx: Context, report_id: int) -> Reply:
@@ -323,7 +339,8 @@ async def join_same_problem(ctx: Context, report_id: int) -> Reply:
     report = await repo.get_report(ctx.session, report_id)
     if report is None or report.unit_code != data.get("unit") or not report.status_enum.is_open:
         return await summary(ctx)
-    await repo.follow(ctx.session, report, ctx.user, note=data.get("desc", ""))
+    await repo.follow(ctx.session, report, ctx.user, note=data.get("desc", ""), village_code=data.get("village"),
+                      people_affected=data.get("people"))
     await _drop_draft(ctx)
     return Reply(_("Thank you. Instead of a new report, you now follow {number}: you will get its news. "
                    "The officials see that one more team met this problem.").format(number=report.number),
