@@ -9,6 +9,7 @@ from functools import cached_property
 
 from bot.router import Router
 from bot.settings import Settings
+from db.locks import startup_lock
 from db.migrate import upgrade_async
 from db.progress import seed_departments
 from db.reports import seed_categories
@@ -38,13 +39,15 @@ class App:
                            else contextlib.nullcontext())
 
     async def prepare(self) -> None:
-        """Apply migrations and seed reference data; safe on every start."""
-        await upgrade_async(self.settings.database_url)
-        async with self.sessions() as session:
-            added = await seed_units(session)
-            await seed_departments(session)  # provincial departments report campaign figures
-            await seed_categories(session)  # report areas: content/report_categories.toml
-            await session.commit()
+        """Apply migrations and seed reference data; safe on every start, also by several
+        processes starting together (one runs them while the others wait, then find nothing to do)."""
+        async with startup_lock(self.engine):
+            await upgrade_async(self.settings.database_url)
+            async with self.sessions() as session:
+                added = await seed_units(session)
+                await seed_departments(session)  # provincial departments report campaign figures
+                await seed_categories(session)  # report areas: content/report_categories.toml
+                await session.commit()
         if added:
             log.info("seeded %d administrative units", added)
 

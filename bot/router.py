@@ -13,13 +13,14 @@ from html import escape
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, inspect, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from db.base import utcnow
 from db.dialog import remember_buttons
+from db.locks import lock_user_sync
 from db.models import DialogState, ProcessedUpdate, Role, User
 from handlers.i18n import N_, _, normalize_locale, use_locale
 from handlers.messages import Incoming, Reply
@@ -39,9 +40,22 @@ class Router:
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Handle one incoming event in one database session; return the replies to send.
 
-        Per message, for a known user: one INSERT (de-duplication), one SELECT (user and dialog
-        state together), the handler's own statements, one UPDATE of the dialog state, COMMIT.
+        Per message, for a known user: one INSERT (de-duplication), on PostgreSQL the user's
+        advisory lock, one SELECT (user and dialog state together), the handler's own
+        statements, one UPDATE of the dialog state, COMMIT. A conflict with another process
+        (a unique violation, a deadlock) rolls everything back and is tried once more: the
+        user never sees it.
         """
+        try:
+            return await self._handle_once(incoming)
+        except DBAPIError as exc:
+            if not _is_conflict(exc):
+                raise
+            log.warning("conflict with a concurrent transaction (%s); handling the message again",
+                        type(exc.orig).__name__)
+        return await self._handle_once(incoming)
+
+    async def _handle_once(self, incoming: Incoming) -> list[Reply]:
         # The session is opened and closed outside the write lock: closing it takes a loop
         # iteration (SQLAlchemy closes in a task of its own), and holding the lock across it
         # would let one message through per loop iteration under load.
@@ -70,6 +84,9 @@ class Router:
         """Record the update (None if it is a duplicate), then load the user and their state."""
         if incoming.update_id and not self._first_delivery(session, incoming):
             return None
+        # Per-user order across processes: this user's messages (and the outbox remembering
+        # buttons for them) wait here until the transaction holding the lock ends.
+        lock_user_sync(session, incoming.platform, incoming.user_id)
         return self._load_user(session, incoming)
 
     @staticmethod
@@ -96,13 +113,16 @@ class Router:
         user, state = row if row is not None else (None, None)
         settings = self.app.settings
         if user is None:
-            user = User(
+            # INSERT … ON CONFLICT DO NOTHING: a first message handled at the same moment
+            # elsewhere (a process without the lock, e.g. the CLI) makes this a no-op, not an error.
+            session.execute(_insert_ignoring(session, User).values(
                 platform=incoming.platform, platform_user_id=incoming.user_id,
                 chat_id=incoming.chat_id, display_name=incoming.display_name[:200],
                 role=Role.citizen,
                 locale=normalize_locale(settings.default_locale),  # Vietnamese first; /language switches
-            )
-            session.add(user)
+            ))
+            user, state = (session.execute(
+                _USER_AND_STATE, {"platform": incoming.platform, "platform_user_id": incoming.user_id})).one()
         # Assign only what changed: an unchanged user costs no UPDATE and no flush here (the
         # commit, or a handler's first query, flushes what did change).
         if incoming.platform == "telegram" and incoming.user_id in settings.admin_telegram_ids \
@@ -114,11 +134,10 @@ class Router:
             user.display_name = incoming.display_name[:200]
         if user.active is not True:
             user.active = True
-        if user.id is None:
-            session.flush()  # a new user needs its id for the dialog state
         if state is None:
-            state = DialogState(user_id=user.id, data={}, options=[], shown=[])
-            session.add(state)
+            session.execute(_insert_ignoring(session, DialogState).values(
+                user_id=user.id, data={}, options=[], shown=[]))
+            state = session.get(DialogState, user.id)
         return user, state
 
     async def _dispatch(self, ctx: Context):
@@ -200,6 +219,27 @@ def _save_state(session: Session, state: DialogState) -> None:
         # what the unit of work raises when the row it updates is gone
         raise StaleDataError("UPDATE statement on table 'dialog_states' expected to update 1 row(s); "
                              "0 were matched.")
+
+
+def _insert_ignoring(session: Session, model):
+    """``INSERT … ON CONFLICT DO NOTHING`` for ``model`` in this session's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(model).on_conflict_do_nothing()
+
+
+_CONFLICT_STATES = {"23505", "40P01", "40001"}  # unique violation, deadlock, serialization failure
+
+
+def _is_conflict(exc: DBAPIError) -> bool:
+    """A conflict with a concurrent transaction that running the message again resolves."""
+    if isinstance(exc, IntegrityError) and "unique" in str(exc.orig).lower():
+        return True
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return state in _CONFLICT_STATES
 
 
 def _as_list(result) -> list[Reply]:

@@ -3,6 +3,8 @@
 from db import (  # noqa: F401  # noqa: F401
     guidance,
     invites,
+    locks,
+    media,
     models,
     outbox,
     progress,

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
 from db.dialog import remember_buttons
-from db.models import DialogState
+from db.locks import lock_user
+from db.models import DialogState, User
 
 ButtonRows = list[list[tuple[str, str]]]  # rows of (label, data)
 
@@ -54,6 +55,10 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(String(500), default="")
     created: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
+    # Who is sending it and since when (status ``sending``): a lease another sender may take
+    # back only after it expired (bot/outbox.py, CLAIM_LEASE).
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[datetime | None] = mapped_column()
 
 
 
@@ -85,6 +90,11 @@ async def enqueue_message(session: AsyncSession, user_id: int, text: str, button
     session.add(message)
     data = [data for row in buttons for _label, data in row]
     if data:
+        # The recipient's dialog state is theirs: take their lock, as their own messages do.
+        identity = (await session.execute(select(User.platform, User.platform_user_id)
+                                          .where(User.id == user_id))).first()
+        if identity is not None:
+            await lock_user(session, *identity)
         state = await session.get(DialogState, user_id)
         if state is None:
             state = DialogState(user_id=user_id, data={}, options=[], shown=[])

@@ -22,6 +22,7 @@ from bot.channels.base import apology
 from bot.channels.render import reply_as_text, split_text
 from bot.media import MediaStore, image_type
 from db.dialog import remember_buttons
+from db.locks import lock_user
 from db.models import DialogState, User
 from handlers.i18n import _, use_locale
 from handlers.messages import Attachment, DeliveryError, Incoming, RateLimited, RecipientGone, Reply
@@ -421,9 +422,12 @@ class ZaloChannel:
         """
         data = [button.data for button in reply.all_buttons()]
         async with getattr(self.app, "write_lock", contextlib.nullcontext()), self.app.sessions() as session:
-            user_id = await session.scalar(select(User.id).where(User.platform == PLATFORM,
-                                                                 User.chat_id == chat_id))
-            state = await session.get(DialogState, user_id) if user_id is not None else None
+            user = (await session.execute(select(User.id, User.platform_user_id).where(
+                User.platform == PLATFORM, User.chat_id == chat_id))).first()
+            if user is None:
+                return
+            await lock_user(session, PLATFORM, user.platform_user_id)  # as the user's own messages do
+            state = await session.get(DialogState, user.id)
             if state is None:
                 return
             remember_buttons(state, [data])
