@@ -27,6 +27,7 @@ CATEGORIES: dict[str, str] = {
     "portal": "Cổng Dịch vụ công & tài khoản",
     "payment": "Thanh toán trực tuyến",
     "ecopy": "Chứng thực bản sao điện tử",
+    "procedure": "Thủ tục thường gặp",
     "safety": "An toàn & hỗ trợ",
     "campaign": "Chiến dịch",
 }
@@ -35,6 +36,7 @@ CATEGORY_NAMES_EN: dict[str, str] = {
     "portal": "Public service portal & accounts",
     "payment": "Online payment",
     "ecopy": "Electronic certified copies",
+    "procedure": "Common procedures",
     "safety": "Safety & help",
     "campaign": "Campaign",
 }

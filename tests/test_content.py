@@ -32,7 +32,7 @@ def test_real_content_has_no_problems():
 def test_every_topic_id_has_a_topic_in_file_order():
     kb = KnowledgeBase.load()
     ids = read_topic_ids()
-    assert len(ids) == 24
+    assert len(ids) == 29
     assert list(kb.topics) == ids
 
 
@@ -250,6 +250,6 @@ def test_main_prints_ok_or_problems_and_returns_the_exit_code(kb_dir, capsys):
     assert "beta.toml: only 3 examples" in capsys.readouterr().out
 
 
-def test_main_on_the_real_content_reports_24_topics(capsys):
+def test_main_on_the_real_content_reports_29_topics(capsys):
     assert main([]) == 0
-    assert capsys.readouterr().out.strip() == "OK: 24 topics"
+    assert capsys.readouterr().out.strip() == "OK: 29 topics"
