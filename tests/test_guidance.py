@@ -160,7 +160,7 @@ def test_ask_cli_reads_one_question_per_line_from_stdin(tmp_path):
 def test_content_check_cli_is_clean(tmp_path):
     result = _cli(tmp_path, "content", "check")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "OK: 24 topics" in result.stdout
+    assert "OK: 29 topics" in result.stdout
 
 
 def test_unanswered_cli_lists_maps_and_ignores(tmp_path):
