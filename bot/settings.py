@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     daily_summary_time: time = time(17, 0)
     broadcast_rate: float = 25.0
+    help_escalate_hours: float = 24.0  # a help request nobody took goes to the commune's officials after this
     user_hash_salt: str = "change-me"  # salts the hashes that stand in for users in logs
 
     @field_validator("admin_telegram_ids", mode="before")

@@ -2,6 +2,7 @@
 
 from db import (  # noqa: F401  # noqa: F401
     guidance,
+    help_requests,
     invites,
     locks,
     media,

@@ -11,12 +11,13 @@ from handlers.registry import Registry
 
 def build_registry() -> Registry:
     """Every feature's handlers, registered in one place."""
-    from handlers import guidance, invites, progress, reports, start
+    from handlers import guidance, help, invites, progress, reports, start
 
     registry = Registry()
     start.register(registry)
     invites.register(registry)
     reports.register(registry)
     progress.register(registry)
+    help.register(registry)  # help requests (/hotro, /yeucau)
     guidance.register(registry)  # last: it owns free text
     return registry
