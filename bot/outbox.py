@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -52,8 +52,11 @@ class OutboxSender:
     """Deliver due outbox messages through ``channels`` (channels, or platform → deliver(chat_id, reply))."""
 
     def __init__(self, app: App, channels: Mapping[str, Deliver] | Iterable[Channel], rate: float | None = None,
-                 idle: float = 1.0) -> None:
+                 idle: float = 1.0, only_users: Collection[str] | None = None) -> None:
         self.app = app
+        # The terminal chat delivers only its own users' messages (platform user ids): two
+        # terminals on one database must not print each other's.
+        self.only_users = sorted(only_users) if only_users is not None else None
         self.channels: dict[str, Deliver] = (dict(channels) if isinstance(channels, Mapping)
                                              else {channel.platform: channel.deliver for channel in channels})
         self.rate = rate if rate is not None else app.settings.broadcast_rate
@@ -96,22 +99,28 @@ class OutboxSender:
             return 0
         self._recovered = True
         async with self.app.sessions() as session:
-            result = await session.execute(
-                update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.sending.value)
-                .values(status=OutboxStatus.pending.value, next_attempt_at=utcnow()))
+            query = update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.sending.value)
+            if self.only_users is not None:
+                query = query.where(OutboxMessage.user_id.in_(self._own_user_ids()))
+            result = await session.execute(query.values(status=OutboxStatus.pending.value, next_attempt_at=utcnow()))
             await session.commit()
         if result.rowcount:
             log.warning("outbox: %d message(s) interrupted by a crash will be sent again", result.rowcount)
         return result.rowcount or 0
 
+    def _own_user_ids(self):
+        return select(User.id).where(User.platform.in_(list(self.channels)),
+                                     User.platform_user_id.in_(self.only_users or []))
+
     async def _due(self) -> list[int]:
         async with self.app.sessions() as session:
-            rows = await session.scalars(
-                select(OutboxMessage.id).join(User, User.id == OutboxMessage.user_id)
-                .where(OutboxMessage.status.in_(RETRYABLE),
-                       OutboxMessage.next_attempt_at <= utcnow(),
-                       User.platform.in_(list(self.channels)))
-                .order_by(OutboxMessage.id).limit(BATCH))
+            query = (select(OutboxMessage.id).join(User, User.id == OutboxMessage.user_id)
+                     .where(OutboxMessage.status.in_(RETRYABLE),
+                            OutboxMessage.next_attempt_at <= utcnow(),
+                            User.platform.in_(list(self.channels))))
+            if self.only_users is not None:
+                query = query.where(User.platform_user_id.in_(self.only_users))
+            rows = await session.scalars(query.order_by(OutboxMessage.id).limit(BATCH))
             return list(rows)
 
     async def _throttle(self) -> None:

@@ -44,3 +44,18 @@ def test_make_run_without_token_opens_the_terminal_chat(tmp_path):
                             text=True, cwd=tmp_path, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "Xin chào" in result.stdout and "1. " in result.stdout
+
+
+def test_two_terminal_users_play_both_sides_of_a_help_request(tmp_path):
+    """Each terminal prints the messages queued for its own user: the whole loop works locally."""
+    member = run_chat(tmp_path, [], "--user-id", "2", "--as", "team", "--unit", "18673")
+    assert member.returncode == 0, member.stderr
+    # The citizen answers every question by typing (a number picks an option).
+    citizen = run_chat(tmp_path, ["/hotro", "cam xuyen", "Thôn 3", "1", "1", "1", "1"], "--user-id", "1")
+    assert "HT-000001" in citizen.stdout, citizen.stdout
+    member = run_chat(tmp_path, ["1"], "--user-id", "2")  # "1" = "Tôi nhận" of the delivered message
+    assert "📨 Tin nhắn mới" in member.stdout and "HT-000001" in member.stdout
+    assert "Bạn đã nhận HT-000001" in member.stdout
+    assert "Tin vui" not in member.stdout  # the citizen's news is not printed in the member's terminal
+    citizen = run_chat(tmp_path, [], "--user-id", "1")
+    assert "📨 Tin nhắn mới" in citizen.stdout and "Tin vui" in citizen.stdout

@@ -21,11 +21,12 @@ async def test_start_gives_a_numbered_menu_and_a_typed_number_chooses(tmp_path):
         assert greeting.text.startswith("Xin chào Lan!")
         assert "<b>" not in greeting.text and "reply_markup" not in greeting.params
         assert "1. 📚 Hướng dẫn" in greeting.text
-        assert "2. ❓ Trợ giúp" in greeting.text
-        assert greeting.text.rstrip().endswith("(Trả lời bằng một số: 1, 2, 3)")
+        assert "2. 🙋 Nhờ tổ công nghệ số giúp" in greeting.text
+        assert "3. ❓ Trợ giúp" in greeting.text
+        assert greeting.text.rstrip().endswith("(Trả lời bằng một số: 1, 2, 3, 4)")
 
         mark = fake.mark()
-        fake.user_sends_text(USER, "2", display_name="Lan")
+        fake.user_sends_text(USER, "3", display_name="Lan")
         [help_message] = await fake.wait_messages(USER, 1, since=mark)
         assert help_message.text.startswith("Cách dùng trợ lý")
         assert "/start – Bắt đầu và mở menu chính" in help_message.text

@@ -63,7 +63,7 @@ async def test_zalo_events_with_the_right_secret_are_answered_wrapped_or_bare(tm
         assert zalo.webhook_deliveries[-1][1] == 200
 
         mark = zalo.mark()
-        assert await zalo.post_to_webhook(zalo.make_text_event(ZALO_USER, "2"), wrapped=False) == 200
+        assert await zalo.post_to_webhook(zalo.make_text_event(ZALO_USER, "3"), wrapped=False) == 200
         [chosen] = await zalo.wait_messages(ZALO_USER, 1, since=mark)
         assert chosen.text.startswith("Cách dùng trợ lý")
 

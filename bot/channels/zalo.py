@@ -19,11 +19,10 @@ import httpx
 from sqlalchemy import select
 
 from bot.channels.base import apology
+from bot.channels.options import remember_options
 from bot.channels.render import reply_as_text, split_text
 from bot.media import MediaStore, image_type
-from db.dialog import remember_buttons
-from db.locks import lock_user
-from db.models import DialogState, User
+from db.models import User
 from handlers.i18n import _, use_locale
 from handlers.messages import Attachment, DeliveryError, Incoming, RateLimited, RecipientGone, Reply
 from handlers.notify import enqueue
@@ -416,22 +415,7 @@ class ZaloChannel:
             raise DeliveryError(str(exc)) from None
 
     async def _remember_options(self, chat_id: str, reply: Reply) -> None:
-        """The numbered options the user now sees last are this message's: "1" chooses its first.
-
-        The router does this for replies; a proactive message is sent later, by the outbox.
-        """
-        data = [button.data for button in reply.all_buttons()]
-        async with getattr(self.app, "write_lock", contextlib.nullcontext()), self.app.sessions() as session:
-            user = (await session.execute(select(User.id, User.platform_user_id).where(
-                User.platform == PLATFORM, User.chat_id == chat_id))).first()
-            if user is None:
-                return
-            await lock_user(session, PLATFORM, user.platform_user_id)  # as the user's own messages do
-            state = await session.get(DialogState, user.id)
-            if state is None:
-                return
-            remember_buttons(state, [data])
-            await session.commit()
+        await remember_options(self.app, PLATFORM, chat_id, reply)
 
     async def _send_quietly(self, chat_id: str, text: str) -> None:
         try:
