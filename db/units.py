@@ -86,3 +86,15 @@ async def unit_and_descendants(session: AsyncSession, code: str) -> set[str]:
         found.add(current)
         stack.extend(children.get(current, []))
     return found
+
+
+async def units_containing(session: AsyncSession, text: str, level: UnitLevel | None = None) -> list[AdminUnit]:
+    """Units whose name contains ``text`` (accent-insensitive, kind words ignored): choices for a partial name."""
+    wanted = strip_kind(fold_key(text))
+    if len(wanted) < 3:
+        return []
+    query = select(AdminUnit).where(AdminUnit.active.is_(True))
+    if level is not None:
+        query = query.where(AdminUnit.level == level)
+    return [u for u in (await session.scalars(query.order_by(AdminUnit.name))).all()
+            if wanted in strip_kind(u.name_key)]

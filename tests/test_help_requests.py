@@ -292,3 +292,42 @@ async def test_yeucau_lists_the_open_requests_of_the_members_commune(app):
     citizen = Person(app, "4")
     await citizen.say("/yeucau")
     assert "HT-000001" not in citizen.text
+
+
+def test_the_cli_lists_figures_per_commune_as_json_without_names_or_phones(tmp_path, monkeypatch, capsys):
+    import json
+
+    from bot.__main__ import main
+    from bot.app import App
+    from tests.conftest import make_settings
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/bot.db")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "")
+    monkeypatch.setenv("ZALO_BOT_TOKEN", "")
+
+    async def setup():
+        app = App(make_settings(tmp_path))
+        await app.prepare()
+        await people(app)
+        await ask(Person(app, "1"), phone="0912345678")
+        await ask(Person(app, "1"))
+        member = Person(app, "2")
+        await member.press("hr:t:1")
+        await member.press("hr:d:1")
+        await Person(app, "1").press("hr:s:1:4")
+        await app.aclose()
+
+    asyncio.run(setup())
+    assert main(["help-requests", "list", "--unit", "cam xuyen", "--json"]) == 0
+    out = capsys.readouterr().out
+    data = json.loads(out)
+    [commune] = data["communes"]
+    assert commune["unit_name"] == "Xã Cẩm Xuyên" and commune["opened"] == 2 and commune["taken"] == 1
+    assert commune["done"] == 1 and commune["still_open"] == 1 and commune["rating_average"] == 4
+    assert commune["median_hours_to_take"] is not None and commune["median_hours_to_finish"] is not None
+    assert [r["number"] for r in data["requests"]] == ["HT-000001", "HT-000002"]
+    assert "0912345678" not in out and "Bà Lan" not in out and "Anh Hùng" not in out
+    assert main(["help-requests", "list", "--status", "open", "--json"]) == 0
+    assert [r["number"] for r in json.loads(capsys.readouterr().out)["requests"]] == ["HT-000002"]
+    assert main(["help-requests", "list", "--unit", "xuyen"]) == 2  # two communes match: choose
+    assert "18673" in capsys.readouterr().err

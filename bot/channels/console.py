@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.channels.options import remember_options
 from bot.channels.render import reply_as_text
@@ -20,6 +21,7 @@ from handlers.messages import Attachment, Incoming, Reply
 
 PROMPT = "> "
 PLATFORM = "console"
+Deliver = Callable[[str, Reply], Awaitable[None]]
 
 
 def _write_reply(stdout: TextIO, reply: Reply) -> None:
@@ -32,10 +34,12 @@ def _write_reply(stdout: TextIO, reply: Reply) -> None:
 
 
 async def run_console(app, user_id: str = "1", display_name: str = "", stdin: TextIO | None = None,
-                      stdout: TextIO | None = None, poll: float = 1.0) -> None:
-    """Read one message per line and print the bot's replies (and queued messages) until end of input."""
-    from bot.outbox import OutboxSender
+                      stdout: TextIO | None = None, outbox: Callable[[Deliver], Any] | None = None) -> None:
+    """Read one message per line and print the bot's replies until end of input.
 
+    ``outbox(deliver)`` makes the outbox sender of this terminal's user (``bot.outbox.OutboxSender``
+    with ``only_users``); without it, queued messages are not printed.
+    """
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     interactive = stdin.isatty()
     if interactive:
@@ -50,10 +54,11 @@ async def run_console(app, user_id: str = "1", display_name: str = "", stdin: Te
         stdout.flush()
         await remember_options(app, PLATFORM, chat_id, reply)
 
-    sender = OutboxSender(app, {PLATFORM: deliver}, rate=0, idle=poll, only_users={user_id})
-    await sender.drain()  # what arrived while the terminal was closed
+    sender = outbox(deliver) if outbox is not None else None
+    if sender is not None:
+        await sender.drain()  # what arrived while the terminal was closed
     stop = asyncio.Event()
-    background = asyncio.create_task(sender.run(stop)) if interactive else None
+    background = asyncio.create_task(sender.run(stop)) if interactive and sender is not None else None
     loop = asyncio.get_running_loop()
     try:
         while True:
@@ -69,14 +74,15 @@ async def run_console(app, user_id: str = "1", display_name: str = "", stdin: Te
             for reply in await app.router.handle(_incoming(user_id, display_name, text)):
                 _write_reply(stdout, reply)
             stdout.flush()
-            if background is None:
+            if sender is not None and background is None:
                 await sender.drain()
     finally:
         stop.set()
         if background is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await background
-    await sender.drain()
+    if sender is not None:
+        await sender.drain()
 
 
 def _incoming(user_id: str, display_name: str, text: str) -> Incoming:

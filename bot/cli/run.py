@@ -37,13 +37,18 @@ async def cmd_run(args, app) -> int:
 
 async def cmd_chat(args, app) -> int:
     from bot.channels.console import run_console
+    from bot.outbox import OutboxSender
 
     if args.role:
         from db.admin import grant_role
 
         async with app.sessions() as session:
             await grant_role(session, "console", args.user_id, args.role, args.unit)
-    await run_console(app, user_id=args.user_id)
+
+    def outbox(deliver):  # the messages queued for this terminal's user, printed as they are delivered
+        return OutboxSender(app, {"console": deliver}, rate=0, only_users={args.user_id})
+
+    await run_console(app, user_id=args.user_id, outbox=outbox)
     return 0
 
 

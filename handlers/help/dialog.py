@@ -12,12 +12,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from content.text import fold_key
 from db import help_requests as repo
 from db.base import utcnow
 from db.help_requests import HelpRequest, LimitReached, Routed
 from db.models import AdminUnit, UnitLevel
-from db.units import find_units, strip_kind
+from db.units import find_units, units_containing
 from handlers.help.common import NEED_TOPICS, WHEN_LABELS, no_buttons, status_label, unit_name, when_label
 from handlers.help.news import route_new
 from handlers.i18n import _
@@ -105,20 +104,10 @@ async def ask_commune(ctx: Context) -> Reply:
                  buttons=rows + [_cancel_row()])
 
 
-async def _suggest(ctx: Context, text: str) -> list[AdminUnit]:
-    """Communes whose name contains what was typed, when no name equals it."""
-    wanted = strip_kind(fold_key(text))
-    if len(wanted) < 3:
-        return []
-    units = (await ctx.session.scalars(select(AdminUnit).where(
-        AdminUnit.level == UnitLevel.xa, AdminUnit.active.is_(True)).order_by(AdminUnit.name))).all()
-    return [u for u in units if wanted in strip_kind(u.name_key)]
-
-
 async def answer_commune(ctx: Context, text: str) -> Reply:
     if not text or len(text) > 100:
         return await ask_commune(ctx)
-    units = await find_units(ctx.session, text, UnitLevel.xa) or await _suggest(ctx, text)
+    units = await find_units(ctx.session, text, UnitLevel.xa) or await units_containing(ctx.session, text, UnitLevel.xa)
     if len(units) == 1:
         return await _go(ctx, VILLAGE, unit=units[0].code)
     if not units or len(units) > MAX_CHOICES:
