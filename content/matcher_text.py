@@ -1,0 +1,189 @@
+"""Normalisation of a citizen's question: abbreviations, teen code, Nghệ Tĩnh dialect and
+synonyms rewritten to one canonical spelling, filler dropped, syllable terms built.
+
+The word tables are data, in ``content/lexicon/*.toml`` (an editor may change them without
+touching Python); they are read once when this module is imported.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+
+from content.text import fold_diacritics
+
+LEXICON_DIR = Path(__file__).parent / "lexicon"
+
+
+def _load(name: str) -> dict:
+    with (LEXICON_DIR / f"{name}.toml").open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def _words(text: str) -> list[str]:
+    """A space-separated word list; "_" joins the words of one phrase."""
+    return [unicodedata.normalize("NFC", word).replace("_", " ") for word in text.split()]
+
+
+_NORMALISE = _load("normalise")
+_WORDS = _load("words")
+_SCOPE = _load("scope")
+
+ABBREVIATIONS: dict[str, str] = _NORMALISE["abbreviations"]
+DIALECT_ACCENTED: dict[str, str] = _NORMALISE["dialect_accented"]
+DIALECT_FOLDED_SAFE: dict[str, str] = _NORMALISE["dialect_folded_safe"]
+_CHI_COMPOUND_NEXT = frozenset(_words(_NORMALISE["context"]["chi_compound_next"]))
+_MO_BEFORE = frozenset(_words(_NORMALISE["context"]["mo_before"]))
+_DK_REGISTER_NEXT = frozenset(_words(_NORMALISE["context"]["dk_register_next"]))
+_DK_REGISTER_PREV = frozenset(_words(_NORMALISE["context"]["dk_register_prev"]))
+# "xin chào" / "bạn là ai" must survive the filler removal: those phrases are whole questions.
+_KEEP_PHRASES = frozenset(_words(_NORMALISE["context"]["keep_phrases"]))
+PHRASE_SYNONYMS: dict[str, str] = _load("synonyms")["phrases"]
+FILLER = frozenset(_WORDS["filler"].split())
+GENERIC_WORDS: str = _WORDS["generic"]
+FOLD_AMBIGUOUS: str = _WORDS["fold_ambiguous"]
+OUT_OF_SCOPE_CUES: str = _SCOPE["out_of_scope_cues"]
+ACCENTED_ONLY_CUES: str = _SCOPE["accented_only_cues"]
+THIRD_PARTY_NAMES: str = _SCOPE["third_party_names"]
+DOMAIN_ANCHORS: str = _SCOPE["domain_anchors"]
+ANCHORS_ACCENTED: str = _SCOPE["anchors_accented"]
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+_FOLDED: dict[str, str] = {}
+
+
+def _fold(token: str) -> str:
+    """fold_diacritics, memoised per token (the vocabulary of questions is small)."""
+    folded = _FOLDED.get(token)
+    if folded is None:
+        folded = fold_diacritics(token)
+        if len(_FOLDED) < 200_000:
+            _FOLDED[token] = folded
+    return folded
+
+
+def _has_marks(token: str) -> bool:
+    return _fold(token) != token
+
+
+_SYLLABLE = re.compile(
+    r"(ngh|ng|nh|ch|gh|gi|kh|ph|th|tr|qu|[bcdghklmnprstvx])?"
+    r"(oai|oay|oao|oeo|uay|uoi|uou|uya|uye|uyu|ieu|yeu|"
+    r"ai|ao|au|ay|eo|eu|ia|ie|iu|oa|oe|oi|oo|ua|ue|ui|uo|uu|uy|ya|ye|[aeiouy])"
+    r"(ch|ng|nh|[cmnpt])?"
+)
+
+
+def is_vietnamese_syllable(folded: str) -> bool:
+    """Whether a folded token is spelled like a Vietnamese syllable (so it is no typo)."""
+    return _SYLLABLE.fullmatch(folded) is not None
+
+
+def _strip_html(text: str) -> str:
+    return re.sub(r"<[^>]+>|&\w+;|https?://\S+", " ", text)
+
+
+_GENERIC_ACCENTED = frozenset(unicodedata.normalize("NFC", w) for w in GENERIC_WORDS.split())
+_GENERIC_FOLDED = frozenset(fold_diacritics(w) for w in _GENERIC_ACCENTED - set(FOLD_AMBIGUOUS.split()))
+
+
+_THIRD_PARTY = frozenset(THIRD_PARTY_NAMES.split())
+_ANCHORS = frozenset(fold_diacritics(w).replace("_", " ") for w in DOMAIN_ANCHORS.split())
+_ANCHORS_ACCENTED = frozenset(ANCHORS_ACCENTED.split())
+
+
+def _is_generic(term: str, folded: bool = True) -> bool:
+    """Whether every syllable of a uni/bigram is a generic word (or a number); a folded term is
+    compared with the folded generic words, an accented one with the accented."""
+    generic = _GENERIC_FOLDED if folded else _GENERIC_ACCENTED
+    return all(part in generic or part.isdigit() for part in term.split(" "))
+
+
+
+
+def _canonical_abbrev(token: str, prev: str | None, nxt: str | None) -> str:
+    """Return the expansion of one typed token given its neighbours."""
+    if token in ("dk", "đk"):
+        if nxt is None or nxt in ("không", "ko", "k", "hok", "khg", "kg", "chưa", "chua", "ạ",
+                                  "a", "à", "nữa", "nua", "rồi", "roi", "r", "hông", "hong"):
+            return "được"
+        if nxt in _DK_REGISTER_NEXT or prev in _DK_REGISTER_PREV or prev is None:
+            return "đăng ký"
+        return "được"
+    if token in DIALECT_ACCENTED:
+        if token == "chi":
+            if nxt in _CHI_COMPOUND_NEXT:
+                return token
+            return "gì"
+        return DIALECT_ACCENTED[token]
+    if token in DIALECT_FOLDED_SAFE:
+        return DIALECT_FOLDED_SAFE[token]
+    if token == "mo" and (nxt is None or prev in _MO_BEFORE):
+        return "đâu"
+    if token in ("k", "v", "r", "t") and prev is not None and prev.isdigit():
+        return token  # "10 k", "2 v"
+    return ABBREVIATIONS.get(token, token)
+
+
+def _build_phrase_table() -> tuple[dict[tuple[str, ...], tuple[str, ...]], int]:
+    table = {tuple(key.split()): tuple(value.split()) for key, value in PHRASE_SYNONYMS.items()}
+    return table, max(len(key) for key in table)
+
+
+_PHRASES, _PHRASE_MAX = _build_phrase_table()
+
+
+def expand_tokens(text: str) -> list[str]:
+    """Return the tokens of ``text`` with abbreviations and dialect expanded, before the phrase
+    synonyms (which may hide an out-of-scope compound: "nộp tiền điện" -> "thanh toán điện")."""
+    raw = _TOKEN.findall(unicodedata.normalize("NFC", text).lower().replace("_", " "))
+    expanded: list[str] = []
+    for i, token in enumerate(raw):
+        prev = raw[i - 1] if i else None
+        nxt = raw[i + 1] if i + 1 < len(raw) else None
+        expanded.extend(_canonical_abbrev(token, prev, nxt).split())
+    return expanded
+
+
+def normalize_tokens(text: str, expanded: list[str] | None = None) -> list[str]:
+    """Return the canonical accented tokens of ``text`` (abbreviations, dialect, synonyms)."""
+    if expanded is None:
+        expanded = expand_tokens(text)
+    folded = [_fold(tok) for tok in expanded]
+    out: list[str] = []
+    i = 0
+    while i < len(expanded):
+        for size in range(min(_PHRASE_MAX, len(expanded) - i), 0, -1):
+            replacement = _PHRASES.get(tuple(folded[i : i + size]))
+            if replacement is not None:
+                out.extend(replacement)
+                i += size
+                break
+        else:
+            out.append(expanded[i])
+            i += 1
+    return out
+
+
+def normalize_question(text: str) -> str:
+    """Return the canonical accented form of ``text`` as one string (for logs and tests)."""
+    return " ".join(normalize_tokens(text))
+
+
+def _content_tokens(tokens: list[str]) -> list[str]:
+    joined = " ".join(tokens)
+    if joined in _KEEP_PHRASES:
+        return tokens
+    kept = [tok for tok in tokens if tok not in FILLER]
+    return kept or tokens[:0]
+
+
+def _terms(tokens: Sequence[str]) -> list[str]:
+    """Syllable unigrams and bigrams ("a b" joined by a space)."""
+    grams = list(tokens)
+    grams.extend(f"{a} {b}" for a, b in zip(tokens, tokens[1:]))
+    return grams
