@@ -1,10 +1,17 @@
 """The one rate-limited sender of proactive messages: it delivers what ``db.outbox`` queued.
 
-Each message is marked ``sending`` (committed) before the platform call and ``sent``
-(committed) right after it. A crash between those two commits leaves the row in ``sending``;
-on the next start it is sent again. That is the only way a message can go out twice, and the
-window is one UPDATE statement long. A crash before the platform call loses nothing either:
-the row is still there and is retried.
+A sender claims due messages atomically (status ``sending``, stamped with who and when;
+``db.outbox.claim_due``), delivers each, and marks it ``sent`` (committed) right after the
+platform call. Only one process sends at a time (the leader, ``bot/leader.py``), so the whole
+deployment keeps to ``BROADCAST_RATE``; the claims make even two senders (a crash, a takeover)
+deliver each message once.
+
+The one way a message can go out twice: the sending process dies after the platform accepted
+the message and before the ``sent`` commit (one UPDATE statement). The Bot APIs have no
+idempotency key, so that window is accepted and stated (README). A claim is taken back only
+after its lease (:data:`CLAIM_LEASE`) expired, so another sender never resends what a live
+sender is delivering. A crash before the platform call loses nothing: the row is still there
+and is retried once its lease expired.
 
 Messages go out one at a time, in queue order, at most ``rate`` per second overall (the
 Telegram wiki's limit is about 30/s; never ``gather`` thousands of sends).
@@ -19,11 +26,12 @@ from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
+from bot.leader import process_id
 from db.base import utcnow
 from db.models import User
-from db.outbox import OutboxBlob, OutboxMessage, OutboxStatus
+from db.outbox import OutboxBlob, OutboxMessage, OutboxStatus, claim_due, recover_expired, release_claims
 from handlers.messages import RateLimited, RecipientGone, Reply
 from handlers.notify import reply_of
 
@@ -39,8 +47,10 @@ MAX_ATTEMPTS = 8
 BASE_BACKOFF = 5.0  # seconds; doubled at every failed attempt
 MAX_BACKOFF = 3600.0
 MAX_INLINE_WAIT = 60.0  # a longer retry_after puts the message back in the queue instead
-BATCH = 50
-RETRYABLE = (OutboxStatus.pending.value, OutboxStatus.failed.value)
+CLAIM_BATCH = 10  # claimed at once: 0.4 s of sending at 25/s
+# A claim older than this is a crashed sender's: longer than one attempt can take (a 60 s
+# inline wait for a 429 plus the HTTP timeouts).
+CLAIM_LEASE = 300.0
 
 
 def backoff(attempts: int) -> float:
@@ -52,7 +62,8 @@ class OutboxSender:
     """Deliver due outbox messages through ``channels`` (channels, or platform → deliver(chat_id, reply))."""
 
     def __init__(self, app: App, channels: Mapping[str, Deliver] | Iterable[Channel], rate: float | None = None,
-                 idle: float = 1.0, only_users: Collection[str] | None = None) -> None:
+                 idle: float = 1.0, holder: str | None = None, lease: float | None = None,
+                 only_users: Collection[str] | None = None) -> None:
         self.app = app
         # The terminal chat delivers only its own users' messages (platform user ids): two
         # terminals on one database must not print each other's.
@@ -62,7 +73,8 @@ class OutboxSender:
         self.rate = rate if rate is not None else app.settings.broadcast_rate
         self.idle = idle  # seconds between polls when nothing is due
         self._next_slot = 0.0
-        self._recovered = False
+        self.holder = holder or process_id()  # stamped on the messages this sender claims
+        self.lease = lease if lease is not None else getattr(app.settings, "outbox_claim_lease", CLAIM_LEASE)
         self.sent_count = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -84,44 +96,28 @@ class OutboxSender:
         await self.recover()
         delivered = 0
         while stop is None or not stop.is_set():
-            batch = await self._due()
+            async with self.app.sessions() as session:
+                batch = await claim_due(session, self.holder, list(self.channels), CLAIM_BATCH, self.only_users)
             if not batch:
                 break
-            for message_id in batch:
-                if stop is not None and stop.is_set():
-                    break
-                delivered += await self._send_one(message_id)
+            waiting = list(batch)
+            try:
+                while waiting and (stop is None or not stop.is_set()):
+                    delivered += await self._send_one(waiting.pop(0))
+            finally:
+                # claimed but not attempted (a stop, an error): back in the queue at once
+                if waiting:
+                    async with self.app.sessions() as session:
+                        await release_claims(session, self.holder, waiting)
         return delivered
 
     async def recover(self) -> int:
-        """Put back in the queue what a crash left in ``sending`` (once per sender)."""
-        if self._recovered:
-            return 0
-        self._recovered = True
+        """Queue again what a crashed sender left in ``sending`` once its lease expired."""
         async with self.app.sessions() as session:
-            query = update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.sending.value)
-            if self.only_users is not None:
-                query = query.where(OutboxMessage.user_id.in_(self._own_user_ids()))
-            result = await session.execute(query.values(status=OutboxStatus.pending.value, next_attempt_at=utcnow()))
-            await session.commit()
-        if result.rowcount:
-            log.warning("outbox: %d message(s) interrupted by a crash will be sent again", result.rowcount)
-        return result.rowcount or 0
-
-    def _own_user_ids(self):
-        return select(User.id).where(User.platform.in_(list(self.channels)),
-                                     User.platform_user_id.in_(self.only_users or []))
-
-    async def _due(self) -> list[int]:
-        async with self.app.sessions() as session:
-            query = (select(OutboxMessage.id).join(User, User.id == OutboxMessage.user_id)
-                     .where(OutboxMessage.status.in_(RETRYABLE),
-                            OutboxMessage.next_attempt_at <= utcnow(),
-                            User.platform.in_(list(self.channels))))
-            if self.only_users is not None:
-                query = query.where(User.platform_user_id.in_(self.only_users))
-            rows = await session.scalars(query.order_by(OutboxMessage.id).limit(BATCH))
-            return list(rows)
+            count = await recover_expired(session, self.lease, list(self.channels), self.only_users)
+        if count:
+            log.warning("outbox: %d message(s) interrupted by a crash will be sent again", count)
+        return count
 
     async def _throttle(self) -> None:
         """A token bucket of size one: sends are spaced 1/rate seconds apart."""
@@ -134,7 +130,7 @@ class OutboxSender:
     async def _send_one(self, message_id: int) -> int:
         async with self.app.sessions() as session:
             message = await session.get(OutboxMessage, message_id)
-            if message is None or message.status not in RETRYABLE:
+            if message is None or message.status != OutboxStatus.sending.value or message.claimed_by != self.holder:
                 return 0
             user = await session.get(User, message.user_id)
             if user is None or not user.active or not user.chat_id:
@@ -148,7 +144,7 @@ class OutboxSender:
             reply = reply_of(message, photo)
             reply.locale = user.locale
             deliver, chat_id = self.channels[user.platform], user.chat_id
-            message.status = OutboxStatus.sending.value
+            message.claimed_at = utcnow()  # the lease runs from the attempt
             await session.commit()
 
         while True:
@@ -174,7 +170,7 @@ class OutboxSender:
         # The duplicate window: from the platform's answer to this commit.
         async with self.app.sessions() as session:
             await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
-                                  .values(status=OutboxStatus.sent.value, sent_at=utcnow()))
+                                  .values(status=OutboxStatus.sent.value, sent_at=utcnow(), claimed_by=None))
             await session.commit()
         self.sent_count += 1
         return 1
@@ -184,6 +180,7 @@ class OutboxSender:
         async with self.app.sessions() as session:
             message = await session.get(OutboxMessage, message_id)
             message.last_error = error[:500]
+            message.claimed_by = message.claimed_at = None
             if gone:
                 message.status = OutboxStatus.dead.value
                 user = await session.get(User, message.user_id)

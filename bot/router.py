@@ -255,9 +255,10 @@ def _not_allowed() -> Reply:
                    "If you are one, ask your commune for an invite code."))
 
 
-async def purge_processed_updates(session: AsyncSession, older_than) -> None:
+async def purge_processed_updates(session: AsyncSession, older_than) -> int:
     """Forget de-duplication keys older than ``older_than`` (platforms redeliver within hours)."""
-    await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.created < older_than))
+    result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.created < older_than))
+    return result.rowcount or 0
 
 
 # Message ids used only through variables above, listed for the extractor.

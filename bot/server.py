@@ -16,7 +16,8 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.channels import build_channels
-from bot.jobs import start_jobs
+from bot.jobs import lead_background_work
+from bot.leader import Leadership
 from bot.media import MediaStore
 
 if TYPE_CHECKING:
@@ -48,10 +49,23 @@ async def run_channels(app: App, stop: asyncio.Event | None = None) -> None:
     settings = app.settings
     webhook = settings.webhook_url.rstrip("/")
     public_url = webhook or settings.public_base_url.rstrip("/")
+    leadership = Leadership(app)
+    leading = await leadership.try_acquire()
+    if webhook and not settings.webhook_secret and not leading:
+        # Another process leads and registered its own secret: ours would be refused (403).
+        await leadership.release()
+        raise SystemExit("WEBHOOK_SECRET must be set when several bot processes share WEBHOOK_URL "
+                         "(another process is already running on this database).")
     secret = settings.webhook_secret or secrets.token_urlsafe(32)
-    media = MediaStore()
+    media = MediaStore(app.sessions)
     channels = build_channels(app, media, public_url, webhook=bool(webhook))
+
+    async def set_webhooks() -> None:  # by the leader only (or `python -m bot webhook set`)
+        for channel in channels if webhook else ():
+            await channel.set_webhook(f"{webhook}{channel.webhook_path}", secret)
+
     async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(leadership.release)
         runner = None
         if webhook or public_url:
             # Up before the webhooks are set: the platforms may call right away.
@@ -65,9 +79,10 @@ async def run_channels(app: App, stop: asyncio.Event | None = None) -> None:
             stack.push_async_callback(channel.stop)
             await channel.start(webhook_url=f"{webhook}{channel.webhook_path}" if webhook else "",
                                 secret=secret)
-        background = start_jobs(app, channels, stop)
+        # The sender, the daily summary, the reminders: in the leading process only.
+        background = asyncio.create_task(lead_background_work(app, channels, stop, leadership, set_webhooks))
         await stop.wait()
-        await asyncio.gather(*background, return_exceptions=True)
+        await background
         if runner is not None:
             await _cleanup_once(runner)  # first, so no webhook call arrives while channels stop
 
@@ -97,7 +112,7 @@ def make_web_app(app: App, channels: Sequence[Channel], secret: str, *,
         return receive
 
     async def media_file(request: web.Request) -> web.Response:
-        item = media.get(request.match_info["name"]) if media is not None else None
+        item = await media.get(request.match_info["name"]) if media is not None else None
         if item is None:
             return web.Response(status=404)
         headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}

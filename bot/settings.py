@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     daily_summary_time: time = time(17, 0)
     broadcast_rate: float = 25.0
     help_escalate_hours: float = 24.0  # a help request nobody took goes to the commune's officials after this
+    outbox_claim_lease: float = 300.0  # seconds before a crashed sender's claimed message is sent again
     user_hash_salt: str = "change-me"  # salts the hashes that stand in for users in logs
 
     @field_validator("admin_telegram_ids", mode="before")

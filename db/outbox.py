@@ -8,9 +8,9 @@ pattern: attempts, last error, next attempt time.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, select
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -104,3 +104,69 @@ async def enqueue_message(session: AsyncSession, user_id: int, text: str, button
         state.options = options  # pressable now; the numbered options change when it is delivered
     await session.flush()
     return message
+
+
+# ---------------------------------------------------------------- claims (the sender's side)
+
+RETRYABLE = (OutboxStatus.pending.value, OutboxStatus.failed.value)
+
+
+async def claim_due(session: AsyncSession, holder: str, platforms: list[str], limit: int,
+                    only_users: list[str] | None = None) -> list[int]:
+    """Claim up to ``limit`` due messages for ``holder`` (status ``sending``, stamped); commit.
+
+    PostgreSQL: one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``, so two
+    senders never claim the same row. SQLite: a conditional UPDATE per candidate, kept only when
+    it changed a row (another process may have claimed it in between).
+    """
+    now = utcnow()
+    due = (select(OutboxMessage.id).join(User, User.id == OutboxMessage.user_id)
+           .where(OutboxMessage.status.in_(RETRYABLE), OutboxMessage.next_attempt_at <= now,
+                  User.platform.in_(platforms))
+           .order_by(OutboxMessage.id).limit(limit))
+    if only_users is not None:  # these platform user ids only (the terminal chat's own)
+        due = due.where(User.platform_user_id.in_(only_users))
+    claim = dict(status=OutboxStatus.sending.value, claimed_by=holder, claimed_at=now)
+    if session.get_bind().dialect.name == "postgresql":
+        rows = await session.scalars(
+            update(OutboxMessage).where(OutboxMessage.id.in_(due.with_for_update(of=OutboxMessage, skip_locked=True)
+                                                            .scalar_subquery()))
+            .values(**claim).returning(OutboxMessage.id))
+        claimed = sorted(rows.all())
+    else:
+        claimed = []
+        for message_id in (await session.scalars(due)).all():
+            result = await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status.in_(RETRYABLE))
+                .values(**claim))
+            if result.rowcount == 1:
+                claimed.append(message_id)
+    await session.commit()
+    return claimed
+
+
+async def release_claims(session: AsyncSession, holder: str, ids: list[int]) -> None:
+    """Give back claimed messages that were not attempted (the sender is stopping)."""
+    if ids:
+        await session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == holder,
+                                        OutboxMessage.status == OutboxStatus.sending.value)
+            .values(status=OutboxStatus.pending.value, claimed_by=None, claimed_at=None))
+        await session.commit()
+
+
+async def recover_expired(session: AsyncSession, lease_seconds: float, platforms: list[str] | None = None,
+                          only_users: list[str] | None = None) -> int:
+    """Queue again what a crashed sender left in ``sending``: only claims older than the lease
+    (of ``only_users`` on ``platforms`` when given)."""
+    now = utcnow()
+    query = update(OutboxMessage).where(
+        OutboxMessage.status == OutboxStatus.sending.value,
+        or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at < now - timedelta(seconds=lease_seconds)))
+    if only_users is not None:
+        query = query.where(OutboxMessage.user_id.in_(select(User.id).where(
+            User.platform.in_(platforms or []), User.platform_user_id.in_(only_users))))
+    result = await session.execute(
+        query.values(status=OutboxStatus.pending.value, next_attempt_at=now, claimed_by=None, claimed_at=None))
+    await session.commit()
+    return result.rowcount or 0

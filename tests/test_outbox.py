@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import timedelta
 
@@ -194,3 +195,36 @@ async def test_a_message_a_handler_queues_commits_with_the_handlers_transaction(
     await Talker(app, "1").say("/poke")
     [message] = await rows(app)
     assert message.kind == "notify" and message.user_id == uid and message.text == "có người nhắc bạn"
+
+
+async def test_recovery_takes_back_only_claims_whose_lease_expired(app):
+    """A second sender starting (or a restart) never resends what a live sender is delivering."""
+    first, second = await make_users(app, 2)
+    await queue(app, first)
+    await queue(app, second)
+    async with app.sessions() as session:
+        await session.execute(update(OutboxMessage).where(OutboxMessage.user_id == first).values(
+            status="sending", claimed_by="other-process", claimed_at=utcnow()))  # being sent now
+        await session.execute(update(OutboxMessage).where(OutboxMessage.user_id == second).values(
+            status="sending", claimed_by="dead-process", claimed_at=utcnow() - timedelta(seconds=400)))
+        await session.commit()
+    channel = FakeChannel()
+    assert await OutboxSender(app, {"telegram": channel}, rate=0, lease=300).drain() == 1
+    statuses = {m.user_id: (m.status, m.claimed_by) for m in await rows(app)}
+    assert statuses == {first: ("sending", "other-process"), second: ("sent", None)}
+
+
+async def test_two_senders_draining_at_once_deliver_each_message_once(app):
+    ids = await make_users(app, 30)
+    for uid in ids:
+        await queue(app, uid)
+    channel = FakeChannel()
+
+    async def slow(chat_id, reply):
+        await asyncio.sleep(0.001)
+        await channel(chat_id, reply)
+
+    senders = [OutboxSender(app, {"telegram": slow}, rate=0) for _ in range(2)]
+    counts = await asyncio.gather(*(sender.drain() for sender in senders))
+    assert sum(counts) == 30 and all(counts)  # both sent some
+    assert len(channel.sent) == 30 and len({chat for chat, _, _ in channel.sent}) == 30

@@ -92,3 +92,38 @@ async def test_a_new_users_first_two_messages_at_both_processes_are_both_answere
                                     .where(User.platform_user_id.in_(users)))
         states = await session.scalar(select(func.count()).select_from(DialogState))
     assert rows == 10 and states == 10
+
+
+async def test_one_leader_per_database_and_a_takeover_when_its_connection_drops(two_apps):
+    from bot.leader import Leadership
+
+    first, second = Leadership(two_apps[0]), Leadership(two_apps[1])
+    assert await first.try_acquire()
+    assert not await second.try_acquire()
+    assert await first.still_held()
+    await first._connection.invalidate()  # the process died: its connection is gone
+    assert await second.try_acquire()
+    assert not await first.still_held()
+    await second.release()
+
+
+async def test_two_senders_on_postgresql_claim_each_message_once(two_apps):
+    from bot.outbox import OutboxSender
+    from handlers.messages import Reply
+    from handlers.notify import enqueue
+
+    async with two_apps[0].sessions() as session:
+        users = [User(platform="telegram", platform_user_id=str(3000 + n), chat_id=str(3000 + n)) for n in range(60)]
+        session.add_all(users)
+        await session.flush()
+        for user in users:
+            await enqueue(session, user.id, Reply("tin"), kind="test")
+        await session.commit()
+    sent: list[str] = []
+
+    async def deliver(chat_id, reply):
+        await asyncio.sleep(0.002)
+        sent.append(chat_id)
+
+    counts = await asyncio.gather(*(OutboxSender(app, {"telegram": deliver}, rate=0).drain() for app in two_apps))
+    assert sum(counts) == 60 and len(sent) == 60 and len(set(sent)) == 60

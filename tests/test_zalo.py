@@ -182,7 +182,7 @@ async def test_a_reply_that_hits_the_quota_is_handed_to_the_outbox(app, make_cha
 
 
 async def test_a_chart_is_sent_by_an_expiring_link_or_as_text_alone(app, make_channel, fake):
-    media = MediaStore()
+    media = MediaStore(app.sessions)
     linked = make_channel(media=media, public_url="https://bot.example.vn/")
     await linked.send_reply(USER, Reply("<b>Tiến độ</b> hôm nay", photo=PNG, locale="vi"))
     [photo] = fake.messages_to(USER)
@@ -190,9 +190,9 @@ async def test_a_chart_is_sent_by_an_expiring_link_or_as_text_alone(app, make_ch
     prefix = "https://bot.example.vn/media/"
     assert photo.params["photo"].startswith(prefix) and photo.params["photo"].endswith(".png")
     name = photo.params["photo"][len(prefix):]
-    assert len(name) >= 32 and media.get(name).data == PNG
+    assert len(name) >= 32 and (await media.get(name)).data == PNG
 
-    unlinked = make_channel(media=MediaStore(), public_url="")
+    unlinked = make_channel(media=MediaStore(app.sessions), public_url="")
     mark = fake.mark()
     await unlinked.send_reply(USER, Reply("Tiến độ", photo=PNG, locale="vi"))
     [text] = fake.messages_to(USER, since=mark)
@@ -201,14 +201,14 @@ async def test_a_chart_is_sent_by_an_expiring_link_or_as_text_alone(app, make_ch
 
 
 async def test_a_document_is_sent_as_a_link_or_explained(app, make_channel, fake):
-    media = MediaStore()
+    media = MediaStore(app.sessions)
     linked = make_channel(media=media, public_url="https://bot.example.vn")
     await linked.send_reply(USER, Reply("Xuất báo cáo", document=b"PK\x03\x04xlsx", filename="bao-cao.xlsx",
                                         locale="vi"))
     [message] = fake.messages_to(USER)
     assert "Tải tệp bao-cao.xlsx" in message.text and "https://bot.example.vn/media/" in message.text
     name = message.text.split("/media/")[1].split()[0]
-    assert media.get(name).filename == "bao-cao.xlsx" and name.endswith(".xlsx")
+    assert (await media.get(name)).filename == "bao-cao.xlsx" and name.endswith(".xlsx")
 
     mark = fake.mark()
     await make_channel().send_reply(USER, Reply("Xuất báo cáo", document=b"x", filename="bao-cao.xlsx",
@@ -226,17 +226,17 @@ async def test_group_messages_and_the_bots_own_messages_are_ignored(app, make_ch
     assert fake.calls("sendMessage") == []
 
 
-def test_the_media_store_expires_and_forgets_unknown_names():
-    store = MediaStore(ttl=0.05, max_items=2)
-    first = store.put(PNG, "image/png", "png")
-    assert store.get(first).data == PNG and store.get("nope.png") is None
-    store.put(b"2", "image/png", "png")
-    store.put(b"3", "image/png", "png")
-    assert store.get(first) is None  # the oldest goes when the store is full
-    import time
+async def test_the_media_store_expires_and_forgets_unknown_names(app):
+    """Media live in the database (any process serves any link) and expire; housekeeping deletes them."""
+    from bot.jobs import housekeeping
 
-    time.sleep(0.06)
-    assert len(store) == 0
+    store = MediaStore(app.sessions, ttl=0.05)
+    first = await store.put(PNG, "image/png", "png")
+    assert (await store.get(first)).data == PNG and await store.get("nope.png") is None
+    assert (await MediaStore(app.sessions).get(first)).data == PNG  # another store, same database
+    await asyncio.sleep(0.06)
+    assert await store.get(first) is None
+    assert await housekeeping(app) == (0, 1)
 
 
 def test_admin_grant_works_with_a_zalo_string_id(tmp_path, monkeypatch, capsys):

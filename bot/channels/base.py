@@ -23,7 +23,10 @@ class Channel(Protocol):
         """True while the channel receives updates (for /healthz)."""
 
     async def start(self, webhook_url: str = "", secret: str = "") -> None:
-        """Start receiving: set the webhook to ``webhook_url`` with ``secret``, or start polling."""
+        """Start receiving: webhook calls for ``webhook_url`` (checked with ``secret``), or polling."""
+
+    async def set_webhook(self, url: str, secret: str) -> None:
+        """Tell the platform to post updates to ``url`` with ``secret`` (one process does it)."""
 
     async def stop(self) -> None:
         """Stop receiving and release connections; in-flight messages finish first."""

@@ -272,15 +272,17 @@ class TelegramChannel:
         application = self.application
         await application.initialize()
         await register_commands(application)
-        if webhook_url:
-            await application.bot.set_webhook(url=webhook_url, secret_token=secret,
-                                              allowed_updates=ALLOWED_UPDATES)
+        if webhook_url:  # the leader sets the webhook (set_webhook)
             await application.start()
             log.info("Telegram bot @%s receives updates by webhook", application.bot.username)
         else:
             await application.start()
             await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
             log.info("Telegram bot @%s is polling", application.bot.username)
+
+    async def set_webhook(self, url: str, secret: str) -> None:
+        await self.application.initialize()  # a no-op when started
+        await self.application.bot.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
 
     async def stop(self) -> None:
         application = self.application

@@ -179,7 +179,7 @@ class ZaloChannel:
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self, webhook_url: str = "", secret: str = "") -> None:
-        """Set the webhook (when ``webhook_url``), else delete it and start long polling."""
+        """Take webhook calls (when ``webhook_url``; the leader sets it), else delete it and poll."""
         try:
             me = await self.client.call("getMe")
         except ZaloNetworkError as exc:  # polling retries on its own; a webhook call below fails loudly
@@ -189,7 +189,6 @@ class ZaloChannel:
         if webhook_url:
             if not 8 <= len(secret) <= 256:
                 raise ValueError("WEBHOOK_SECRET must be 8 to 256 characters for Zalo")
-            await self.client.call("setWebhook", url=webhook_url, secret_token=secret)
             log.info("Zalo bot %s receives updates by webhook", name)
         else:
             try:
@@ -201,6 +200,12 @@ class ZaloChannel:
             self._poller = asyncio.create_task(self.poll(), name="zalo-poll")
             log.info("Zalo bot %s is polling", name)
         self.running = True
+
+    async def set_webhook(self, url: str, secret: str) -> None:
+        """Point Zalo at ``url`` with ``secret`` (the leader, or ``python -m bot webhook set``)."""
+        if not 8 <= len(secret) <= 256:
+            raise ValueError("WEBHOOK_SECRET must be 8 to 256 characters for Zalo")
+        await self.client.call("setWebhook", url=url, secret_token=secret)
 
     async def stop(self) -> None:
         """Stop polling, let in-flight messages finish (briefly), close the HTTP client."""
@@ -365,7 +370,7 @@ class ZaloChannel:
         text = reply_as_text(reply)
         with use_locale(reply.locale or "vi"):
             if reply.photo is not None:
-                url = self._publish(reply.photo, *image_type(reply.photo))
+                url = await self._publish(reply.photo, *image_type(reply.photo))
                 if url:
                     caption = text if len(text) <= TEXT_LIMIT else ""
                     params = {"caption": caption} if caption else {}
@@ -377,7 +382,7 @@ class ZaloChannel:
             if reply.document is not None:
                 filename = reply.filename or "file"
                 extension = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
-                url = self._publish(reply.document, _content_type(extension), extension, filename)
+                url = await self._publish(reply.document, _content_type(extension), extension, filename)
                 if url:
                     text = _join(text, _("Download {filename} (the link works for 24 hours): {url}")
                                  .format(filename=filename, url=url))
@@ -391,11 +396,11 @@ class ZaloChannel:
         for chunk in chunks:
             await self.client.call("sendMessage", chat_id=chat_id, text=chunk)
 
-    def _publish(self, data: bytes, content_type: str, extension: str, filename: str = "") -> str:
+    async def _publish(self, data: bytes, content_type: str, extension: str, filename: str = "") -> str:
         """Put ``data`` in the media store; its public URL, or "" when none is configured."""
         if self.media is None or not self.public_url:
             return ""
-        name = self.media.put(data, content_type, extension, filename)
+        name = await self.media.put(data, content_type, extension, filename)
         return f"{self.public_url}/media/{name}"
 
     async def deliver(self, chat_id: str, reply: Reply) -> None:

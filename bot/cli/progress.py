@@ -160,11 +160,13 @@ async def run_template(args: argparse.Namespace, app) -> int:
 
 
 async def run_broadcast_daily(args: argparse.Namespace, app) -> int:
-    """Enqueue the day's summary for every subscribed official, then deliver it (Telegram).
+    """Enqueue the day's summary for every subscribed official; deliver it only when no bot runs.
 
     Each official gets it once a day whatever happens: running this twice, or after the 17:00
-    job, enqueues nothing new. Zalo messages stay in the outbox for the running bot, which
-    serves the chart links Zalo needs.
+    job, enqueues nothing new. A running bot (the leading process) delivers what was queued;
+    sending here too would make two senders and break the rate limit. With no bot running,
+    this command takes the lead while it sends (Telegram; Zalo messages wait for the bot,
+    which serves the chart links Zalo needs).
     """
     from handlers.progress_daily import enqueue_daily_summaries
 
@@ -176,15 +178,22 @@ async def run_broadcast_daily(args: argparse.Namespace, app) -> int:
     if not app.settings.telegram_bot_token:
         print("Chưa đặt TELEGRAM_BOT_TOKEN: tin sẽ được gửi khi bot chạy.", file=sys.stderr)
         return 0
-    import functools
-
-    from bot.channels.telegram import build_application
-    from bot.channels.telegram import deliver as telegram_deliver
+    from bot.channels.telegram import TelegramChannel
+    from bot.leader import Leadership
     from bot.outbox import OutboxSender
 
-    application = build_application(app, updater=False)
-    async with application:
-        sender = OutboxSender(app, {"telegram": functools.partial(telegram_deliver, application.bot)})
-        sent = await sender.drain()
+    leadership = Leadership(app)
+    if not await leadership.try_acquire():
+        print("Bot đang chạy: bot sẽ gửi các tin trong hàng đợi.")
+        return 0
+    try:
+        channel = TelegramChannel.from_settings(app, webhook=True)
+        await channel.application.initialize()
+        try:
+            sent = await OutboxSender(app, [channel]).drain()
+        finally:
+            await channel.stop()
+    finally:
+        await leadership.release()
     print(f"Đã gửi {sent} tin qua Telegram.")
     return 0

@@ -22,6 +22,11 @@ def register(sub) -> None:
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     db_sub.add_parser("upgrade", help="apply migrations (also done at every start)").set_defaults(run=cmd_db_upgrade)
 
+    webhook = sub.add_parser("webhook", help="the platforms' webhooks (the running bot's leader sets them too)")
+    webhook_sub = webhook.add_subparsers(dest="webhook_command", required=True, metavar="COMMAND")
+    webhook_sub.add_parser("set", help="point every channel at WEBHOOK_URL with WEBHOOK_SECRET").set_defaults(
+        run=cmd_webhook_set, needs_db=False)
+
 
 async def cmd_run(args, app) -> int:
     settings = app.settings
@@ -54,4 +59,25 @@ async def cmd_chat(args, app) -> int:
 
 async def cmd_db_upgrade(args, app) -> int:
     print("Cơ sở dữ liệu đã được cập nhật.")
+    return 0
+
+
+async def cmd_webhook_set(args, app) -> int:
+    from bot.channels import build_channels
+
+    settings = app.settings
+    webhook = settings.webhook_url.rstrip("/")
+    if not webhook or not settings.webhook_secret:
+        print("Cần đặt WEBHOOK_URL và WEBHOOK_SECRET.", file=sys.stderr)
+        return 2
+    channels = build_channels(app, None, webhook, webhook=True)
+    if not channels:
+        print("Chưa đặt TELEGRAM_BOT_TOKEN hay ZALO_BOT_TOKEN.", file=sys.stderr)
+        return 2
+    for channel in channels:
+        try:
+            await channel.set_webhook(f"{webhook}{channel.webhook_path}", settings.webhook_secret)
+            print(f"{channel.platform}: {webhook}{channel.webhook_path}")
+        finally:
+            await channel.stop()
     return 0

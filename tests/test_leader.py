@@ -1,0 +1,96 @@
+"""One leader for background work (sender, daily summary, reminders, webhooks) per database."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+
+from bot.app import App
+from bot.jobs import housekeeping, lead_background_work
+from bot.leader import Leadership
+from db.base import utcnow
+from db.locks import Lease
+from db.models import ProcessedUpdate
+from tests.conftest import make_settings
+
+
+async def test_one_process_leads_and_another_takes_over_when_it_stops(app):
+    first, second = Leadership(app, holder="first"), Leadership(app, holder="second")
+    assert await first.try_acquire() and await first.try_acquire()  # again: still ours
+    assert not await second.try_acquire()
+    await first.release()
+    assert await second.try_acquire() and not await first.try_acquire()
+    await second.release()
+
+
+async def test_a_dead_leaders_lease_is_taken_over_once_it_expired(app):
+    dead, alive = Leadership(app, holder="dead"), Leadership(app, holder="alive")
+    assert await dead.try_acquire()
+    assert not await alive.try_acquire()
+    async with app.sessions() as session:  # the dead process stopped renewing it
+        lease = await session.get(Lease, "background")
+        lease.expires = utcnow()
+        await session.commit()
+    assert await alive.try_acquire()
+    assert not await dead.still_held()  # and the old holder notices it lost it
+
+
+async def test_only_the_leader_runs_the_background_work_and_sets_the_webhooks(app):
+    stop = asyncio.Event()
+    led: list[str] = []
+
+    async def on_lead(name):
+        led.append(name)
+
+    runs = [asyncio.create_task(lead_background_work(
+        app, [], stop, Leadership(app, holder=name), lambda name=name: on_lead(name), retry=0.05))
+        for name in ("a", "b")]
+    await asyncio.sleep(0.3)
+    assert len(led) == 1  # one leader, and only it set the webhooks
+    stop.set()
+    await asyncio.gather(*runs)
+    assert await Leadership(app, holder="c").try_acquire()  # released at the stop: anyone may lead
+
+
+def test_broadcast_daily_only_enqueues_while_a_bot_runs(tmp_path, monkeypatch, capsys):
+    from bot.__main__ import main
+    from tests.test_broadcast import officials, outbox_rows
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/bot.db")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:fake")
+    monkeypatch.setenv("ZALO_BOT_TOKEN", "")
+
+    async def bot_running():
+        app = App(make_settings(tmp_path))
+        await app.prepare()
+        await officials(app, "telegram", [("1", None), ("2", None)])
+        running = Leadership(app, holder="the bot")
+        assert await running.try_acquire()
+        await app.aclose()
+
+    asyncio.run(bot_running())
+    assert main(["broadcast", "daily", "--date", "2026-11-20"]) == 0
+    out = capsys.readouterr().out
+    assert "Đã đưa 2 tin" in out and "Bot đang chạy" in out  # no second sender
+
+    async def statuses():
+        app = App(make_settings(tmp_path))
+        try:
+            return [row.status for row in await outbox_rows(app)]
+        finally:
+            await app.aclose()
+
+    assert asyncio.run(statuses()) == ["pending", "pending"]
+
+
+async def test_housekeeping_forgets_update_keys_older_than_two_days(app):
+    from datetime import timedelta
+
+    async with app.sessions() as session:
+        session.add_all([ProcessedUpdate(key="telegram:old", created=utcnow() - timedelta(days=3)),
+                         ProcessedUpdate(key="telegram:new", created=utcnow())])
+        await session.commit()
+    assert await housekeeping(app) == (1, 0)
+    async with app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 1
