@@ -72,6 +72,21 @@ async def find_units(session: AsyncSession, text: str, level: UnitLevel | None =
     return [u for u in candidates if strip_kind(u.name_key) == bare]
 
 
+async def search_units(session: AsyncSession, text: str, limit: int = 50) -> list[AdminUnit]:
+    """Units named like ``text`` (accents and the unit kind optional): exact matches, else every
+    unit whose name contains it; provinces and departments first, then communes, then villages."""
+    exact = await find_units(session, text)
+    if exact:
+        return exact
+    wanted = strip_kind(fold_key(text))
+    if not wanted:
+        return []
+    candidates = (await session.scalars(select(AdminUnit).where(AdminUnit.active.is_(True)))).all()
+    order = {UnitLevel.tinh: 0, UnitLevel.huyen: 1, UnitLevel.xa: 2, UnitLevel.thon: 3}
+    found = [u for u in candidates if f" {wanted} " in f" {u.name_key} "]  # whole words
+    return sorted(found, key=lambda u: (order[u.level], u.name_key))[:limit]
+
+
 async def unit_and_descendants(session: AsyncSession, code: str) -> set[str]:
     """The codes of ``code`` and every unit below it."""
     rows = (await session.execute(select(AdminUnit.code, AdminUnit.parent_code))).all()

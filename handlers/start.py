@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.i18n import N_, _, use_locale
+from handlers.i18n import N_, _, current_locale, use_locale
 from handlers.messages import Button, Reply
 from handlers.registry import Context, Registry
 
@@ -29,7 +29,11 @@ async def help_text(ctx: Context) -> Reply:
              _("Type your question in your own words, for example: \"quên mật khẩu VNeID\" or "
                "\"nop phi online the nao\". Or choose from the menu."),
              "", _("<b>Commands</b>")]
-    lines += [f"/{name} – {description}" for name, description in ctx.registry.listed_commands(ctx.role)]
+    # One line a command, under its Vietnamese name when it has one (/baocao, not /report).
+    vietnamese = current_locale.get() == "vi"
+    lines += [f"/{cmd.names[1] if vietnamese and len(cmd.names) > 1 else cmd.names[0]} – {_(cmd.description)}"
+              for cmd in ctx.registry.command_list
+              if cmd.listed and cmd.description and ctx.role.at_least(cmd.min_role)]
     lines += ["", _("On Zalo or in the terminal, answer with the number of an option.")]
     return Reply("\n".join(lines), buttons=ctx.main_menu())
 

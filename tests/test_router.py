@@ -104,7 +104,7 @@ async def test_cancel_leaves_a_dialog(app, talker):
 
 async def test_help_lists_the_commands(talker):
     await talker.say("/help")
-    assert "/start" in talker.text and "/language" in talker.text and "/cancel" in talker.text
+    assert "/start" in talker.text and "/ngonngu" in talker.text and "/huy" in talker.text
 
 
 async def test_the_same_update_delivered_twice_is_handled_once(app, talker):

@@ -14,7 +14,7 @@ import sys
 from bot.settings import Settings
 
 GROUPS: tuple[str, ...] = ("bot.cli.run", "bot.cli.admin", "bot.cli.guidance", "bot.cli.progress",
-                           "bot.cli.reports", "bot.cli.help_requests")  # in --help order
+                           "bot.cli.reports", "bot.cli.help_requests", "bot.cli.units")  # in --help order
 
 
 def build_parser() -> argparse.ArgumentParser:

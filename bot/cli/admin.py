@@ -11,12 +11,13 @@ def register(sub) -> None:
     grant = admin_sub.add_parser("grant", help="give a user a role: admin grant telegram:12345 official --unit 42")
     grant.add_argument("who", help="<platform>:<user id>, e.g. telegram:12345 or zalo:abc123")
     grant.add_argument("role", choices=["citizen", "team", "official", "admin"])
-    grant.add_argument("--unit", help="administrative unit code (default: the province)")
+    grant.add_argument("--unit", help="unit code or name, e.g. \"Cẩm Xuyên\" (default: the province)")
     grant.set_defaults(run=cmd_admin_grant)
     admin_sub.add_parser("list", help="list users who are not plain citizens").set_defaults(run=cmd_admin_list)
 
 
 async def cmd_admin_grant(args, app) -> int:
+    from bot.cli.units import resolve_unit
     from db.admin import grant_role
 
     platform, _, user_id = args.who.partition(":")
@@ -25,7 +26,13 @@ async def cmd_admin_grant(args, app) -> int:
         return 2
     try:
         async with app.sessions() as session:
-            user = await grant_role(session, platform, user_id, args.role, args.unit)
+            unit_code = None
+            if args.unit:
+                unit = await resolve_unit(session, args.unit)
+                if unit is None:
+                    return 1
+                unit_code = unit.code
+            user = await grant_role(session, platform, user_id, args.role, unit_code)
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 1

@@ -12,7 +12,8 @@ def register(sub) -> None:
     invite_sub = invite.add_subparsers(dest="invite_command", required=True, metavar="COMMAND")
     create = invite_sub.add_parser("create", help="create an invite code and print it")
     create.add_argument("--role", choices=["team", "official"], required=True)
-    create.add_argument("--unit", required=True, help="unit code (a commune for --role team)")
+    create.add_argument("--unit", required=True,
+                        help="unit code or name, e.g. \"Cẩm Xuyên\" (a commune or ward for --role team)")
     create.add_argument("--uses", type=int, default=1, help="how many people may use it (default 1)")
     create.add_argument("--days", type=float, default=7, help="days before it expires (default 7)")
     create.set_defaults(run=cmd_invite_create)
@@ -29,16 +30,16 @@ def register(sub) -> None:
 
 
 async def cmd_invite_create(args, app) -> int:
+    from bot.cli.units import resolve_unit
     from db import invites
-    from db.models import AdminUnit, Role, UnitLevel
+    from db.models import Role, UnitLevel
 
+    levels = (UnitLevel.xa,) if args.role == "team" else None
     async with app.sessions() as session:
-        unit = await session.get(AdminUnit, args.unit)
+        unit = await resolve_unit(session, args.unit, levels)
         if unit is None:
-            print(f"Không có đơn vị hành chính mã {args.unit}", file=sys.stderr)
-            return 1
-        if args.role == "team" and unit.level is not UnitLevel.xa:
-            print("Mã mời tổ công nghệ số phải gắn với một xã/phường.", file=sys.stderr)
+            if args.role == "team":
+                print("Mã mời tổ công nghệ số phải gắn với một xã/phường.", file=sys.stderr)
             return 1
         try:
             code = await invites.create_invite(session, Role(args.role), unit.code, uses=args.uses, days=args.days)
@@ -46,8 +47,31 @@ async def cmd_invite_create(args, app) -> int:
             print(str(exc), file=sys.stderr)
             return 2
         await session.commit()
+    role = "thành viên tổ công nghệ số" if args.role == "team" else "cán bộ"
     print(code)
+    print(f"Mã mời {role} của {unit.name} ({unit.code}), dùng {args.uses} lần, hết hạn sau {args.days:g} ngày.")
+    print(f"Người được mời gửi cho bot: /join {code}")
+    username = await telegram_username(app.settings)
+    if username:
+        print(f"Hoặc mở đường dẫn: https://t.me/{username}?start={code}")
+    else:
+        print(f"Trên Telegram, đường dẫn là https://t.me/<tên bot>?start={code} "
+              "(đặt TELEGRAM_BOT_TOKEN để in sẵn đường dẫn).")
     return 0
+
+
+async def telegram_username(settings) -> str:
+    """The bot's Telegram username (getMe), or "" without a token or when Telegram does not answer."""
+    if not settings.telegram_bot_token:
+        return ""
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            answer = await client.get(f"{settings.telegram_base_url}{settings.telegram_bot_token}/getMe")
+        return str(answer.json()["result"]["username"])
+    except Exception:  # noqa: BLE001 - the link is a convenience; the /join line is enough
+        return ""
 
 
 async def cmd_reports_export(args, app) -> int:
