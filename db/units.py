@@ -73,17 +73,10 @@ async def find_units(session: AsyncSession, text: str, level: UnitLevel | None =
 
 
 async def search_units(session: AsyncSession, text: str, limit: int = 50) -> list[AdminUnit]:
-    """Units named like ``text`` (accents and the unit kind optional): exact matches, else every
-    unit whose name contains it; provinces and departments first, then communes, then villages."""
-    exact = await find_units(session, text)
-    if exact:
-        return exact
-    wanted = strip_kind(fold_key(text))
-    if not wanted:
-        return []
-    candidates = (await session.scalars(select(AdminUnit).where(AdminUnit.active.is_(True)))).all()
+    """Units named like ``text``: exact matches (:func:`find_units`), else those whose name contains
+    it (:func:`units_containing`); provinces and departments first, then communes, then villages."""
+    found = await find_units(session, text) or await units_containing(session, text)
     order = {UnitLevel.tinh: 0, UnitLevel.huyen: 1, UnitLevel.xa: 2, UnitLevel.thon: 3}
-    found = [u for u in candidates if f" {wanted} " in f" {u.name_key} "]  # whole words
     return sorted(found, key=lambda u: (order[u.level], u.name_key))[:limit]
 
 
