@@ -75,7 +75,7 @@ async def setup_database(db: Path, officials: int) -> float:
     from db.progress import import_figures
     from db.subscriptions import SummarySubscription
     from db.units import PROVINCE_CODE
-    from handlers.progress_daily import enqueue_daily_summaries
+    from handlers.progress.daily import enqueue_daily_summaries
 
     app = App(settings_for(db))
     await app.prepare()
@@ -127,7 +127,7 @@ async def run_sender(db: Path, url: str, token: str, rate: float, catch_up: bool
     from bot.channels.telegram import build_application
     from bot.channels.telegram import deliver as telegram_deliver
     from bot.outbox import OutboxSender
-    from handlers.progress_daily import enqueue_daily_summaries
+    from handlers.progress.daily import enqueue_daily_summaries
 
     app = App(settings_for(db, url, token, rate))
     try:

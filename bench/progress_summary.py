@@ -16,7 +16,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from content.campaign import CAMPAIGNS_DIR, load_campaign  # noqa: E402
-from content.progress import Figure, build_summary, render_chart, render_daily_summary, summary_to_json  # noqa: E402
+from content.progress import Figure, build_summary, summary_to_json  # noqa: E402
+from content.progress_chart import render_chart  # noqa: E402
+from handlers.progress.summary import render_summary  # noqa: E402
 from db.progress import department_units  # noqa: E402
 from db.units import current_units  # noqa: E402
 
@@ -63,8 +65,8 @@ def main() -> None:
     print(f"build_summary (one commune):     best {best:6.1f} ms  median {median:6.1f} ms")
     best, median = best_of(20, lambda: summary_to_json(summary))
     print(f"summary_to_json:                 best {best:6.1f} ms  median {median:6.1f} ms")
-    best, median = best_of(20, lambda: render_daily_summary(summary, {"new": 3, "open": 5, "overdue": 1}))
-    print(f"render_daily_summary:            best {best:6.1f} ms  median {median:6.1f} ms")
+    best, median = best_of(20, lambda: render_summary(summary))
+    print(f"render_summary:                  best {best:6.1f} ms  median {median:6.1f} ms")
     render_chart(summary)  # first call pays matplotlib's import and font cache
     best, median = best_of(5, lambda: render_chart(summary))
     png = render_chart(summary)

@@ -1,6 +1,6 @@
 """Every background loop of the process, started from this one place, in one process at a time.
 
-The loops are functions of their feature (the daily summary in ``handlers/progress_daily.py``,
+The loops are functions of their feature (the daily summary in ``handlers/progress/daily.py``,
 report reminders in ``handlers/reports``, help-request escalation in ``handlers/help``); the
 outbox sender delivers what they queue; the housekeeping loop forgets old de-duplication keys
 and expired media. Each loop ends by itself once ``stop`` is set. With several processes on
@@ -33,7 +33,7 @@ def start_jobs(app: App, channels: Iterable[Channel], stop: asyncio.Event) -> li
     """Start the sender and the features' loops as tasks; await them after setting ``stop``."""
     from bot.outbox import OutboxSender
     from handlers.help import escalation_loop
-    from handlers.progress_daily import run_daily_job
+    from handlers.progress.daily import run_daily_job
     from handlers.reports import reminder_loop
 
     loops = {

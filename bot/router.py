@@ -59,6 +59,8 @@ class Router:
         # The session is opened and closed outside the write lock: closing it takes a loop
         # iteration (SQLAlchemy closes in a task of its own), and holding the lock across it
         # would let one message through per loop iteration under load.
+        if self.registry.preparers and incoming.attachments:  # slow reads (a spreadsheet), outside the lock
+            await self.registry.run_preparers(self.app.services, self.app.sessions, incoming)
         async with self.app.sessions() as session:
             async with self.app.write_lock:
                 # De-duplication and the user's rows in one trip into SQLAlchemy's greenlet

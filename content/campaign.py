@@ -3,7 +3,11 @@
 A campaign names its plan, its dates, the administrative levels that report, and its metrics.
 Each metric is a ratio of two columns (numerator / denominator) with a target per level.
 Targets are written in percent in the files ("70" or ``{ tinh = 50, xa = 40 }``) and kept
-as fractions (0.7) in code.
+as fractions (0.7) in code. A metric may list other headers that mean its columns in real
+reports (``numerator_synonyms``, ``denominator_synonyms``).
+
+Examples (``example = true``, kept in ``content/campaigns/examples/``) are loaded only when named:
+an example is never chosen by date, so officials are never judged against invented targets.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from datetime import date
 from pathlib import Path
 
 CAMPAIGNS_DIR = Path(__file__).parent / "campaigns"
+EXAMPLES_DIR = CAMPAIGNS_DIR / "examples"
 LEVELS = ("tinh", "huyen", "xa", "thon")
 
 
@@ -34,6 +39,14 @@ class Metric:
     denominator: str  # column header of the denominator
     targets: dict[str, float] = field(default_factory=dict)  # level -> fraction 0..1
     unit: str = "hồ sơ"  # what is counted, for the summary text ("hồ sơ", "thủ tục")
+    numerator_synonyms: tuple[str, ...] = ()  # other headers real reports use for the numerator
+    denominator_synonyms: tuple[str, ...] = ()
+
+    def headers(self, role: int) -> tuple[str, ...]:
+        """Every header that means the numerator (role 0) or the denominator (role 1)."""
+        if role == 0:
+            return (self.numerator, *self.numerator_synonyms)
+        return (self.denominator, *self.denominator_synonyms)
 
     def target_for(self, level) -> float | None:
         """The target for ``level`` (a UnitLevel or its name), or None when the plan sets none."""
@@ -50,6 +63,7 @@ class Campaign:
     levels: tuple[str, ...]
     metrics: tuple[Metric, ...]
     sources: tuple[str, ...] = ()
+    example: bool = False
 
     def metric(self, metric_id: str) -> Metric:
         for metric in self.metrics:
@@ -59,6 +73,16 @@ class Campaign:
 
     def running_on(self, day: date) -> bool:
         return self.start <= day <= self.end
+
+
+def _names(path: Path, metric_id: str, key: str, raw) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(x, str) and x.strip() for x in raw):
+        _fail(path, f"chỉ tiêu '{metric_id}': '{key}' phải là danh sách tên cột")
+    return tuple(x.strip() for x in raw)
 
 
 def _fail(path: Path, message: str):
@@ -117,28 +141,57 @@ def load_campaign(path: Path) -> Campaign:
             Metric(
                 id=raw["id"], name=raw["name"], numerator=raw["numerator"], denominator=raw["denominator"],
                 targets=_targets(path, raw["id"], raw["target"], levels), unit=raw.get("unit", "hồ sơ"),
+                numerator_synonyms=_names(path, raw["id"], "numerator_synonyms", raw.get("numerator_synonyms")),
+                denominator_synonyms=_names(path, raw["id"], "denominator_synonyms",
+                                            raw.get("denominator_synonyms")),
             )
         )
+    example = data.get("example", False)
+    if not isinstance(example, bool):
+        _fail(path, "'example' phải là true hoặc false")
     return Campaign(
         id=campaign_id, name=data["name"], plan=data["plan"], start=start, end=end,
-        levels=levels, metrics=tuple(metrics), sources=tuple(sources),
+        levels=levels, metrics=tuple(metrics), sources=tuple(sources), example=example,
     )
 
 
-def load_campaigns(directory: Path | str = CAMPAIGNS_DIR) -> list[Campaign]:
-    """Every ``*.toml`` campaign in ``directory``, ordered by start date."""
-    campaigns = [load_campaign(path) for path in sorted(Path(directory).glob("*.toml"))]
-    return sorted(campaigns, key=lambda c: (c.start, c.id))
+def load_campaigns(directory: Path | str | None = None) -> list[Campaign]:
+    """Every real ``*.toml`` campaign in ``directory`` (default ``CAMPAIGNS_DIR``), by start date.
+
+    Examples (``example = true``) are left out: they are loaded only by name (:func:`find_campaign`).
+    """
+    folder = Path(directory) if directory is not None else CAMPAIGNS_DIR
+    campaigns = [load_campaign(path) for path in sorted(folder.glob("*.toml"))]
+    return sorted((c for c in campaigns if not c.example), key=lambda c: (c.start, c.id))
+
+
+def find_campaign(campaign_id: str, directory: Path | str | None = None) -> Campaign | None:
+    """The campaign called ``campaign_id``, real or example; None when there is no such file."""
+    folder = Path(directory) if directory is not None else CAMPAIGNS_DIR
+    for path in (folder / f"{campaign_id}.toml", folder / "examples" / f"{campaign_id}.toml"):
+        if path.is_file():
+            return load_campaign(path)
+    return None
 
 
 def campaign_for(day: date, campaigns: list[Campaign]) -> Campaign | None:
-    """The campaign running on ``day`` (the latest started if several), else the most recent one."""
-    if not campaigns:
-        return None
-    running = [c for c in campaigns if c.running_on(day)]
-    if running:
-        return max(running, key=lambda c: c.start)
-    ended = [c for c in campaigns if c.end < day]
-    if ended:
-        return max(ended, key=lambda c: c.end)
-    return min(campaigns, key=lambda c: c.start)  # all in the future: the next one
+    """The real campaign running on ``day`` (the latest started if several); None when none runs."""
+    running = [c for c in campaigns if c.running_on(day) and not c.example]
+    return max(running, key=lambda c: (c.start, c.id)) if running else None
+
+
+def latest_ended(day: date, campaigns: list[Campaign]) -> Campaign | None:
+    """The real campaign that ended most recently before ``day`` (shown as ended); None if none."""
+    ended = [c for c in campaigns if c.end < day and not c.example]
+    return max(ended, key=lambda c: (c.end, c.id)) if ended else None
+
+
+def campaign_in_view(day: date, campaigns: list[Campaign]) -> tuple[Campaign | None, bool]:
+    """What a summary on ``day`` shows: (the running campaign, True), else (the latest ended, False).
+
+    ``(None, False)`` when no real campaign has run yet. An example is never chosen.
+    """
+    running = campaign_for(day, campaigns)
+    if running is not None:
+        return running, True
+    return latest_ended(day, campaigns), False

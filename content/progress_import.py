@@ -1,9 +1,14 @@
 """Read campaign figures from the Excel/CSV files officials actually send (pure, no database).
 
-One row per unit: "Mã đơn vị" and/or "Tên đơn vị", then each metric's numerator and
-denominator columns. Headers match ignoring case, diacritics, spaces and punctuation; title
-rows above the header are skipped; unknown columns are ignored. Every problem is reported in
-Vietnamese with its row and column, and a file with any problem must not be imported.
+One row per unit ("Mã đơn vị" and/or "Tên đơn vị"), then each metric's numerator and denominator
+columns. Headers match by meaning: ignoring case, diacritics, spaces, punctuation and a leading
+"Số"/"Tổng số", and through the synonyms each metric lists in its campaign file. Units match by
+code, by name ("UBND xã Cẩm Bình", "Phường Sông Trí", "Cẩm Bình"), and by the former name of a
+merged commune when ``content/units/former_names.toml`` maps it to one current commune. Numbers
+are read one way only (``content/numbers.py``); counts must be whole and numerators ≤
+denominators. Every problem is reported in Vietnamese with its row and column, and a file with
+any problem is not imported. Files over the size, row or cell limits, formulas without saved
+values and unreadable files are refused before anything is read into the database.
 """
 
 from __future__ import annotations
@@ -11,25 +16,34 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-import math
 import re
+import tomllib
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from pathlib import Path
 from typing import NamedTuple
 
-from content.campaign import Campaign, level_name
+from content.campaign import Campaign
+from content.numbers import NumberError, column_convention, convention_of, parse_number, show_number
 from content.text import fold_key
 
 MAX_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 20_000
+MAX_ROWS = 5_000  # a province has ~130 reporting units; more rows is not a figures file
+MAX_COLUMNS = 300
+MAX_CELLS = 300_000  # counted while reading, empty ones too: a sparse 8-million-cell sheet is refused fast
 HEADER_SEARCH_ROWS = 30
+FORMER_NAMES_FILE = Path(__file__).parent / "units" / "former_names.toml"
 
 CODE_HEADERS = {"madonvi", "ma", "madv", "madvhc", "madiaban", "maxa"}
-NAME_HEADERS = {"tendonvi", "donvi", "ten", "tendv", "tendvhc", "tendiaban", "tenxa", "coquan", "coquandonvi"}
-TOTAL_ROW_KEYS = {"tong", "tongcong", "cong", "tongso", "tongsocong", "toantinh", "tongtoantinh"}  # summary rows, skipped
-KIND_PREFIXES = ("thanh pho ", "thi xa ", "phuong ", "xa ", "thi tran ", "huyen ", "thon ", "to dan pho ", "tinh ", "so ")
+NAME_HEADERS = {"tendonvi", "donvi", "ten", "tendv", "tendvhc", "tendiaban", "tenxa", "coquan", "coquandonvi",
+                "tenxaphuong", "xaphuong", "donvihanhchinh"}
+TOTAL_ROW_KEYS = {"tong", "tongcong", "cong", "tongso", "tongsocong", "toantinh", "tongtoantinh"}  # summary rows
+KIND_PREFIXES = ("thanh pho ", "thi xa ", "phuong ", "xa ", "thi tran ", "huyen ", "thon ", "to dan pho ", "tinh ",
+                 "so ")
+AUTHORITY_PREFIXES = ("uy ban nhan dan ", "ubnd ")
+HEADER_FILLERS = ("tong so ", "so luong ", "tong ", "so ")
+FORMER = re.compile(r"\(\s*cu\s*\)|\bcu$")
 
 
 class UnitRef(NamedTuple):
@@ -56,14 +70,15 @@ class ParsedFile:
     rows: list[FigureRow] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # rows left out on purpose, with why
 
     @property
     def ok(self) -> bool:
-        return not self.errors and bool(self.rows)
+        return not self.errors and any(row.values for row in self.rows)
 
 
 class FileRefused(ValueError):
-    """The file is not something we read at all (too big, not xlsx/csv)."""
+    """The file is not something we read at all (too big, not xlsx/csv, formulas without values)."""
 
 
 def header_key(text) -> str:
@@ -71,69 +86,31 @@ def header_key(text) -> str:
     return fold_key(str(text)).replace(" ", "") if text is not None else ""
 
 
+def meaning_key(text) -> str:
+    """A header by its meaning: also without a leading "Số", "Tổng số", "Số lượng"."""
+    key = fold_key(str(text)) if text is not None else ""
+    for filler in HEADER_FILLERS:
+        if key.startswith(filler) and len(key) > len(filler):
+            key = key[len(filler):]
+            break
+    return key.replace(" ", "")
+
+
 def _strip_kind(key: str) -> str:
+    for prefix in AUTHORITY_PREFIXES:
+        if key.startswith(prefix):
+            key = key[len(prefix):]
+            break
     for prefix in KIND_PREFIXES:
         if key.startswith(prefix):
             return key[len(prefix):]
     return key
 
 
-# ---------------------------------------------------------------- reading cells
-
-
-_THOUSANDS_DOT = re.compile(r"^\d{1,3}(\.\d{3})+$")
-_THOUSANDS_COMMA = re.compile(r"^\d{1,3}(,\d{3}){2,}$")
-_PLAIN = re.compile(r"^-?\d+(\.\d+)?$")
-
-
-def parse_number(value) -> float | None:
-    """A number from a cell: real numbers, or Vietnamese text ("1.234", "12,5", "1 234").
-
-    Returns None for an empty cell; raises ValueError when the text is not a number.
-    Vietnamese convention: "." groups thousands, "," is the decimal mark.
-    """
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise ValueError(value)
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(value)
-        return float(value)
-    text = str(value).strip()
-    if not text or text in {"-", "–"}:
-        return None
-    text = re.sub(r"[\s\u00a0\u202f\u2009]", "", text)
-    negative = text.startswith("-")
-    body = text[1:] if negative else text
-    if "." in body and "," in body:  # the later one is the decimal mark
-        if body.rfind(",") > body.rfind("."):
-            body = body.replace(".", "").replace(",", ".")
-        else:
-            body = body.replace(",", "")
-    elif _THOUSANDS_DOT.match(body):
-        body = body.replace(".", "")
-    elif _THOUSANDS_COMMA.match(body):
-        body = body.replace(",", "")
-    elif body.count(",") == 1:
-        body = body.replace(",", ".")
-    if not _PLAIN.match(body):
-        raise ValueError(value)
-    number = float(body)
-    return -number if negative else number
-
-
-def _fmt(number: float) -> str:
-    """A number as written back in a message: 120, 12,5."""
-    if number == int(number):
-        return f"{int(number):,}".replace(",", ".")
-    return f"{number:,.2f}".rstrip("0").replace(",", " ").replace(".", ",").replace(" ", ".")
-
-
 def _cell_text(value) -> str:
     if value is None:
         return ""
-    if isinstance(value, float) and value == int(value):
+    if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
 
@@ -149,46 +126,118 @@ def _is_probably_text(data: bytes) -> bool:
     return controls <= len(sample) // 100
 
 
-def _read_xlsx(data: bytes) -> list[list]:
+def _too_big(what: str) -> FileRefused:
+    return FileRefused(f"Tệp quá lớn để là tệp số liệu ({what}; tối đa {MAX_ROWS:,} dòng, {MAX_COLUMNS} cột, "
+                       f"{MAX_CELLS:,} ô). Hãy xoá các dòng, cột thừa rồi gửi lại.".replace(",", "."))
+
+
+def _formula_cells(data: bytes) -> int:
+    """How many formula cells the workbook holds (0 when none: nothing more to check)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        count = 0
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                with archive.open(name) as fh:
+                    count += fh.read(MAX_BYTES * 4).count(b"<f")
+        return count
+
+
+def _sheet_rows(workbook) -> list[list[list]]:
+    sheets, cells = [], 0
+    for sheet in workbook.worksheets:
+        rows = []
+        for row in sheet.iter_rows(values_only=True):
+            cells += len(row)
+            if len(row) > MAX_COLUMNS and any(v is not None for v in row[MAX_COLUMNS:]):
+                raise _too_big(f"hơn {MAX_COLUMNS} cột")
+            if cells > MAX_CELLS:
+                raise _too_big(f"hơn {MAX_CELLS:,} ô".replace(",", "."))
+            rows.append(list(row[:MAX_COLUMNS]))
+            if len(rows) > MAX_ROWS:
+                raise _too_big(f"hơn {MAX_ROWS:,} dòng".replace(",", "."))
+        while rows and not any(v is not None and v != "" for v in rows[-1]):
+            rows.pop()
+        sheets.append(rows)
+    return sheets
+
+
+def _read_xlsx(data: bytes) -> list[list[list]]:
     import openpyxl
 
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        formulas = _formula_cells(data)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
         raise FileRefused("Không đọc được tệp Excel (tệp hỏng hoặc không phải .xlsx).") from exc
     try:
-        sheets = []
-        for sheet in workbook.worksheets:
-            rows = []
-            for index, row in enumerate(sheet.iter_rows(values_only=True)):
-                if index >= MAX_ROWS:
+        sheets = _sheet_rows(workbook)
+    finally:
+        workbook.close()
+    if formulas:
+        _refuse_unsaved_formulas(data, sheets)
+    return sheets
+
+
+def _refuse_unsaved_formulas(data: bytes, values: list[list[list]]) -> None:
+    """A formula whose value was never saved reads as empty: refuse rather than read nothing."""
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    try:
+        for sheet, rows in zip(workbook.worksheets, values):
+            for r, row in enumerate(sheet.iter_rows(values_only=True)):
+                if r >= len(rows):
                     break
-                rows.append(list(row))
-            sheets.append(rows)
-        return sheets
+                for c, cell in enumerate(row[:MAX_COLUMNS]):
+                    if isinstance(cell, str) and cell.startswith("=") and (c >= len(rows[r]) or rows[r][c] is None):
+                        raise FileRefused(
+                            f"Ô {get_column_letter(c + 1)}{r + 1} (trang \"{sheet.title}\") là công thức {cell[:40]} "
+                            "chưa có giá trị đã lưu, nên không đọc được số. Hãy mở tệp bằng Excel, bấm Lưu rồi gửi "
+                            "lại (hoặc sao chép và “Dán giá trị”). Chưa có số liệu nào bị thay đổi.")
     finally:
         workbook.close()
 
 
-def _read_csv(data: bytes) -> list[list]:
+def _decode_text(data: bytes) -> str:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode text": UTF-16 with a BOM
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise FileRefused("Không đọc được tệp văn bản UTF-16 (tệp hỏng).") from exc
+    if not _is_probably_text(data):
+        raise FileRefused("Tệp không phải là tệp CSV (có nội dung nhị phân).")
     for encoding in ("utf-8-sig", "cp1258"):
         try:
-            text = data.decode(encoding)
-            break
+            return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    else:  # cp1258 leaves a few bytes undefined
-        raise FileRefused("Không đọc được tệp CSV: bảng mã không phải UTF-8 hay Windows-1258.")
+    raise FileRefused("Không đọc được tệp CSV: bảng mã không phải UTF-8, UTF-16 hay Windows-1258.")
+
+
+def _read_csv(data: bytes) -> list[list]:
+    text = _decode_text(data)
     sample = text[:8192]
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
     except csv.Error:
-        delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    return [list(row) for _, row in zip(range(MAX_ROWS), csv.reader(io.StringIO(text), delimiter=delimiter))]
+        counts = {d: sample.count(d) for d in ("\t", ";", ",")}
+        delimiter = max(counts, key=counts.get)
+    rows, cells = [], 0
+    for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+        cells += len(row)
+        if len(row) > MAX_COLUMNS:
+            raise _too_big(f"hơn {MAX_COLUMNS} cột")
+        if cells > MAX_CELLS:
+            raise _too_big(f"hơn {MAX_CELLS:,} ô".replace(",", "."))
+        rows.append(list(row))
+        if len(rows) > MAX_ROWS:
+            raise _too_big(f"hơn {MAX_ROWS:,} dòng".replace(",", "."))
+    return rows
 
 
 def read_table(data: bytes, filename: str) -> list[list[list]]:
-    """The sheets of an xlsx file, or the one table of a csv file; refuse anything else."""
+    """The sheets of an xlsx file, or the one table of a csv/txt file; refuse anything else."""
     if len(data) > MAX_BYTES:
         raise FileRefused(f"Tệp quá lớn ({len(data) / 1024 / 1024:.1f} MB); tối đa 5 MB.".replace(".", ",", 1))
     if not data:
@@ -197,18 +246,18 @@ def read_table(data: bytes, filename: str) -> list[list[list]]:
     is_zip = data[:4] == b"PK\x03\x04"
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise FileRefused("Tệp Excel 97-2003 (.xls) chưa được hỗ trợ: hãy mở và lưu lại dưới dạng .xlsx.")
-    if name.endswith((".xlsx", ".xlsm")) or (is_zip and not name.endswith(".csv")):
+    if name.endswith((".xlsx", ".xlsm")) or (is_zip and not name.endswith((".csv", ".txt"))):
         if not is_zip or not zipfile.is_zipfile(io.BytesIO(data)):
             raise FileRefused("Tệp không phải là tệp Excel .xlsx thật (nội dung không đúng định dạng).")
         return _read_xlsx(data)
     if name.endswith((".csv", ".txt")) or not name.rpartition(".")[1]:
-        if is_zip or not _is_probably_text(data):
+        if is_zip:
             raise FileRefused("Tệp không phải là tệp CSV (có nội dung nhị phân).")
         return [_read_csv(data)]
     raise FileRefused("Chỉ nhận tệp Excel (.xlsx) hoặc CSV (.csv).")
 
 
-# ---------------------------------------------------------------- header and units
+# ---------------------------------------------------------------- header
 
 
 @dataclass
@@ -218,13 +267,23 @@ class _Columns:
     metrics: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)  # id -> (num, den)
     titles: dict[int, str] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _wanted(campaign: Campaign) -> dict[str, list[tuple[str, int]]]:
+    """meaning key -> [(metric id, 0 numerator | 1 denominator)] from every header and synonym."""
+    wanted: dict[str, list[tuple[str, int]]] = {}
+    for metric in campaign.metrics:
+        for role in (0, 1):
+            for title in metric.headers(role):
+                slots = wanted.setdefault(meaning_key(title), [])
+                if (metric.id, role) not in slots:
+                    slots.append((metric.id, role))
+    return wanted
 
 
 def _find_header(rows: list[list], campaign: Campaign) -> tuple[int, _Columns] | None:
-    wanted: dict[str, list[tuple[str, int]]] = {}
-    for metric in campaign.metrics:
-        wanted.setdefault(header_key(metric.numerator), []).append((metric.id, 0))
-        wanted.setdefault(header_key(metric.denominator), []).append((metric.id, 1))
+    wanted = _wanted(campaign)
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         cols = _Columns()
         found: dict[str, list[int | None]] = {}
@@ -233,17 +292,32 @@ def _find_header(rows: list[list], campaign: Campaign) -> tuple[int, _Columns] |
             if not key:
                 continue
             cols.titles[col] = _cell_text(cell)
+            meaning = meaning_key(cell)
             if key in CODE_HEADERS and cols.code is None:
                 cols.code = col
             elif key in NAME_HEADERS and cols.name is None:
                 cols.name = col
-            elif key in wanted:
-                for metric_id, role in wanted[key]:
+            elif meaning in wanted:
+                for metric_id, role in wanted[meaning]:
                     slot = found.setdefault(metric_id, [None, None])
                     if slot[role] is None:
                         slot[role] = col
+                    else:
+                        cols.problems.append(
+                            f'Dòng {index + 1}: hai cột "{cols.titles[slot[role]]}" và "{cols.titles[col]}" cùng '
+                            f'là {"tử số" if role == 0 else "mẫu số"} của chỉ tiêu "{campaign.metric(metric_id).name}";'
+                            " hãy giữ một cột.")
             else:
-                cols.ignored.append(_cell_text(cell))
+                near = difflib.get_close_matches(meaning, list(wanted), n=1, cutoff=0.88)
+                if near:
+                    metric_id, role = wanted[near[0]][0]
+                    metric = campaign.metric(metric_id)
+                    cols.problems.append(
+                        f'Dòng {index + 1}, cột "{cols.titles[col]}": tiêu đề gần giống "{metric.headers(role)[0]}" '
+                        "nhưng không trùng; hãy sửa tiêu đề cho đúng (hoặc thêm tên này vào danh sách tên khác của "
+                        "chỉ tiêu trong tệp chiến dịch).")
+                else:
+                    cols.ignored.append(_cell_text(cell))
         if found and cols.code is None and cols.name is None and index > 0:
             # a two-row header: unit columns on the row above, merged over this one
             for col, cell in enumerate(rows[index - 1]):
@@ -258,22 +332,51 @@ def _find_header(rows: list[list], campaign: Campaign) -> tuple[int, _Columns] |
     return None
 
 
+# ---------------------------------------------------------------- units
+
+
+def load_former_names(path: Path = FORMER_NAMES_FILE) -> dict[str, str]:
+    """Former commune name (folded, without its kind) -> current unit code, from a cited table.
+
+    A former name listed for two current units is left out: it is ambiguous and must be written
+    with the current name or the code.
+    """
+    if not path.exists():
+        return {}
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    mapping: dict[str, set[str]] = {}
+    for item in data.get("former", []):
+        mapping.setdefault(_strip_kind(fold_key(item["name"])), set()).add(str(item["current_code"]))
+    return {name: next(iter(codes)) for name, codes in mapping.items() if len(codes) == 1}
+
+
 class _Resolver:
-    def __init__(self, units: Iterable) -> None:
+    def __init__(self, units: Iterable, former: dict[str, str]) -> None:
         self.by_code = {str(u.code): u for u in units}
         self.by_key: dict[str, list] = {}
         self.by_bare: dict[str, list] = {}
+        self.former = {name: self.by_code[code] for name, code in former.items() if code in self.by_code}
         for unit in self.by_code.values():
             key = fold_key(unit.name)
             self.by_key.setdefault(key, []).append(unit)
             self.by_bare.setdefault(_strip_kind(key), []).append(unit)
 
-    def by_name(self, name: str) -> list:
+    def by_name(self, name: str) -> tuple[list, bool]:
+        """The units a name may mean, and whether it was written as a former name ("xã X (cũ)")."""
         key = fold_key(name)
-        return self.by_key.get(key) or self.by_bare.get(_strip_kind(key), [])
+        former = bool(FORMER.search(key))
+        key = FORMER.sub("", key).strip()
+        bare = _strip_kind(key)
+        old = self.former.get(bare)
+        if former:
+            return ([old] if old is not None else []), True
+        current = self.by_key.get(key) or self.by_bare.get(bare, [])
+        if old is not None and all(u.code != old.code for u in current):
+            current = [*current, old]
+        return current, False
 
     def closest(self, name: str, n: int = 3) -> list:
-        bare = _strip_kind(fold_key(name))
+        bare = _strip_kind(FORMER.sub("", fold_key(name)).strip())
         names = difflib.get_close_matches(bare, list(self.by_bare), n=n, cutoff=0.6)
         return [unit for key in names for unit in self.by_bare[key]][:n]
 
@@ -282,13 +385,44 @@ def _describe(units: list) -> str:
     return ", ".join(f"{u.name} (mã {u.code})" for u in units)
 
 
+def _cell_name(titles: dict[int, str], col: int | None, fallback: str) -> str:
+    return titles.get(col, fallback) if col is not None else fallback
+
+
 # ---------------------------------------------------------------- parse_figures
 
 
-def parse_figures(data: bytes, filename: str, campaign: Campaign, units: Iterable = ()) -> ParsedFile:
+def _read_count(raw, convention, line: int, title: str, errors: list[str]) -> float | None | bool:
+    """A whole, non-negative count from a cell; False (with an error added) when it is not one."""
+    try:
+        number = parse_number(raw, convention)
+    except NumberError as exc:
+        if exc.readings:
+            first, second = (show_number(r) for r in exc.readings)
+            errors.append(f'Dòng {line}, cột "{title}": "{exc.text}" có thể là {first} hoặc {second} (không rõ dấu '
+                          "chấm/phẩy phân cách hàng nghìn). Hãy ghi số không có dấu phân cách, ví dụ "
+                          f"{int(exc.readings[0])}.")
+        else:
+            errors.append(f'Dòng {line}, cột "{title}": "{_cell_text(raw)}" không phải là số.')
+        return False
+    if number is None:
+        return None
+    if number < 0:
+        errors.append(f'Dòng {line}, cột "{title}": số âm ({show_number(number)}).')
+        return False
+    if not float(number).is_integer():
+        errors.append(f'Dòng {line}, cột "{title}": "{_cell_text(raw)}" không phải số nguyên (đọc được '
+                      f"{show_number(number)}); số hồ sơ, số thủ tục phải là số nguyên.")
+        return False
+    return number
+
+
+def parse_figures(data: bytes, filename: str, campaign: Campaign, units: Iterable = (),
+                  former_names: dict[str, str] | None = None) -> ParsedFile:
     """Read a figures file for ``campaign``; ``units`` are the units rows may name.
 
     Never raises for a bad file: every problem becomes a Vietnamese message in ``errors``.
+    ``former_names`` (former name -> current code) defaults to ``content/units/former_names.toml``.
     """
     parsed = ParsedFile()
     try:
@@ -311,35 +445,45 @@ def parse_figures(data: bytes, filename: str, campaign: Campaign, units: Iterabl
         return parsed
     rows, (header_index, cols) = found
     parsed.ignored_columns = cols.ignored
-    resolver = _Resolver(units)
-    seen: dict[str, int] = {}
     errors = parsed.errors
+    errors.extend(cols.problems)
+    resolver = _Resolver(units, load_former_names() if former_names is None else former_names)
+    seen: dict[str, int] = {}
+    body = rows[header_index + 1:]
 
-    for index in range(header_index + 1, len(rows)):
-        row = rows[index]
-        line = index + 1
+    def cell(row, col):
+        return row[col] if col is not None and col < len(row) else None
 
-        def cell(col, row=row):
-            return row[col] if col is not None and col < len(row) else None
+    metric_cols = [c for pair in cols.metrics.values() for c in pair if c is not None]
+    file_convention = column_convention(cell(row, c) for row in body for c in metric_cols)
+    conventions = {c: column_convention((cell(row, c) for row in body), file_convention) for c in metric_cols}
+    clashing = {c for c in metric_cols
+                if len({x for x in (convention_of(cell(row, c)) for row in body) if x}) > 1}
+    for c in sorted(clashing):
+        errors.append(f'Cột "{cols.titles[c]}": có ô ghi dấu chấm phân cách hàng nghìn và có ô ghi dấu phẩy; '
+                      "hãy ghi thống nhất một kiểu (hoặc không dùng dấu phân cách).")
 
-        code_text = _cell_text(cell(cols.code))
-        name_text = _cell_text(cell(cols.name))
-        metric_cells = [cell(c) for pair in cols.metrics.values() for c in pair]
+    for offset, row in enumerate(body):
+        line = header_index + 2 + offset
+        code_text = _cell_text(cell(row, cols.code))
+        name_text = _cell_text(cell(row, cols.name))
+        metric_cells = [cell(row, c) for c in metric_cols]
         if not code_text and not name_text:
             if any(_cell_text(v) for v in metric_cells):
                 errors.append(f'Dòng {line}: thiếu "Mã đơn vị" hoặc "Tên đơn vị".')
             continue
         if header_key(name_text or code_text) in TOTAL_ROW_KEYS:
+            parsed.skipped.append(f'dòng {line} ("{name_text or code_text}") là dòng tổng')
             continue
 
         unit = resolver.by_code.get(code_text) if code_text else None
         if unit is None:
             if name_text:
-                matches = resolver.by_name(name_text)
-                column = cols.titles.get(cols.name, "Tên đơn vị")
-                shown = name_text
+                matches, former = resolver.by_name(name_text)
+                column, shown = _cell_name(cols.titles, cols.name, "Tên đơn vị"), name_text
             else:
-                matches, column, shown = [], cols.titles.get(cols.code, "Mã đơn vị"), code_text
+                matches, former = [], False
+                column, shown = _cell_name(cols.titles, cols.code, "Mã đơn vị"), code_text
             if len(matches) > 1:
                 errors.append(
                     f'Dòng {line}, cột "{column}": tên "{shown}" trùng với nhiều đơn vị: '
@@ -347,10 +491,14 @@ def parse_figures(data: bytes, filename: str, campaign: Campaign, units: Iterabl
                 )
                 continue
             if not matches:
-                hint = resolver.closest(name_text) if name_text else []
-                message = f'Dòng {line}, cột "{column}": không tìm thấy đơn vị "{shown}".'
-                if hint:
-                    message += f" Có phải: {_describe(hint)}?"
+                if former:
+                    message = (f'Dòng {line}, cột "{column}": tên cũ "{shown}" không có trong bảng tên cũ → tên mới '
+                               "(content/units/former_names.toml). Hãy ghi tên mới hoặc mã đơn vị hiện nay.")
+                else:
+                    message = f'Dòng {line}, cột "{column}": không tìm thấy đơn vị "{shown}".'
+                    hint = resolver.closest(name_text) if name_text else []
+                    if hint:
+                        message += f" Có phải: {_describe(hint)}?"
                 errors.append(message)
                 continue
             unit = matches[0]
@@ -363,109 +511,45 @@ def parse_figures(data: bytes, filename: str, campaign: Campaign, units: Iterabl
 
         figure = FigureRow(row=line, unit_code=str(unit.code), unit_name=unit.name)
         for metric_id, (num_col, den_col) in cols.metrics.items():
-            values = []
+            values = [None, None]
             bad = False
-            for col in (num_col, den_col):
-                raw = cell(col)
-                try:
-                    number = parse_number(raw)
-                except ValueError:
-                    errors.append(f'Dòng {line}, cột "{cols.titles[col]}": "{_cell_text(raw)}" không phải là số.')
-                    bad = True
+            for i, col in enumerate((num_col, den_col)):
+                if col is None:
                     continue
-                if number is not None and number < 0:
-                    errors.append(f'Dòng {line}, cột "{cols.titles[col]}": số âm ({_fmt(number)}).')
+                number = _read_count(cell(row, col), conventions.get(col), line, cols.titles[col], errors)
+                if number is False:
                     bad = True
-                values.append(number)
+                else:
+                    values[i] = number
             if bad:
                 continue
-            numerator, denominator = values if len(values) == 2 else (values + [None, None])[:2]
+            numerator, denominator = values
+            metric = campaign.metric(metric_id)
             if num_col is None or den_col is None:
-                missing = campaign.metric(metric_id).denominator if den_col is None else campaign.metric(metric_id).numerator
                 if numerator is not None or denominator is not None:
                     present = cols.titles[num_col if den_col is None else den_col]
+                    missing = metric.denominator if den_col is None else metric.numerator
                     errors.append(f'Dòng {line}, cột "{present}": thiếu cột "{missing}" trong tệp.')
                 continue
             if numerator is None and denominator is None:
                 continue  # this unit did not report this metric
             if denominator is None:
-                errors.append(
-                    f'Dòng {line}, cột "{cols.titles[den_col]}": thiếu mẫu số '
-                    f"(tử số là {_fmt(numerator)})."
-                )
+                errors.append(f'Dòng {line}, cột "{cols.titles[den_col]}": thiếu mẫu số '
+                              f"(tử số là {show_number(numerator)}).")
                 continue
             if numerator is None:
-                errors.append(
-                    f'Dòng {line}, cột "{cols.titles[num_col]}": thiếu tử số '
-                    f"(mẫu số là {_fmt(denominator)})."
-                )
+                errors.append(f'Dòng {line}, cột "{cols.titles[num_col]}": thiếu tử số '
+                              f"(mẫu số là {show_number(denominator)}).")
                 continue
             if numerator > denominator:
-                errors.append(
-                    f'Dòng {line}, cột "{cols.titles[num_col]}": tử số ({_fmt(numerator)}) '
-                    f"lớn hơn mẫu số ({_fmt(denominator)})."
-                )
+                errors.append(f'Dòng {line}, cột "{cols.titles[num_col]}": tử số ({show_number(numerator)}) '
+                              f"lớn hơn mẫu số ({show_number(denominator)}).")
                 continue
             figure.values[metric_id] = (numerator, denominator)
+        if not figure.values:
+            parsed.skipped.append(f'dòng {line} ({unit.name}) không có số liệu')
         parsed.rows.append(figure)
 
-    if not parsed.rows and not errors:
-        errors.append("Tệp không có dòng số liệu nào dưới dòng tiêu đề.")
+    if not any(row.values for row in parsed.rows) and not errors:
+        errors.append("Tệp không có số liệu nào dưới dòng tiêu đề (mọi ô số liệu đều trống): không thay thế gì.")
     return parsed
-
-
-# ---------------------------------------------------------------- template
-
-
-def template_units(campaign: Campaign, units: Iterable) -> list:
-    """Units that report for ``campaign``: its levels, without the province itself (the sum)."""
-    return [
-        u for u in units
-        if level_name(u.level) in campaign.levels and getattr(u, "parent_code", "") is not None
-        and getattr(u, "active", True)
-    ]
-
-
-def template_columns(campaign: Campaign) -> list[str]:
-    columns = ["Mã đơn vị", "Tên đơn vị"]
-    for metric in campaign.metrics:
-        for title in (metric.numerator, metric.denominator):
-            if title not in columns:
-                columns.append(title)
-    return columns
-
-
-def make_template(campaign: Campaign, units: Iterable, day: date | None = None) -> bytes:
-    """The xlsx template officials fill in: title row, header row, one row per unit."""
-    import openpyxl
-    from openpyxl.styles import Alignment, Font, PatternFill
-
-    columns = template_columns(campaign)
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = "So lieu"
-    title = f"SỐ LIỆU {campaign.name.upper()}"
-    sheet.append([title])
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
-    sheet["A1"].font = Font(bold=True, size=13)
-    when = f"Ngày số liệu: {day.strftime('%d/%m/%Y')}" if day else "Ngày số liệu: ....../....../........"
-    sheet.append([f"{campaign.plan}. {when}. Ghi số tuyệt đối (số hồ sơ, số thủ tục), không ghi tỷ lệ; "
-                  "để trống nếu đơn vị không có số liệu."])
-    sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=len(columns))
-    sheet["A2"].alignment = Alignment(wrap_text=True)
-    sheet.row_dimensions[2].height = 30
-    sheet.append(columns)
-    for cell in sheet[3]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDEBF7")
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    for unit in sorted(template_units(campaign, units), key=lambda u: (level_name(u.level), u.name)):
-        sheet.append([str(unit.code), unit.name])
-    sheet.column_dimensions["A"].width = 14
-    sheet.column_dimensions["B"].width = 34
-    for col in range(3, len(columns) + 1):
-        sheet.column_dimensions[openpyxl.utils.get_column_letter(col)].width = 18
-    sheet.freeze_panes = "C4"
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()

@@ -8,11 +8,11 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint, delete, func, select
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint, and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from content.campaign import Campaign, campaign_for
+from content.campaign import Campaign
 from content.progress import Figure
 from content.progress_import import ParsedFile
 from content.text import fold_key
@@ -69,7 +69,7 @@ class ImportResult:
 
 async def import_figures(
     session: AsyncSession, campaign: Campaign, date: dt.date, parsed: ParsedFile,
-    user_id: int | None, filename: str, data: bytes, *, whole_date: bool = True,
+    user_id: int | None, filename: str, data: bytes, *, whole_date: bool = True, sha256: str | None = None,
 ) -> ImportResult:
     """Store a parsed file as the figures of ``date`` in one transaction, with an import log.
 
@@ -77,8 +77,11 @@ async def import_figures(
     picture); otherwise only the figures of the units in the file are replaced (a commune's
     file or /update). A file with any error changes no figure; the log records the attempt.
     """
-    digest = hashlib.sha256(data).hexdigest()
-    errors = list(parsed.errors) or ([] if parsed.rows else ["Tệp không có dòng số liệu nào."])
+    digest = sha256 or hashlib.sha256(data).hexdigest()
+    errors = list(parsed.errors)
+    if not errors and not any(row.values for row in parsed.rows):
+        # Never replace a day's figures with nothing (e.g. formulas whose values were never saved).
+        errors = ["Tệp không có số liệu nào (mọi ô số liệu đều trống): không thay thế gì."]
     log = ProgressImport(
         campaign_id=campaign.id, date=date, user_id=user_id, filename=filename[:255],
         sha256=digest, rows=len(parsed.rows), status="rejected" if errors else "imported",
@@ -111,47 +114,47 @@ async def import_figures(
                         import_id=log.id)
 
 
-async def campaign_in_view(session: AsyncSession, day: dt.date, campaigns: list[Campaign]) -> Campaign | None:
-    """The campaign to summarise on ``day``.
-
-    The one running that day if it has figures up to that day; else the one whose figures were
-    imported most recently (a finished campaign is still worth reading); else the running one.
-    """
-    running = campaign_for(day, campaigns)
-    by_id = {c.id: c for c in campaigns}
-    if running is not None and await session.scalar(
-            select(ProgressFigure.id).where(ProgressFigure.campaign_id == running.id,
-                                            ProgressFigure.date <= day).limit(1)) is not None:
-        return running
-    latest = await session.scalar(
-        select(ProgressImport.campaign_id).where(ProgressImport.status == "imported", ProgressImport.date <= day,
-                                                 ProgressImport.campaign_id.in_(list(by_id)))
-        .order_by(ProgressImport.id.desc()).limit(1))
-    return by_id.get(latest, running)
+async def record_rejected(session: AsyncSession, campaign: Campaign, date: dt.date, user_id: int | None,
+                          filename: str, sha256: str, rows: int) -> None:
+    """Log a refused file (who, when, which file by hash); no figure changes."""
+    session.add(ProgressImport(campaign_id=campaign.id, date=date, user_id=user_id, filename=filename[:255],
+                               sha256=sha256, rows=rows, status="rejected"))
+    await session.commit()
 
 
 async def load_history(session: AsyncSession, campaign: Campaign, *, until: dt.date | None = None,
                        last_dates: int | None = None) -> list[Figure]:
     """Stored figures of ``campaign``, oldest date first.
 
-    ``until`` drops later dates; ``last_dates`` keeps only the latest N import dates, which is
-    all a summary needs (the day, the one before, the trend): a season of daily imports is
-    60,000 rows, the last 14 dates a tenth of that.
+    ``until`` drops later dates; ``last_dates`` keeps the latest N import dates (all a summary
+    needs: the day, the one before, the trend) **plus each unit's latest figure before them**, so
+    the as-of sums (a unit's figures hold until it reports again) are the same as from the whole
+    history: a season of daily imports is 60,000 rows, this a tenth of it.
     """
-    query = select(
-        ProgressFigure.date, ProgressFigure.unit_code, ProgressFigure.metric_id,
-        ProgressFigure.numerator, ProgressFigure.denominator,
-    ).where(ProgressFigure.campaign_id == campaign.id)
+    columns = (ProgressFigure.date, ProgressFigure.unit_code, ProgressFigure.metric_id,
+               ProgressFigure.numerator, ProgressFigure.denominator)
+    where = [ProgressFigure.campaign_id == campaign.id]
     if until is not None:
-        query = query.where(ProgressFigure.date <= until)
-    if last_dates is not None:
-        dates = (select(ProgressFigure.date).where(ProgressFigure.campaign_id == campaign.id)
-                 .distinct().order_by(ProgressFigure.date.desc()).limit(last_dates))
-        if until is not None:
-            dates = dates.where(ProgressFigure.date <= until)
-        query = query.where(ProgressFigure.date.in_(dates.scalar_subquery()))
-    result = await session.execute(query.order_by(ProgressFigure.date))
-    return [Figure(*row) for row in result.all()]
+        where.append(ProgressFigure.date <= until)
+    if last_dates is None:
+        result = await session.execute(select(*columns).where(*where).order_by(ProgressFigure.date))
+        return [Figure(*row) for row in result.all()]
+    dates = list((await session.scalars(select(ProgressFigure.date).where(*where).distinct()
+                                        .order_by(ProgressFigure.date.desc()).limit(last_dates))).all())
+    if not dates:
+        return []
+    start = min(dates)
+    latest = (select(ProgressFigure.unit_code, ProgressFigure.metric_id, func.max(ProgressFigure.date).label("day"))
+              .where(ProgressFigure.campaign_id == campaign.id, ProgressFigure.date < start)
+              .group_by(ProgressFigure.unit_code, ProgressFigure.metric_id).subquery())
+    before = (await session.execute(
+        select(*columns).join(latest, and_(ProgressFigure.unit_code == latest.c.unit_code,
+                                           ProgressFigure.metric_id == latest.c.metric_id,
+                                           ProgressFigure.date == latest.c.day))
+        .where(ProgressFigure.campaign_id == campaign.id))).all()
+    window = (await session.execute(select(*columns).where(*where, ProgressFigure.date >= start)
+                                    .order_by(ProgressFigure.date))).all()
+    return sorted((Figure(*row) for row in before), key=lambda f: f.date) + [Figure(*row) for row in window]
 
 
 async def import_log(session: AsyncSession, campaign: Campaign, limit: int = 20) -> list[ProgressImport]:

@@ -38,6 +38,7 @@ class Incoming:
     attachments: list[Attachment] = field(default_factory=list)
     language_code: str | None = None  # the platform's hint for a new user
     update_id: str | None = None  # the platform's id of this event, for de-duplication
+    prepared: dict = field(default_factory=dict)  # results of Registry.prepare, read by the handlers
 
     def __post_init__(self) -> None:
         # The boundary where text enters from a channel: no control character goes further.

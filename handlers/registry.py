@@ -19,6 +19,8 @@ from handlers.i18n import _
 from handlers.messages import Button, Incoming, Reply
 
 Handler = Callable[["Context"], Awaitable["Reply | list[Reply] | None"]]
+# Slow read-only work on what a user sent, before the message's transaction (see Registry.prepare).
+Preparer = Callable[["Services", async_sessionmaker, Incoming], Awaitable[None]]
 
 
 class Services:
@@ -108,6 +110,7 @@ class Registry:
         self.menu_items: list[MenuItem] = []
         self.text_handler: Handler | None = None
         self.attachment_handlers: list[Handler] = []
+        self.preparers: list[Preparer] = []
 
     # --- registration -------------------------------------------------------------------
     def command(self, *names: str, min_role: Role = Role.citizen, description: str = "",
@@ -145,6 +148,25 @@ class Registry:
         """The handler of free text outside any dialog (there is one)."""
         self.text_handler = handler
         return handler
+
+    def prepare(self, preparer: Preparer) -> Preparer:
+        """Run ``preparer`` on every incoming message before its transaction, outside any lock.
+
+        For slow, read-only work on what the user sent (reading a spreadsheet): it may open its
+        own read session, run in a thread, and leave its result in ``incoming.prepared`` for the
+        handler. It must never write; an exception is logged and the message handled as usual.
+        """
+        self.preparers.append(preparer)
+        return preparer
+
+    async def run_preparers(self, services: Services, sessions: async_sessionmaker, incoming: Incoming) -> None:
+        import logging
+
+        for preparer in self.preparers:
+            try:
+                await preparer(services, sessions, incoming)
+            except Exception:  # noqa: BLE001 - a bad file must never stop the bot
+                logging.getLogger(__name__).exception("preparing %s failed", getattr(preparer, "__name__", ""))
 
     def on_attachment(self, handler: Handler) -> Handler:
         """Offer files outside any dialog to ``handler``; it returns None to pass them on.

@@ -59,3 +59,25 @@ class Talker:
 @pytest.fixture
 def talker(app):
     return Talker(app)
+
+
+@pytest.fixture
+def running_campaign(tmp_path, monkeypatch):
+    """A real campaign running today (the two-level example with example = false, 60 days either
+    side), in a campaigns folder of its own: the repository's campaigns have all ended."""
+    from datetime import date, timedelta
+
+    import content.campaign as campaign_module
+
+    folder = tmp_path / "campaigns"
+    folder.mkdir()
+    for path in campaign_module.CAMPAIGNS_DIR.glob("*.toml"):  # the real ones (plan 195) too
+        (folder / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    text = (campaign_module.EXAMPLES_DIR / "mau-2026-hai-cap.toml").read_text(encoding="utf-8")
+    today = date.today()
+    text = (text.replace('id = "mau-2026-hai-cap"', 'id = "thu-nghiem"').replace("example = true", "example = false")
+            .replace("start = 2026-01-01", f"start = {today - timedelta(days=60)}")
+            .replace("end = 2026-12-31", f"end = {today + timedelta(days=60)}"))
+    (folder / "thu-nghiem.toml").write_text(text, encoding="utf-8")
+    monkeypatch.setattr(campaign_module, "CAMPAIGNS_DIR", folder)
+    return campaign_module.load_campaign(folder / "thu-nghiem.toml")

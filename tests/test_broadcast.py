@@ -7,6 +7,7 @@ import functools
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
@@ -21,19 +22,14 @@ from db.models import AdminUnit, Role, UnitLevel, User
 from db.outbox import OutboxBlob, OutboxMessage
 from db.progress import import_figures
 from db.subscriptions import unsubscribe
-from handlers.progress_daily import (
-    CAPTION_LIMIT,
-    enqueue_daily_summaries,
-    load_progress,
-    next_run,
-    render_caption,
-    run_daily_job,
-)
+from handlers.progress.daily import enqueue_daily_summaries, next_run, run_daily_job
+from handlers.progress.summary import CAPTION_LIMIT, SummaryLine, load_progress, render_summary
 from tests.conftest import make_settings
 from tests.fake_telegram import FakeTelegram
 from tests.fake_telegram import check_telegram_html as assert_telegram_html
 
 PNG = b"\x89PNG\r\n\x1a\n"
+pytestmark = pytest.mark.usefixtures("running_campaign")
 
 
 async def communes(app, n=3) -> list[AdminUnit]:
@@ -105,8 +101,9 @@ async def test_the_caption_fits_under_the_chart_even_for_the_long_campaign(app):
     async with app.sessions() as session:
         data = await load_progress(session, day)
     summary = data.summary(None, day)
-    counts = {"new": 3, "open": 12, "overdue": 4}
-    text = render_caption(summary, counts)
+    counts = SummaryLine("📝 <b>Phản ánh khó khăn</b>: 3 mới · 12 đang xử lý · 4 quá hạn",
+                         "📝 Phản ánh: 3 mới · 12 đang xử lý · 4 quá hạn")
+    text = render_summary(summary, [counts], short=True, locale="vi")
     assert len(text) <= CAPTION_LIMIT
     assert_telegram_html(text)
     assert all(m.name in text for m in summary.metrics)

@@ -105,7 +105,7 @@ async def test_a_zalo_member_joins_reports_with_a_photo_and_the_zalo_official_is
         assert "BC-000001" in opened and "OTP" in opened and "1. 🙋" in opened
 
 
-async def test_zalo_officials_get_the_daily_summary_with_the_chart_by_link(tmp_path):
+async def test_zalo_officials_get_the_daily_summary_with_the_chart_by_link(tmp_path, running_campaign):
     from datetime import datetime
 
     import httpx
@@ -114,7 +114,7 @@ async def test_zalo_officials_get_the_daily_summary_with_the_chart_by_link(tmp_p
     from content.progress_import import FigureRow, ParsedFile
     from db.outbox import OutboxMessage
     from db.progress import import_figures
-    from handlers.progress_daily import enqueue_daily_summaries
+    from handlers.progress.daily import enqueue_daily_summaries
     from tests.e2e_zalo import free_port
 
     port = free_port()

@@ -12,16 +12,21 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from content.campaign import CAMPAIGNS_DIR, CampaignError, campaign_for, load_campaign, load_campaigns
-from content.progress import (
-    Figure,
-    build_summary,
-    forecast,
-    render_chart,
-    render_daily_summary,
-    summary_to_json,
+from content.campaign import (
+    CAMPAIGNS_DIR,
+    CampaignError,
+    campaign_for,
+    campaign_in_view,
+    find_campaign,
+    load_campaign,
+    load_campaigns,
 )
-from content.progress_import import UnitRef, make_template, parse_figures, parse_number
+from content.numbers import VI, parse_number
+from content.progress import Figure, build_summary, forecast, summary_to_json
+from content.progress_chart import render_chart
+from content.progress_import import UnitRef, parse_figures
+from content.progress_template import make_template
+from handlers.progress.summary import SummaryLine, render_summary
 
 CAMPAIGN = load_campaign(CAMPAIGNS_DIR / "ke-hoach-195-2024.toml")
 UNITS = [
@@ -69,17 +74,21 @@ def test_both_campaign_files_load_with_their_targets():
     assert (payment.target_for("tinh"), payment.target_for("huyen"), payment.target_for("xa")) == (0.5, 0.45, 0.4)
     assert plan.metric("nop_truc_tuyen").target_for("xa") == 0.7
     assert plan.sources and plan.sources[0].startswith("http")
-    sample = campaigns["mau-2026-hai-cap"]
-    assert sample.levels == ("tinh", "xa")
+    assert "mau-2026-hai-cap" not in campaigns  # an example is loaded only by name
+    sample = find_campaign("mau-2026-hai-cap")
+    assert sample.example and sample.levels == ("tinh", "xa")
     assert sample.metric("thanh_toan").target_for("huyen") is None
 
 
-def test_campaign_for_picks_the_running_campaign_else_the_most_recent():
-    campaigns = load_campaigns()
+def test_only_a_running_real_campaign_is_chosen_by_date_never_an_example():
+    campaigns = load_campaigns() + [find_campaign("mau-2026-hai-cap")]  # even when handed one
     assert campaign_for(date(2024, 6, 25), campaigns).id == "ke-hoach-195-2024"
-    assert campaign_for(date(2025, 3, 1), campaigns).id == "ke-hoach-195-2024"
-    assert campaign_for(date(2026, 3, 1), campaigns).id == "mau-2026-hai-cap"
-    assert campaign_for(date(2030, 1, 1), campaigns).id == "mau-2026-hai-cap"
+    assert campaign_for(date(2025, 3, 1), campaigns) is None
+    assert campaign_for(date(2026, 3, 1), campaigns) is None  # the example's dates: still none
+    shown, running = campaign_in_view(date(2026, 3, 1), campaigns)
+    assert (shown.id, running) == ("ke-hoach-195-2024", False)  # the latest real one, as ended
+    assert campaign_in_view(date(2024, 6, 25), campaigns)[1] is True
+    assert campaign_in_view(date(2020, 1, 1), campaigns) == (None, False)
 
 
 def test_a_broken_campaign_file_is_named_in_the_error(tmp_path):
@@ -104,7 +113,7 @@ def test_a_broken_campaign_file_is_named_in_the_error(tmp_path):
      ("1.234,5", 1234.5), (" 70 ", 70), (42, 42), (12.5, 12.5), ("", None), (None, None), ("12.5", 12.5)],
 )
 def test_numbers_may_be_vietnamese_text_or_real_numbers(text, expected):
-    assert parse_number(text) == expected
+    assert parse_number(text, VI) == expected
 
 
 def test_a_messy_xlsx_is_read_header_on_row_4_under_merged_titles():
@@ -112,17 +121,17 @@ def test_a_messy_xlsx_is_read_header_on_row_4_under_merged_titles():
         ["STT", "  ma   DON-VI ", "ten don vi", "Ghi chú", "HO SO nop  truc tuyen", "tong ho so tiep nhan.",
          "TTHC thanh toan truc tuyen", "TTHC co nghia vu tai chinh"],
         [1, "X1", None, "ok", "1.234", "2.000", 5, 10],
-        [2, None, "cam due", None, "12,5", 20, None, None],
+        [2, None, "cam due", None, "12", 20, None, None],
         [3, "X3", None, None, None, None, None, None],
         [None, None, None, None, None, None, None, None],
-        [None, None, "Tổng cộng", None, 1246.5, 2020, 5, 10],
+        [None, None, "Tổng cộng", None, "1.246,0", 2020, 5, 10],  # shows the convention: "." groups
     ]
     parsed = parse(rows, title_rows=3)
     assert parsed.errors == []
     first, second, third = parsed.rows
     assert (first.row, first.unit_code, first.values) == (
         5, "X1", {"nop_truc_tuyen": (1234, 2000), "thanh_toan": (5, 10)})
-    assert (second.row, second.unit_code, second.values) == (6, "X2", {"nop_truc_tuyen": (12.5, 20)})
+    assert (second.row, second.unit_code, second.values) == (6, "X2", {"nop_truc_tuyen": (12, 20)})
     assert (third.row, third.unit_code, third.values) == (7, "X3", {})  # empty cells: no figures, no error
     assert "STT" in parsed.ignored_columns and "Ghi chú" in parsed.ignored_columns
 
@@ -146,7 +155,7 @@ def test_units_resolve_by_code_or_by_name_with_or_without_diacritics():
 
 def test_a_csv_with_semicolons_in_windows_1258_is_read():
     name = "C" + "â\u0309" + "m Xuyên"  # Windows-1258 writes tone marks as combining characters
-    data = csv_bytes([["Ten don vi", "Ho so nop truc tuyen", "Tong ho so tiep nhan"], [name, "1.234", "2.000"]],
+    data = csv_bytes([["Ten don vi", "Ho so nop truc tuyen", "Tong ho so tiep nhan"], [name, "1.234", "2.000,0"]],
                      encoding="cp1258")
     parsed = parse_figures(data, "so-lieu.csv", CAMPAIGN, UNITS)
     assert parsed.errors == []
@@ -168,7 +177,7 @@ def test_a_comma_separated_utf8_bom_csv_is_read():
         (["X1", "", 120, 100], 'Dòng 7, cột "Hồ sơ nộp trực tuyến": tử số (120) lớn hơn mẫu số (100).'),
         (["X1", "", -3, 100], 'Dòng 7, cột "Hồ sơ nộp trực tuyến": số âm (-3).'),
         (["X1", "", 5, "nhiều"], 'Dòng 7, cột "Tổng hồ sơ tiếp nhận": "nhiều" không phải là số.'),
-        (["X1", "", "1.500", None], 'Dòng 7, cột "Tổng hồ sơ tiếp nhận": thiếu mẫu số (tử số là 1.500).'),
+        (["X1", "", "1500", None], 'Dòng 7, cột "Tổng hồ sơ tiếp nhận": thiếu mẫu số (tử số là 1.500).'),
         (["X1", "", None, 40], 'Dòng 7, cột "Hồ sơ nộp trực tuyến": thiếu tử số (mẫu số là 40).'),
         (["", "Kỳ Anh", 1, 2], 'Dòng 7, cột "Tên đơn vị": tên "Kỳ Anh" trùng với nhiều đơn vị: '
                                "Phường Kỳ Anh (mã X3), Xã Kỳ Anh (mã X4). Hãy ghi mã đơn vị."),
@@ -210,8 +219,8 @@ def test_the_template_has_a_title_a_header_and_a_row_per_unit_and_reads_back():
     assert sorted(sheet.cell(row, 1).value for row in range(4, sheet.max_row + 1)) == sorted(
         u.code for u in UNITS if u.parent_code)  # the province itself is the sum, not a row
     parsed = parse_figures(data, "mau.xlsx", CAMPAIGN, UNITS)
-    assert parsed.errors == [] and len(parsed.rows) == len(UNITS) - 1
-    assert all(r.values == {} for r in parsed.rows)
+    assert len(parsed.rows) == len(UNITS) - 1 and all(r.values == {} for r in parsed.rows)
+    assert parsed.errors == ["Tệp không có số liệu nào dưới dòng tiêu đề (mọi ô số liệu đều trống): không thay thế gì."]
 
 
 # ---------------------------------------------------------------- storage
@@ -334,7 +343,8 @@ async def test_the_cli_refuses_a_bad_file_in_vietnamese_and_returns_1(tmp_path, 
         assert await args.run(args, app) == 0
         out = json.loads(capsys.readouterr().out.split("\n", 1)[1])
         assert out["metrics"][1]["rate"] == 0.8
-        args = parser.parse_args(["progress", "template", "--out", str(tmp_path / "mau.xlsx")])
+        args = parser.parse_args(["progress", "template", "--campaign", "ke-hoach-195-2024",
+                                  "--out", str(tmp_path / "mau.xlsx")])
         assert await args.run(args, app) == 0 and (tmp_path / "mau.xlsx").stat().st_size > 1000
     finally:
         await app.aclose()
@@ -358,10 +368,10 @@ def test_roll_ups_are_sums_of_numerators_over_sums_of_denominators_not_mean_of_r
     assert (online.numerator, online.denominator) == (100, 120)
     assert online.rate == pytest.approx(100 / 120)
     assert online.rate != pytest.approx((0.1 + 0.9 + 0.9) / 3)
-    communes = {m.id: m for m in summary.levels["xa"]}["nop_truc_tuyen"]
-    assert communes.rate == pytest.approx(91 / 110) and communes.units_reported == 2
-    province = {m.id: m for m in summary.levels["tinh"]}["nop_truc_tuyen"]
-    assert province.rate == pytest.approx(0.9)
+    levels = {lv.level: lv for lv in online.by_level}
+    assert levels["xa"].rate == pytest.approx(91 / 110) and levels["xa"].units == 2
+    assert levels["tinh"].rate == pytest.approx(0.9)
+    assert online.target == 0.7 and online.met is True  # one target for every level: one verdict
 
 
 def test_met_gap_change_and_days_left():
@@ -372,7 +382,11 @@ def test_met_gap_change_and_days_left():
     assert summary.days_left == (date(2024, 10, 10) - D3).days == 107
     online, payment = summary.metrics[1], summary.metrics[3]
     assert (online.met, online.gap, online.change) == (False, pytest.approx(10), pytest.approx(10))
-    assert payment.target == 0.5 and payment.met is False and payment.gap == pytest.approx(5)
+    # payment has a target per level (tỉnh 50 / xã 40) and the province mixes both: no single verdict,
+    # each level against its own target
+    assert payment.target is None and payment.met is None
+    levels = {lv.level: lv for lv in payment.by_level}
+    assert (levels["xa"].target, levels["xa"].met) == (0.4, True) and levels["tinh"].target == 0.5
     # the commune's own target for payment is 40%: met there
     commune = build_summary(CAMPAIGN, history, scope_unit="X1", units=UNITS)
     assert commune.metrics[3].target == 0.4 and commune.metrics[3].met is True
@@ -433,19 +447,23 @@ def test_the_json_has_the_agreed_shape_with_fractions_rounded_to_4_decimals():
 
 def sample_summary():
     history = [fig(D2, "X1", "nop_truc_tuyen", 600, 1000), fig(D3, "X1", "nop_truc_tuyen", 632, 1000),
-               fig(D3, "X5", "thanh_toan", 1236, 4000), fig(D3, "X1", "thanh_toan", 2000, 4000)]
+               fig(D3, "X5", "thanh_toan", 1236, 4000), fig(D3, "X1", "thanh_toan", 1000, 4000)]
     return build_summary(CAMPAIGN, history, units=UNITS)
 
 
 def test_the_daily_summary_speaks_vietnamese_numbers_and_dates():
-    text = render_daily_summary(sample_summary(), {"new": 3, "open": 5, "overdue": 1})
+    counts = SummaryLine("📝 <b>Phản ánh khó khăn</b>: 3 mới · 5 đang xử lý · 1 quá hạn", "")
+    text = render_summary(sample_summary(), [counts], locale="vi")
     assert "63,2%" in text and "mục tiêu 70%" in text
     assert "thứ Ba, ngày 25 tháng 6 năm 2024" in text
     assert "▲3,2 điểm" in text and "632/1.000 hồ sơ" in text
     assert "Xã Thạch &lt;Hà&gt;: 30,9%" in text  # names are escaped for Telegram HTML
     assert "3 mới · 5 đang xử lý · 1 quá hạn" in text
     assert len(text) <= 4000
-    assert "Phản ánh" not in render_daily_summary(sample_summary(), None)
+    assert "Phản ánh" not in render_summary(sample_summary(), locale="vi")
+    english = render_summary(sample_summary(), locale="en")
+    assert "63.2%" in english and "target 70%" in english and "Tuesday, 25 June 2024" in english
+    assert "Kế hoạch 195" in english  # the campaign and its plan are named, as written
 
 
 def test_the_chart_is_a_small_valid_png():

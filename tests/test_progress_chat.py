@@ -19,6 +19,8 @@ from db.subscriptions import SummarySubscription, is_subscribed
 from handlers.messages import Attachment, Incoming
 from tests.conftest import Talker
 
+pytestmark = pytest.mark.usefixtures("running_campaign")
+
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -144,21 +146,36 @@ async def test_the_filled_in_template_imports_through_the_chat(app):
     workbook = openpyxl.load_workbook(io.BytesIO(reply.document))
     sheet = workbook.active
     for row in sheet.iter_rows(min_row=4):
-        if row[0].value in (a.code, b.code):
-            row[2].value, row[3].value = "1.200", 2000  # the first metric, Vietnamese-formatted text
+        if row[0].value == a.code:
+            row[2].value, row[3].value = "1.200", 2000  # alone, "1.200" could be 1200 or 1,2
     out = io.BytesIO()
     workbook.save(out)
-
     await official.send(document(official, out.getvalue(), "so-lieu.xlsx"))
+    assert "❌" in official.text and "1.200" in official.text and "1,2" in official.text
+    assert await stored(app) == []
+
+    for row in sheet.iter_rows(min_row=4):
+        if row[0].value == b.code:
+            row[2].value, row[3].value = "1.500,0", 2000  # Vietnamese-formatted: the column's convention
+    out = io.BytesIO()
+    workbook.save(out)
+    await official.send(document(official, out.getvalue(), "so-lieu.xlsx"))
+    assert "đọc được 2 đơn vị, 1 chỉ tiêu" in official.text and "pg:import" in official.button_data()
+    assert await stored(app) == []  # a preview first: nothing stored yet
+    await official.press("pg:import")
     assert "✅" in official.text and "2 đơn vị" in official.text
     campaign = campaign_for(today(app), load_campaigns())
     first = campaign.metrics[0].id
-    assert await stored(app, today(app)) == [(a.code, first, 1200.0, 2000.0), (b.code, first, 1200.0, 2000.0)]
+    assert await stored(app, today(app)) == [(a.code, first, 1200.0, 2000.0), (b.code, first, 1500.0, 2000.0)]
 
-    # A date in the caption imports for that date.
+    # A date in the caption imports for that date; Cancel stores nothing.
     yesterday = today(app) - timedelta(days=1)
     await official.send(document(official, out.getvalue(), "so-lieu.xlsx", caption=yesterday.strftime("%d/%m/%Y")))
     assert yesterday.strftime("%d/%m/%Y") in official.text
+    await official.press("pg:cancel")
+    assert await stored(app, yesterday) == []
+    await official.send(document(official, out.getvalue(), "so-lieu.xlsx", caption=yesterday.strftime("%d/%m/%Y")))
+    await official.press("pg:import")
     assert len(await stored(app, yesterday)) == 2
 
 
@@ -193,6 +210,7 @@ async def test_a_commune_official_imports_only_their_own_unit(app):
     assert "không thuộc phạm vi" in commune.text
 
     await commune.send(document(commune, xlsx([header, [a.code, a.name, 7, 10]]), "a.xlsx"))
+    await commune.press("pg:import")
     assert "✅" in commune.text
     figures = await stored(app, day)
     assert (a.code, metric.id, 7.0, 10.0) in figures
@@ -317,7 +335,11 @@ async def test_through_telegram_a_document_is_imported_and_progress_has_a_chart(
                      [a.code, a.name, "12", "40"]])
         fake.user_sends_document(4242, data, "so lieu.xlsx",
                                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        [reply] = await fake.wait_messages(4242, 1, timeout=10)
+        [preview] = await fake.wait_messages(4242, 1, timeout=10)
+        assert "đọc được 1 đơn vị" in preview.text and await stored(app, today(app)) == []
+        mark = fake.mark()
+        fake.user_presses(4242, "pg:import")
+        [reply] = await fake.wait_messages(4242, 1, since=mark, timeout=10)
         assert "✅" in reply.text
         assert (a.code, metric.id, 12.0, 40.0) in await stored(app, today(app))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import html
 import json
 import re
@@ -10,10 +11,13 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from content.campaign import CampaignError, campaign_for, load_campaigns
+from content.campaign import CampaignError, campaign_for, find_campaign, load_campaigns
 from content.dates import local_today
-from content.progress import build_summary, render_chart, render_daily_summary, summary_to_json
-from content.progress_import import make_template, parse_figures
+from content.progress import summary_to_json
+from content.progress_import import parse_figures
+from content.progress_template import make_template
+
+MAX_ERRORS_SHOWN = 20
 
 
 def register(sub) -> None:
@@ -32,6 +36,7 @@ def register(sub) -> None:
     summary.add_argument("--unit", help="mã hoặc tên đơn vị (mặc định: toàn tỉnh)")
     summary.add_argument("--campaign", help="id chiến dịch")
     summary.add_argument("--json", action="store_true", help="in JSON thay cho văn bản")
+    summary.add_argument("--lang", default="vi", choices=("vi", "en"), help="ngôn ngữ của văn bản (vi, en)")
     summary.add_argument("--chart", type=Path, help="ghi biểu đồ PNG vào tệp này")
     summary.set_defaults(run=run_summary)
 
@@ -60,15 +65,16 @@ def _today(app) -> date:
 def _campaign(args: argparse.Namespace, day: date):
     campaigns = load_campaigns()
     if getattr(args, "campaign", None):
-        for campaign in campaigns:
-            if campaign.id == args.campaign:
-                return campaign
+        campaign = find_campaign(args.campaign)
+        if campaign is not None:
+            return campaign
         raise CampaignError(
             f"Không có chiến dịch '{args.campaign}'. Các chiến dịch: {', '.join(c.id for c in campaigns)}"
         )
     campaign = campaign_for(day, campaigns)
     if campaign is None:
-        raise CampaignError("Chưa có chiến dịch nào trong content/campaigns/.")
+        raise CampaignError(f"Không có chiến dịch nào đang chạy vào ngày {day:%d/%m/%Y} "
+                            "(xem `python -m bot campaign list`; ghi --campaign ID để chọn một chiến dịch).")
     return campaign
 
 
@@ -90,39 +96,53 @@ async def run_import(args: argparse.Namespace, app) -> int:
         return 1
     async with app.sessions() as session:
         units = await _units(session)
-        parsed = parse_figures(data, args.file.name, campaign, units)
+    parsed = await asyncio.to_thread(parse_figures, data, args.file.name, campaign, units)  # no session open
+    async with app.sessions() as session:
         result = await import_figures(session, campaign, args.date, parsed, None, args.file.name, data)
     if not result.ok:
         _err(f"Không nhập tệp {args.file.name}: có {len(result.errors)} lỗi, chưa có số liệu nào được ghi.")
-        for message in result.errors:
+        for message in result.errors[:MAX_ERRORS_SHOWN]:
             _err(f"  - {message}")
+        if len(result.errors) > MAX_ERRORS_SHOWN:
+            _err(f"  … và {len(result.errors) - MAX_ERRORS_SHOWN} lỗi khác.")
         return 1
     print(
         f"Đã nhập {result.rows} đơn vị ({result.figures} số liệu) ngày {args.date:%d/%m/%Y} "
         f"cho chiến dịch {campaign.id}."
         + (f" Thay thế {result.replaced} số liệu cũ của ngày này." if result.replaced else "")
     )
+    if parsed.skipped:
+        print(f"Bỏ qua {len(parsed.skipped)} dòng: " + "; ".join(parsed.skipped[:MAX_ERRORS_SHOWN]))
     if parsed.ignored_columns:
-        print(f"Bỏ qua các cột: {', '.join(parsed.ignored_columns)}")
+        shown = parsed.ignored_columns[:MAX_ERRORS_SHOWN]
+        more = len(parsed.ignored_columns) - len(shown)
+        print(f"Bỏ qua các cột: {', '.join(shown)}" + (f" … và {more} cột khác" if more > 0 else ""))
     return 0
 
 
 async def run_summary(args: argparse.Namespace, app) -> int:
-    """Print the progress summary as text (or JSON), optionally writing the chart."""
-    from content.progress import TREND_POINTS
-    from db.progress import campaign_in_view, load_history
+    """Print the progress summary as text (or JSON), optionally writing the chart.
+
+    Without --campaign: the campaign running on the day, else the latest that ended (named as
+    ended); the words are the renderer of the chat (``--lang en`` for English).
+    """
+    from content.progress_chart import render_chart
     from db.units import find_units
+    from handlers.i18n import use_locale
+    from handlers.progress.summary import chart_words, load_progress, render_summary, summary_extras
 
     day = args.date or _today(app)
-    try:
-        campaign = _campaign(args, day)
-    except CampaignError as exc:
-        _err(f"Lỗi: {exc}")
-        return 1
+    campaign = None
+    if args.campaign:
+        campaign = find_campaign(args.campaign)
+        if campaign is None:
+            _err(f"Lỗi: không có chiến dịch '{args.campaign}'.")
+            return 1
     async with app.sessions() as session:
-        if not args.campaign:  # the campaign that has figures, e.g. plan 195 after it ended
-            campaign = await campaign_in_view(session, day, load_campaigns()) or campaign
-        units = await _units(session)
+        data = await load_progress(session, day, campaign)
+        if data is None:
+            _err(f"Chưa có chiến dịch thật nào chạy đến ngày {day:%d/%m/%Y} (xem `python -m bot campaign list`).")
+            return 1
         scope = None
         if args.unit:
             matches = await find_units(session, args.unit)
@@ -130,16 +150,18 @@ async def run_summary(args: argparse.Namespace, app) -> int:
                 names = ", ".join(f"{u.name} ({u.code})" for u in matches[:5])
                 _err(f"Không xác định được đơn vị '{args.unit}'" + (f": {names}" if names else "."))
                 return 1
-            scope = matches[0]
-        history = await load_history(session, campaign, until=args.date, last_dates=TREND_POINTS + 1)
-    summary = build_summary(campaign, history, date=args.date, scope_unit=scope, units=units)
+            scope = matches[0].code
+        summary = data.summary(scope, day)
+        with use_locale(args.lang):
+            extras = [] if args.json else await summary_extras(session, data.scope_codes(scope), day)
+            text = render_summary(summary, extras)
+            words = chart_words()
     if args.json:
         print(json.dumps(summary_to_json(summary), ensure_ascii=False, indent=2))
     else:
-        text = render_daily_summary(summary, None)
         print(html.unescape(re.sub(r"</?[a-z]+>", "", text)))
     if args.chart:
-        args.chart.write_bytes(render_chart(summary))
+        args.chart.write_bytes(render_chart(summary, words))
         print(f"Đã ghi biểu đồ vào {args.chart}", file=sys.stderr)
     return 0
 
@@ -168,7 +190,7 @@ async def run_broadcast_daily(args: argparse.Namespace, app) -> int:
     this command takes the lead while it sends (Telegram; Zalo messages wait for the bot,
     which serves the chart links Zalo needs).
     """
-    from handlers.progress_daily import enqueue_daily_summaries
+    from handlers.progress.daily import enqueue_daily_summaries
 
     day = args.date or _today(app)
     added = await enqueue_daily_summaries(app, day)
