@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from content.campaign import CAMPAIGNS_DIR, load_campaign  # noqa: E402
 from content.progress import Figure, build_summary, summary_to_json  # noqa: E402
 from content.progress_chart import render_chart  # noqa: E402
-from handlers.progress.summary import render_summary  # noqa: E402
 from db.progress import department_units  # noqa: E402
 from db.units import current_units  # noqa: E402
+from handlers.progress.summary import render_summary  # noqa: E402
 
 DAYS = 150
 
