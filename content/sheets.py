@@ -27,16 +27,30 @@ def cell(value):
     return value
 
 
-def to_xlsx(rows: list[list], title: str = "Sheet", widths: Sequence[float] = ()) -> bytes:
+Sheet = tuple[str, list[list], Sequence[float]]  # title, rows (header first), column widths
+
+
+def to_xlsx(rows: list[list], title: str = "Sheet", widths: Sequence[float] = (),
+            more: Sequence[Sheet] = ()) -> bytes:
     """One sheet with ``rows`` (the first is the header, frozen); ``widths`` per column from A.
 
-    Dates and datetimes (naive, local time) become real Excel dates; text is cleaned by :func:`cell`.
+    ``more`` adds further sheets after the first. Dates and datetimes (naive, local time) become
+    real Excel dates; text is cleaned by :func:`cell`.
     """
     from openpyxl import Workbook
-    from openpyxl.utils import get_column_letter
 
     workbook = Workbook()
-    sheet = workbook.active
+    _fill(workbook.active, title, rows, widths)
+    for other_title, other_rows, other_widths in more:
+        _fill(workbook.create_sheet(), other_title, other_rows, other_widths)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _fill(sheet, title: str, rows: list[list], widths: Sequence[float]) -> None:
+    from openpyxl.utils import get_column_letter
+
     sheet.title = title
     for row in rows:
         sheet.append([cell(v) for v in row])
@@ -49,9 +63,6 @@ def to_xlsx(rows: list[list], title: str = "Sheet", widths: Sequence[float] = ()
     for column, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def _csv_value(value):

@@ -21,6 +21,7 @@ from handlers.messages import Button, Incoming, Reply
 Handler = Callable[["Context"], Awaitable["Reply | list[Reply] | None"]]
 # Slow read-only work on what a user sent, before the message's transaction (see Registry.prepare).
 Preparer = Callable[["Services", async_sessionmaker, Incoming], Awaitable[None]]
+Forget = Callable[[AsyncSession, User], Awaitable[None]]
 
 
 class Services:
@@ -111,6 +112,7 @@ class Registry:
         self.text_handler: Handler | None = None
         self.attachment_handlers: list[Handler] = []
         self.preparers: list[Preparer] = []
+        self.forgetters: list[Forget] = []
 
     # --- registration -------------------------------------------------------------------
     def command(self, *names: str, min_role: Role = Role.citizen, description: str = "",
@@ -175,6 +177,11 @@ class Registry:
         """
         self.attachment_handlers.append(handler)
         return handler
+
+    def on_forget(self, forget: Forget) -> Forget:
+        """Have ``forget(session, user)`` erase a feature's personal data when the user asks (/xoadulieu)."""
+        self.forgetters.append(forget)
+        return forget
 
     def add_menu_item(self, label: str, data: str, min_role: Role = Role.citizen, order: int = 50) -> None:
         self.menu_items.append(MenuItem(label, data, min_role, order))

@@ -204,12 +204,43 @@ async def test_a_phone_number_is_kept_only_with_consent_shown_only_to_the_taker_
     other = Person(app, "3")
     await other.press("hr:t:1")
     assert "0912345678" not in other.text
-    async with app.sessions() as session:
-        citizen = await session.scalar(select(User).where(User.platform_user_id == "1"))
-        await forget_user_data(session, citizen)
-        await session.commit()
+    citizen = Person(app, "1")
+    await citizen.say("/xoadulieu")
+    await citizen.press("dd:yes")
     request = await the_request(app)
     assert request.phone is None and request.citizen_id is None and request.status == "cancelled"
+
+
+async def test_a_helper_who_deletes_their_data_gives_the_request_back_to_the_commune(app):
+    await people(app)
+    await ask(Person(app, "1"))
+    await Person(app, "2").press("hr:t:1")
+    async with app.sessions() as session:
+        helper = await session.scalar(select(User).where(User.platform_user_id == "2"))
+        await forget_user_data(session, helper)
+        await session.commit()
+    request = await the_request(app)
+    assert request.status == "open" and request.taker_id is None
+
+
+async def test_the_officials_excel_export_has_the_help_request_sheets(app):
+    import io
+
+    from openpyxl import load_workbook
+
+    await people(app)
+    await ask(Person(app, "1"), phone="0912345678")
+    await Person(app, "2").press("hr:t:1")
+    official = Person(app, "9")
+    await official.say("/export")
+    [document] = [r for r in official.replies if r.document]
+    workbook = load_workbook(io.BytesIO(document.document))
+    assert workbook.sheetnames == ["Báo cáo", "Hỗ trợ theo xã", "Yêu cầu hỗ trợ"]
+    figures = list(workbook["Hỗ trợ theo xã"].values)
+    assert figures[1][:4] == ("Xã Cẩm Xuyên", 1, 1, 0)
+    rows = list(workbook["Yêu cầu hỗ trợ"].values)
+    assert rows[1][0] == "HT-000001" and rows[1][2] == "Thôn 3" and rows[1][6] == "Đang có thành viên tổ giúp"
+    assert "0912345678" not in str(rows) and "Bà Lan" not in str(rows)
 
 
 async def test_a_wrong_phone_number_is_asked_again(app):

@@ -85,6 +85,7 @@ def register(registry: Registry) -> None:
         return await team.requests_command(ctx)
 
     registry.button("hr")(on_button)
+    registry.on_forget(forget_user_data)  # /xoadulieu erases phone numbers and the link to requests
     registry.dialog(dialog.DIALOG)(dialog.on_text)
     registry.dialog(talk.TEXT_DIALOG)(talk.on_text)
     registry.add_menu_item(N_("🙋 Ask the digital team for help"), "hr:new", order=15)

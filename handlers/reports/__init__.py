@@ -76,6 +76,8 @@ def register(registry: Registry) -> None:
         ctx.end_dialog()
         await forget_questions(ctx.session, inbox_user_hash(ctx.services.settings.user_hash_salt, ctx.user.platform,
                                                             ctx.user.platform_user_id))
+        for forget in ctx.registry.forgetters:  # other features' personal data (help requests: phone numbers)
+            await forget(ctx.session, ctx.user)
         await delete_my_data(ctx.session, ctx.user)
         return Reply(_("Your personal data has been deleted. Thank you for your help."))
 

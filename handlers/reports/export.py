@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.dates import day_range, parse_day
-from content.sheets import to_csv, to_xlsx
+from content.sheets import Sheet, to_csv, to_xlsx
 from db import reports as repo
 from db.base import utcnow
 from db.models import AdminUnit, User
 from db.reports import ReportCategory, aware
+from handlers.help.export import help_sheets
 from handlers.i18n import _, format_date, use_locale
 from handlers.messages import Reply
 from handlers.registry import Context
@@ -64,9 +66,9 @@ def handler_name(user: User) -> str:
     return user.display_name or f"Cán bộ #{user.id}"
 
 
-def report_file(rows: list[list], fmt: str = "xlsx") -> bytes:
-    """The table as an Excel workbook (sheet "Báo cáo") or a CSV file."""
-    return to_xlsx(rows, "Báo cáo", WIDTHS) if fmt == "xlsx" else to_csv(rows)
+def report_file(rows: list[list], fmt: str = "xlsx", more: Sequence[Sheet] = ()) -> bytes:
+    """The table as an Excel workbook (sheet "Báo cáo", then ``more`` sheets) or a CSV file."""
+    return to_xlsx(rows, "Báo cáo", WIDTHS, more) if fmt == "xlsx" else to_csv(rows)
 
 
 async def export_command(ctx: Context) -> Reply:
@@ -81,8 +83,10 @@ async def export_command(ctx: Context) -> Reply:
         start = days[0]
         end = days[1] if len(days) > 1 else today
     begin, finish = day_range(start, end, tz)
-    rows = await report_table(ctx.session, begin, finish, await repo.scope_of(ctx.session, ctx.user), tz)
+    scope = await repo.scope_of(ctx.session, ctx.user)
+    rows = await report_table(ctx.session, begin, finish, scope, tz)
+    more = await help_sheets(ctx.session, ctx.services.kb, begin, finish, scope, tz)  # help requests
     name = f"bao-cao_{start.isoformat()}_{end.isoformat()}.xlsx"
     return Reply(_("Reports from {start} to {end}: {count}.").format(start=format_date(start), end=format_date(end),
                                                                      count=len(rows) - 1),
-                 document=report_file(rows), filename=name)
+                 document=report_file(rows, more=more), filename=name)
