@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from content.text import read_int
 from db.base import utcnow
 from db.dialog import remember_buttons
 from db.locks import lock_user_sync
@@ -146,9 +147,9 @@ class Router:
         incoming, state = ctx.incoming, ctx.state
         # A typed option number stands for the button in that position (text-only channels).
         if incoming.button is None and incoming.command is None and not incoming.attachments:
-            typed = incoming.text.strip().rstrip(".")
-            if typed.isdigit() and state.options and 1 <= int(typed) <= len(state.options):
-                incoming.button = state.options[int(typed) - 1]
+            typed = read_int(incoming.text.strip().rstrip("."), max_digits=3)
+            if typed is not None and state.options and 1 <= typed <= len(state.options):
+                incoming.button = state.options[typed - 1]
         registry = self.registry
         if incoming.button is not None:
             return await self._press(ctx, incoming.button)

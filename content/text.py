@@ -34,3 +34,20 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 def clean_text(text: str) -> str:
     """``text`` without control characters and lone surrogates; everything else as it was."""
     return _CONTROL.sub("", text) if text else text
+
+
+_ASCII_DIGITS = frozenset("0123456789")
+
+
+def read_int(text: str, *, ignore: str = "", max_digits: int = 9) -> int | None:
+    """The whole number ``text`` is, written in ASCII digits 0-9, or None.
+
+    The one reader for numbers people type (an option number, how many people, a report
+    number). ``str.isdigit`` is also true for "²", "①" or "٣", which ``int()`` refuses or reads
+    as another number; only 0-9 count here. Characters in ``ignore`` (say thousands
+    separators) are dropped first; more than ``max_digits`` digits is not a number either.
+    """
+    digits = "".join(ch for ch in text.strip() if ch not in ignore) if ignore else text.strip()
+    if not digits or len(digits) > max_digits or not _ASCII_DIGITS.issuperset(digits):
+        return None
+    return int(digits)

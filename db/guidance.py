@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import re
 import time
 import weakref
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from sqlalchemy import JSON, Enum, Integer, String, Text, delete, event, select,
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from content.redact import redact
 from content.text import fold_key
 from db.base import Base, utcnow
 
@@ -59,14 +59,6 @@ class QuestionRule(Base):
     folded: Mapped[str] = mapped_column(String(500), primary_key=True)
     topic_id: Mapped[str | None] = mapped_column(String(64))  # None means ignored
     created: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-_LONG_NUMBER = re.compile(r"\d[\d .-]{5,}\d")  # phone, ID card and account numbers
-
-
-def redact(text: str) -> str:
-    """Hide long numbers people type into questions (phone, CCCD, bank account) before logging."""
-    return _LONG_NUMBER.sub("…", text)
 
 
 async def forget_questions(session: AsyncSession, hashed_user: str) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from content.text import fold_key
 from db.base import Base, utcnow
+from db.guidance import user_hash
 from db.models import AdminUnit, Role, UnitLevel, User
 from db.units import strip_kind, unit_and_descendants
 
@@ -24,6 +25,12 @@ DEFAULT_DAYS = 7
 DEFAULT_USES = 1
 MAX_WRONG = 5  # wrong codes per hour before a user is refused for an hour
 WRONG_WINDOW = timedelta(hours=1)
+# Wrong codes from everyone together: many accounts cannot add up to many guesses. Past the
+# limit nobody may try a code until the window has moved on (a real code is rarely mistyped
+# 30 times in 10 minutes, even on a day a whole district joins).
+GLOBAL_MAX_WRONG = 30
+GLOBAL_WINDOW = timedelta(minutes=10)
+KEEP_ATTEMPTS = timedelta(days=1)  # older attempts count for nothing and are deleted
 CODE_PATTERN = re.compile(rf"^[{ALPHABET}]{{8,16}}$")
 
 
@@ -43,12 +50,18 @@ class Invite(Base):
 
 
 class JoinAttempt(Base):
-    """A code a user tried; wrong ones count towards the hourly limit."""
+    """A code someone tried; wrong ones count towards the limits.
+
+    ``account`` is a salted hash of the platform account, not the user row: /deletemydata
+    detaches the attempt from the user (``user_id`` becomes NULL) but a new user row for the
+    same account still finds its count, so deleting one's data does not reset the limit.
+    """
 
     __tablename__ = "join_attempts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    account: Mapped[str | None] = mapped_column(String(32), index=True)
     created: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ok: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -58,7 +71,8 @@ class JoinResult(str, enum.Enum):
     wrong = "wrong"  # no such code
     expired = "expired"
     used_up = "used_up"
-    blocked = "blocked"  # too many wrong codes in the last hour
+    blocked = "blocked"  # too many wrong codes from this account in the last hour
+    busy = "busy"  # too many wrong codes from everyone in the last minutes
 
 
 @dataclass
@@ -113,18 +127,35 @@ async def create_invite(session: AsyncSession, role: Role, unit_code: str, creat
     return code
 
 
-async def wrong_attempts(session: AsyncSession, user_id: int, now: datetime | None = None) -> int:
-    now = now or utcnow()
-    return await session.scalar(select(func.count(JoinAttempt.id)).where(
-        JoinAttempt.user_id == user_id, JoinAttempt.ok.is_(False),
-        JoinAttempt.created > now - WRONG_WINDOW)) or 0
+def account_key(salt: str, user: User) -> str:
+    """The salted hash that stands for ``user``'s platform account in the attempt counter."""
+    return user_hash(salt, user.platform, user.platform_user_id)
 
 
-async def redeem(session: AsyncSession, user: User, code: str, now: datetime | None = None) -> Joined:
-    """Try ``code`` for ``user``: on success the user gets the invite's role and unit."""
+async def wrong_attempts(session: AsyncSession, account: str | None = None, now: datetime | None = None,
+                         window: timedelta = WRONG_WINDOW) -> int:
+    """Wrong codes in the last ``window``: of one account, or of everyone (``account`` None)."""
     now = now or utcnow()
-    if await wrong_attempts(session, user.id, now) >= MAX_WRONG:
+    query = select(func.count(JoinAttempt.id)).where(JoinAttempt.ok.is_(False),
+                                                     JoinAttempt.created > now - window)
+    if account is not None:
+        query = query.where(JoinAttempt.account == account)
+    return await session.scalar(query) or 0
+
+
+async def redeem(session: AsyncSession, user: User, code: str, now: datetime | None = None, *,
+                 salt: str = "") -> Joined:
+    """Try ``code`` for ``user``: on success the user gets the invite's role and unit.
+
+    ``salt`` is USER_HASH_SALT, for the hash of the account that counts its wrong codes.
+    """
+    now = now or utcnow()
+    account = account_key(salt, user)
+    await session.execute(delete(JoinAttempt).where(JoinAttempt.created < now - KEEP_ATTEMPTS))
+    if await wrong_attempts(session, account, now) >= MAX_WRONG:
         return Joined(JoinResult.blocked)
+    if await wrong_attempts(session, None, now, GLOBAL_WINDOW) >= GLOBAL_MAX_WRONG:
+        return Joined(JoinResult.busy)
     invite = await session.scalar(select(Invite).where(Invite.code_hash == hash_code(code)))
     result = JoinResult.joined
     if invite is None:
@@ -137,7 +168,7 @@ async def redeem(session: AsyncSession, user: User, code: str, now: datetime | N
                                       .values(uses_left=Invite.uses_left - 1))
         if not taken.rowcount:
             result = JoinResult.used_up
-    session.add(JoinAttempt(user_id=user.id, created=now, ok=result is JoinResult.joined))
+    session.add(JoinAttempt(user_id=user.id, account=account, created=now, ok=result is JoinResult.joined))
     if result is not JoinResult.joined:
         await session.flush()
         return Joined(result)
@@ -192,4 +223,5 @@ async def find_or_create_village(session: AsyncSession, commune_code: str, text:
 
 
 async def forget_attempts(session: AsyncSession, user_id: int) -> None:
-    await session.execute(delete(JoinAttempt).where(JoinAttempt.user_id == user_id))
+    """/deletemydata: attempts lose their link to the user; the hashed account keeps counting."""
+    await session.execute(update(JoinAttempt).where(JoinAttempt.user_id == user_id).values(user_id=None))

@@ -8,6 +8,7 @@ closed) so "is it still open?" never depends on a label. Every change is a row i
 from __future__ import annotations
 
 import enum
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from content.text import read_int
 from db.base import Base, utcnow
 from db.models import AdminUnit, Role, User
 from db.units import unit_and_descendants
@@ -207,9 +209,11 @@ def report_number(report_id: int) -> str:
 
 
 def parse_number(text: str) -> int | None:
-    """ "BC-000123", "bc 123", "#123" or "123" → 123."""
-    digits = "".join(ch for ch in (text or "") if ch.isdigit())
-    return int(digits) if digits and len(digits) <= 9 else None
+    """ "BC-000123", "bc 123", "#123" or "123" → 123 (ASCII digits only: "BC-①" is None)."""
+    return read_int(_NUMBER_PREFIX.sub("", text or ""), ignore=" -.")
+
+
+_NUMBER_PREFIX = re.compile(r"^\s*(?:bc|#)?[\s#:-]*", re.IGNORECASE)
 
 
 def aware(value: datetime | None) -> datetime | None:

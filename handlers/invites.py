@@ -48,9 +48,13 @@ async def invite(ctx: Context) -> Reply:
 
 async def join_with_code(ctx: Context, code: str) -> Reply:
     """Redeem ``code`` for the speaker; a new team member is then asked for their village."""
-    joined = await invites.redeem(ctx.session, ctx.user, code)
+    joined = await invites.redeem(ctx.session, ctx.user, code, salt=ctx.services.settings.user_hash_salt)
     if joined.result is JoinResult.blocked:
         return Reply(_("Too many wrong codes. Please try again in an hour."))
+    if joined.result is JoinResult.busy:
+        return Reply(_("Too many wrong invite codes have been tried in the last few minutes, so joining "
+                       "is paused for safety. Please try again in {minutes} minutes.")
+                     .format(minutes=int(invites.GLOBAL_WINDOW.total_seconds() // 60)))
     if joined.result is JoinResult.expired:
         return Reply(_("This invite code has expired. Ask for a new one."))
     if joined.result is JoinResult.used_up:

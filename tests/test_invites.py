@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from db import invites
 from db.admin import grant_role
@@ -148,3 +148,41 @@ async def test_expired_and_multi_use_codes(app):
 def test_codes_are_read_forgivingly(text):
     assert invites.looks_like_code(text)
     assert invites.hash_code(text) == invites.hash_code("ABCDEFGHJK")
+
+
+async def test_deleting_my_data_does_not_reset_the_wrong_code_count(app):
+    """Issue 12 point 11: the count is kept, hashed, after /xoadulieu."""
+    code = await make_code(app)
+    member = Talker(app, "7")
+    for _ in range(5):
+        await member.say("/join ABCDEFGHJK")
+    await member.say("/xoadulieu")
+    await member.press("dd:yes")
+    async with app.sessions() as session:
+        attempts = (await session.scalars(select(invites.JoinAttempt))).all()
+    assert len(attempts) == 5 and all(a.user_id is None and len(a.account) == 32 for a in attempts)
+    assert all(a.account != "7" for a in attempts)
+    await member.say(f"/join {code}")  # the same account, a new user row: still refused
+    assert "Too many wrong codes" in member.text or "quá nhiều" in member.text.lower()
+    assert (await user_of(app, "7")).role is Role.citizen
+
+
+async def test_many_accounts_together_hit_a_global_limit(app):
+    """Issue 12 point 11: 50 accounts with 5 guesses each cannot make 250 guesses."""
+    code = await make_code(app)
+    refused = 0
+    for account in range(50):
+        talker = Talker(app, f"g{account}")
+        for _ in range(5):
+            await talker.say("/join ABCDEFGHJK")
+            refused += "tạm dừng" in talker.text or "paused" in talker.text
+    async with app.sessions() as session:
+        wrong = await session.scalar(select(func.count(invites.JoinAttempt.id)))
+    assert wrong == invites.GLOBAL_MAX_WRONG and refused == 250 - invites.GLOBAL_MAX_WRONG
+    late = Talker(app, "late")
+    await late.say(f"/join {code}")  # even a right code waits until the window has moved on
+    assert (await user_of(app, "late")).role is Role.citizen
+    async with app.sessions() as session:
+        user = await user_of(app, "late")
+        joined = await invites.redeem(session, user, code, now=utcnow() + invites.GLOBAL_WINDOW)
+    assert joined.result is JoinResult.joined

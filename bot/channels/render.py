@@ -42,26 +42,95 @@ def reply_as_text(reply: Reply) -> str:
     return "\n".join(parts)
 
 
-def split_text(text: str, limit: int) -> list[str]:
-    """Split ``text`` into chunks of at most ``limit`` characters, on paragraph boundaries first."""
+# Indivisible pieces of Telegram HTML: a tag, an entity, or one character with its combining marks.
+_HTML_ATOM = re.compile(r"<[^<>]*>|&#?\w{1,32};|.[\u0300-\u036f]*", re.DOTALL)
+_TEXT_ATOM = re.compile(r".[\u0300-\u036f]*", re.DOTALL)
+_TAG_NAME = re.compile(r"</?\s*([a-zA-Z][\w-]*)")
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it: characters outside the BMP (most emoji) count twice."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def split_text(text: str, limit: int, *, html: bool = False, measure=len) -> list[str]:
+    """Split ``text`` into chunks of at most ``limit`` (as ``measure`` counts), on paragraph,
+    then line, then word boundaries; never inside an entity (``&amp;``) or a tag.
+
+    With ``html`` (Telegram), a tag still open at a cut is closed at the end of its chunk and
+    opened again at the start of the next, so every chunk is valid HTML on its own. A tag
+    longer than a whole chunk cannot be sent and is dropped (its text stays).
+    """
+    if measure(text) <= limit:
+        return [text] if text else []
+    atoms = (_HTML_ATOM if html else _TEXT_ATOM).findall(text)
     chunks: list[str] = []
-    current = ""
-    for paragraph in text.split("\n\n"):
-        candidate = f"{current}\n\n{paragraph}" if current else paragraph
-        if len(candidate) <= limit:
-            current = candidate
+    opened: tuple[tuple[str, str], ...] = ()  # (name, opening tag) of the tags open here
+    index = 0
+    while index < len(atoms):
+        while index < len(atoms) and atoms[index].isspace():
+            index += 1  # no chunk starts with blanks
+        if index >= len(atoms):
+            break
+        prefix = "".join(tag for _name, tag in opened)
+        size = measure(prefix) + sum(measure(f"</{name}>") for name, _tag in opened)
+        if size > limit // 2:  # formatting too long to repeat: go on without it
+            opened, prefix, size = (), "", 0
+        stack, body, best = opened, [], {}  # best: break level -> (atoms taken, stack there)
+        i = index
+        while i < len(atoms):
+            atom = atoms[i]
+            tag = html and atom.startswith("<")
+            if tag:
+                new_stack, extra = _after(stack, atom)
+                if new_stack is None:  # a closing tag with nothing open to close: dropped
+                    atoms[i] = ""
+                    continue
+            else:
+                new_stack, extra = stack, 0
+            cost = measure(atom) + extra
+            if size + cost > limit:
+                break
+            size += cost
+            stack = new_stack
+            body.append(atom)
+            i += 1
+            # A break drops the blank it is made at: "\n\n" between paragraphs, "\n", " ".
+            if atom == "\n" and len(body) > 1 and body[-2] == "\n":
+                best[3] = (len(body) - 2, len(body), stack)
+            elif atom == "\n":
+                best[2] = (len(body) - 1, len(body), stack)
+            elif atom.isspace():
+                best[1] = (len(body) - 1, len(body), stack)
+            elif not tag or atom.startswith("</"):
+                best[0] = (len(body), len(body), stack)
+        if i >= len(atoms):
+            kept, taken, end_stack = len(body), len(body), stack
+        elif not body:  # one atom larger than a chunk: a huge tag is dropped, a huge character cut
+            if atoms[i].startswith("<"):
+                atoms[i] = ""
+            else:
+                atoms[i:i + 1] = list(atoms[i])
             continue
-        if current:
-            chunks.append(current)
-        while len(paragraph) > limit:
-            cut = paragraph.rfind("\n", 0, limit)
-            if cut <= 0:
-                cut = paragraph.rfind(" ", 0, limit)
-            if cut <= 0:
-                cut = limit
-            chunks.append(paragraph[:cut].rstrip())
-            paragraph = paragraph[cut:].lstrip()
-        current = paragraph
-    if current:
-        chunks.append(current)
+        else:  # the best break; only opening tags so far: cut after them (they go on, reopened)
+            kept, taken, end_stack = best[max(best)] if best else (len(body), len(body), stack)
+        piece = "".join(body[:kept])
+        closing = "".join(f"</{name}>" for name, _tag in reversed(end_stack))
+        if (_TAG.sub("", piece) if html else piece).strip():
+            chunks.append(prefix + piece + closing)
+        opened, index = end_stack, index + taken
     return chunks
+
+
+def _after(stack: tuple[tuple[str, str], ...], tag: str):
+    """The open-tag stack after ``tag`` (None: a stray closing tag), and how much the closing
+    tags a cut would add grew by."""
+    match = _TAG_NAME.match(tag)
+    if match is None or tag.endswith("/>"):
+        return stack, 0
+    name = match.group(1).lower()
+    if tag.startswith("</"):
+        if stack and stack[-1][0] == name:
+            return stack[:-1], -len(f"</{name}>")
+        return None, 0
+    return stack + ((name, tag),), len(f"</{name}>")

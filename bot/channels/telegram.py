@@ -23,6 +23,7 @@ from telegram.ext import (
 )
 
 from bot.channels.base import apology
+from bot.channels.render import split_text, utf16_len
 from db.models import Role
 from handlers.i18n import _, use_locale
 from handlers.messages import Attachment, Incoming, RateLimited, RecipientGone, Reply
@@ -201,7 +202,7 @@ async def send_reply(bot, chat_id: str | int, reply: Reply) -> None:
     markup = keyboard(reply)
     text = reply.text
     if reply.photo is not None or reply.document is not None:
-        caption = text if len(text) <= CAPTION_LIMIT else None
+        caption = text if utf16_len(text) <= CAPTION_LIMIT else None
         if reply.photo is not None:
             await bot.send_photo(chat_id, reply.photo, caption=caption,
                                  reply_markup=markup if caption is not None else None)
@@ -218,9 +219,7 @@ async def send_reply(bot, chat_id: str | int, reply: Reply) -> None:
 
 
 def _chunks(text: str) -> list[str]:
-    from bot.channels.render import split_text
-
-    return split_text(text, TEXT_LIMIT) if len(text) > TEXT_LIMIT else [text]
+    return split_text(text, TEXT_LIMIT, html=True, measure=utf16_len) or [text]
 
 
 async def deliver(bot, chat_id: str, reply: Reply) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from bot.channels.base import apology
 from bot.channels.options import remember_options
 from bot.channels.render import reply_as_text, split_text
+from bot.logs import redact, redact_secrets
 from bot.media import MediaStore, image_type
 from db.models import User
 from handlers.i18n import _, use_locale
@@ -56,23 +57,6 @@ class ZaloNetworkError(Exception):
     """The Bot API could not be reached (the message never contains the token)."""
 
 
-class _RedactTokens(logging.Filter):
-    """Removes Zalo tokens from what the httpx logger writes (it logs every request URL)."""
-
-    tokens: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(token in message for token in self.tokens):
-            for token in self.tokens:
-                message = message.replace(token, "<token>")
-            record.msg, record.args = message, ()
-        return True
-
-
-_redact_filter = _RedactTokens()
-
-
 class ZaloClient:
     """Calls ``{base_url}/bot{token}/{method}`` with a JSON body and unwraps ``{ok, result}``."""
 
@@ -80,21 +64,13 @@ class ZaloClient:
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._token = token
         self._base = f"{base_url.rstrip('/')}/bot{token}"
-        if token:
-            _RedactTokens.tokens.add(token)
-            httpx_logger = logging.getLogger("httpx")
-            if _redact_filter not in httpx_logger.filters:
-                httpx_logger.addFilter(_redact_filter)
+        redact_secrets(token)  # httpx logs every request URL
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(20.0, read=POLL_TIMEOUT + 15),
                                        transport=transport, follow_redirects=True)
 
     def redact(self, text: str) -> str:
         """``text`` with the token (and its secret half) replaced, for logs and exceptions."""
-        if not self._token:
-            return text
-        text = text.replace(self._token, "<token>")
-        secret = self._token.partition(":")[2]
-        return text.replace(secret, "<secret>") if len(secret) >= 6 else text
+        return redact(text)
 
     async def call(self, method: str, **params: Any) -> Any:
         """Call ``method``; return its ``result`` or raise ZaloError / ZaloNetworkError."""
@@ -392,8 +368,7 @@ class ZaloChannel:
                                  .format(filename=filename))
         if not text.strip():
             return
-        chunks = split_text(text, TEXT_LIMIT) if len(text) > TEXT_LIMIT else [text]
-        for chunk in chunks:
+        for chunk in split_text(text, TEXT_LIMIT):
             await self.client.call("sendMessage", chat_id=chat_id, text=chunk)
 
     async def _publish(self, data: bytes, content_type: str, extension: str, filename: str = "") -> str:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
-import sys
 
+from bot.logs import setup_logging
 from bot.settings import Settings
 
 GROUPS: tuple[str, ...] = ("bot.cli.run", "bot.cli.admin", "bot.cli.guidance", "bot.cli.progress",
@@ -40,15 +39,8 @@ async def _main(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    if args.command != "run" or not (settings.telegram_bot_token or settings.zalo_bot_token):
-        # One-shot commands and the terminal chat print their own output; keep logs to problems.
-        logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+    setup_logging(settings, quiet=args.command != "run"
+                  or not (settings.telegram_bot_token or settings.zalo_bot_token))
     try:
         return asyncio.run(_main(args))
     except KeyboardInterrupt:

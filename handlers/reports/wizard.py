@@ -6,6 +6,7 @@ import io
 import uuid
 from datetime import datetime, timedelta
 
+from content.text import read_int
 from db import reports as repo
 from db.base import utcnow
 from db.invites import find_or_create_village
@@ -243,11 +244,11 @@ async def report_dialog(ctx: Context) -> Reply:
         return await _next(ctx, "desc", village=village.code)
     if step == "people":
         folded = fold(text)
-        digits = folded.replace(".", "").replace(",", "").replace(" ", "")
         if folded in SKIP_WORDS:
             return await _next(ctx, "summary", people=None)
-        if digits.isdigit() and int(digits) < 10_000_000:
-            return await _next(ctx, "summary", people=int(digits) or None)
+        people = read_int(folded, ignore=". ,", max_digits=7)
+        if people is not None:
+            return await _next(ctx, "summary", people=people or None)
         no_buttons(ctx)
         return Reply(_("Please type a number, for example 5, or 0 if you don't know."))
     # A step that expects a button: show it again.
