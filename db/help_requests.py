@@ -116,7 +116,7 @@ def aware(value: datetime | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-_PHONE = re.compile(r"^0\d{9,10}$")
+_PHONE = re.compile(r"^0[0-9]{9,10}$")
 
 
 def clean_phone(text: str) -> str | None:
@@ -313,6 +313,14 @@ async def open_in(session: AsyncSession, scope: set[str] | None, limit: int = 20
     if scope is not None:
         query = query.where(HelpRequest.unit_code.in_(scope))
     return list((await session.scalars(query.order_by(HelpRequest.id).limit(limit))).all())
+
+
+async def count_open(session: AsyncSession, scope: set[str] | None) -> int:
+    """How many requests nobody has taken yet in ``scope`` (None: everywhere)."""
+    query = select(func.count(HelpRequest.id)).where(HelpRequest.status == HelpStatus.open.value)
+    if scope is not None:
+        query = query.where(HelpRequest.unit_code.in_(scope))
+    return await session.scalar(query) or 0
 
 
 async def taken_by(session: AsyncSession, user_id: int) -> list[HelpRequest]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from content.dates import local_today
 from db.admin import grant_role
 from db.help_requests import HelpRequest
+from handlers.progress.summary import summary_extras
 from tests.e2e import running_bot
 
 CAM_XUYEN, VIET_XUYEN = "18673", "18601"
@@ -108,7 +112,11 @@ async def test_a_citizen_gets_help_from_one_of_two_members_and_rates_it(tmp_path
         assert "Xã Cẩm Xuyên: 1 yêu cầu · 1 đã nhận · 1 đã xong" in summary.text and "5/5" in summary.text
         async with app.sessions() as session:
             request = await session.get(HelpRequest, 1)
+            # ...and so does tomorrow's daily summary for the commune.
+            tomorrow = local_today(app.settings.tz) + timedelta(days=1)
+            lines = [line.short for line in await summary_extras(session, {CAM_XUYEN}, tomorrow)]
         assert request.status == "done" and request.rating == 5
+        assert "🙋 Tổ CNS đã hỗ trợ 1 người dân hôm qua" in lines
 
 
 async def test_a_request_in_a_commune_without_a_team_reaches_its_officials(tmp_path):

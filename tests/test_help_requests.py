@@ -362,3 +362,27 @@ def test_the_cli_lists_figures_per_commune_as_json_without_names_or_phones(tmp_p
     assert [r["number"] for r in json.loads(capsys.readouterr().out)["requests"]] == ["HT-000002"]
     assert main(["help-requests", "list", "--unit", "xuyen"]) == 2  # two communes match: choose
     assert "18673" in capsys.readouterr().err
+
+
+async def test_the_daily_summary_says_how_many_people_the_teams_helped_yesterday(app):
+    from content.dates import local_today
+    from handlers.progress.summary import summary_extras
+
+    today = local_today(app.settings.tz)
+    async with app.sessions() as session:
+        assert not [line for line in await summary_extras(session, None, today) if "Tổ CNS" in line.full]
+    await people(app)
+    await ask(Person(app, "1"))
+    await ask(Person(app, "1"))
+    member = Person(app, "2")
+    await member.press("hr:t:1")
+    await member.press("hr:d:1")
+    async with app.sessions() as session:
+        [tomorrow] = [line for line in await summary_extras(session, None, today + timedelta(days=1))
+                      if "Tổ CNS" in line.full]
+        [today_line] = [line for line in await summary_extras(session, {CAM_XUYEN}, today) if "Tổ CNS" in line.full]
+        elsewhere = [line for line in await summary_extras(session, {VIET_XUYEN}, today) if "Tổ CNS" in line.full]
+    assert tomorrow.short == "🙋 Tổ CNS đã hỗ trợ 1 người dân hôm qua"
+    assert "1 yêu cầu đang chờ" in tomorrow.full
+    assert "hỗ trợ 0 người dân hôm qua" in today_line.short  # yesterday nobody was helped yet
+    assert elsewhere == []  # a commune without requests gets no line

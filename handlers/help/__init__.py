@@ -6,6 +6,7 @@ The parts:
   team        /yeucau, taking a request ("Tôi nhận"), closing it as done or not possible
   talk        messages both ways through the bot, the citizen's rating, withdrawing
   escalation  requests nobody took in HELP_ESCALATE_HOURS go to the commune's officials
+  export      the sheets of the officials' Excel export; summary: the daily summary's line
 
 Button data (≤ 64 bytes), all under ``hr``:
   hr:new                       start the form (the guidance offers this button too); hr:list = /yeucau
@@ -25,7 +26,9 @@ from db.models import Role, User
 from handlers.help import dialog, talk, team
 from handlers.help.common import refused, request_in
 from handlers.help.escalation import escalate_due, escalation_loop
+from handlers.help.summary import helped_yesterday
 from handlers.i18n import N_
+from handlers.progress.summary import add_summary_extra
 from handlers.registry import Context, Registry
 
 __all__ = ["register", "escalation_loop", "escalate_due", "forget_user_data"]
@@ -86,6 +89,7 @@ def register(registry: Registry) -> None:
 
     registry.button("hr")(on_button)
     registry.on_forget(forget_user_data)  # /xoadulieu erases phone numbers and the link to requests
+    add_summary_extra("help_requests", helped_yesterday)  # a line in the officials' daily summary
     registry.dialog(dialog.DIALOG)(dialog.on_text)
     registry.dialog(talk.TEXT_DIALOG)(talk.on_text)
     registry.add_menu_item(N_("🙋 Ask the digital team for help"), "hr:new", order=15)
