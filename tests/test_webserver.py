@@ -60,6 +60,10 @@ async def test_zalo_events_with_the_right_secret_are_answered_wrapped_or_bare(tm
         zalo.user_sends_text(ZALO_USER, "/start", display_name="Lan")
         [greeting] = await zalo.wait_messages(ZALO_USER, 1)
         assert greeting.text.startswith("Xin chào Lan!") and "1. 📚 Hướng dẫn" in greeting.text
+        for _ in range(100):  # answered once the event was handled (after the reply went out)
+            if zalo.webhook_deliveries:
+                break
+            await asyncio.sleep(0.01)
         assert zalo.webhook_deliveries[-1][1] == 200
 
         mark = zalo.mark()
@@ -164,3 +168,32 @@ async def test_polling_with_a_public_base_url_serves_media_but_takes_no_webhooks
             stop.set()
             await asyncio.wait_for(task, timeout=10)
             await app.aclose()
+
+
+async def test_a_webhook_call_is_answered_only_after_the_message_was_handled(tmp_path):
+    """Issue 12.14: a 200 means the update's transaction committed (and the replies went out),
+    so a process killed mid-handling leaves the update to the platform's redelivery."""
+    from sqlalchemy import select
+
+    from db.models import ProcessedUpdate
+
+    async with web_server(tmp_path) as (telegram, zalo, app, base):
+        @app.router.registry.command("slow")
+        async def slow(ctx):
+            await asyncio.sleep(0.3)
+            return Reply("xong")
+
+        update_id = telegram.user_sends_text(TELEGRAM_USER, "/slow")
+        for _ in range(100):
+            if any(uid == update_id for uid, _ in telegram.webhook_deliveries):
+                break
+            await asyncio.sleep(0.01)
+        assert (update_id, 200) in telegram.webhook_deliveries
+        assert [m.text for m in telegram.messages_to(TELEGRAM_USER)] == ["xong"]  # already handled
+
+        event = zalo.make_text_event(ZALO_USER, "/slow")
+        assert await zalo.post_to_webhook(event) == 200
+        assert [m.text for m in zalo.messages_to(ZALO_USER)] == ["xong"]
+        async with app.sessions() as session:
+            keys = set((await session.scalars(select(ProcessedUpdate.key))).all())
+        assert f"telegram:{update_id}" in keys and f"zalo:{event['message']['message_id']}" in keys

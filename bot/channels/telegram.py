@@ -299,5 +299,9 @@ class TelegramChannel:
             update = Update.de_json(body, self.application.bot)
         except (ValueError, TypeError, AttributeError, KeyError):
             return 400
-        await self.application.update_queue.put(update)
+        # Handled here, in this user's turn, before the answer: a 200 means the message's
+        # transaction committed, so Telegram delivers again what a crash interrupted (and the
+        # router's de-duplication keeps it once).
+        application = self.application
+        await application.update_processor.process_update(update, application.process_update(update))
         return 200

@@ -145,12 +145,14 @@ class ZaloChannel:
         return cls(app, ZaloClient(settings.zalo_bot_token, settings.zalo_base_url), media, public_url)
 
     async def on_webhook(self, body: object) -> int:
-        """One webhook call: the event is handled in the background, Zalo is answered at once."""
+        """One webhook call, answered once the event was handled (its transaction committed), so
+        Zalo delivers again what a crash interrupted; de-duplication keeps it once."""
         # The official sample wraps the event in {ok, result}; other sources say it comes bare.
         event = body.get("result") if isinstance(body, dict) and "event_name" not in body else body
         if not isinstance(event, dict) or not isinstance(event.get("message"), dict):
             return 400
-        self.dispatch(event)
+        if self._first_sight(event):
+            await self._handle_in_turn(str((event["message"].get("from") or {}).get("id") or ""), event)
         return 200
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -224,8 +226,19 @@ class ZaloChannel:
     # --- incoming ---------------------------------------------------------------------------
     def dispatch(self, event: dict) -> bool:
         """Handle ``event`` in the background, one at a time per user; False for a duplicate."""
+        if not self._first_sight(event):
+            return False
         message = event.get("message") or {}
-        message_id = str(message.get("message_id") or "")
+        user_id = str((message.get("from") or {}).get("id") or "")
+        task = asyncio.create_task(self._handle_in_turn(user_id, event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    def _first_sight(self, event: dict) -> bool:
+        """False for an event whose message id this process saw recently (the database
+        de-duplicates too, across processes and restarts)."""
+        message_id = str((event.get("message") or {}).get("message_id") or "")
         if message_id:
             if message_id in self._seen:
                 log.info("duplicate Zalo event %s ignored", message_id)
@@ -233,10 +246,6 @@ class ZaloChannel:
             self._seen[message_id] = None
             if len(self._seen) > SEEN_LIMIT:
                 self._seen.popitem(last=False)
-        user_id = str((message.get("from") or {}).get("id") or "")
-        task = asyncio.create_task(self._handle_in_turn(user_id, event))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
         return True
 
     async def _handle_in_turn(self, user_id: str, event: dict) -> None:
