@@ -31,6 +31,7 @@ DAILY_KIND = "daily_summary"
 
 async def enqueue_daily_summaries(app: Runtime, day: date) -> int:
     """Enqueue ``day``'s summary for every subscribed active official; return how many were new."""
+    from db.locks import lock_name
     from db.outbox import store_blob
     from db.subscriptions import subscribed_officials
     from handlers.messages import Reply
@@ -53,11 +54,18 @@ async def enqueue_daily_summaries(app: Runtime, day: date) -> int:
         added = 0
         for (code, locale), users in sorted(by_scope.items()):
             text, chart = await render_scope(session, data, code, day, locale=locale, short=True)
+            # Two runs at once (the job and `broadcast daily`): the second waits for the first's
+            # commit here, then finds every official of the scope enqueued.
+            await lock_name(session, f"daily:{day.isoformat()}:{code}:{locale}")
             photo_id = await store_blob(session, chart)
+            before = added
             for user in users:
                 if await enqueue(session, user.id, Reply(text, locale=locale), DAILY_KIND,
                                  dedupe_key=daily_key(day, user.id), photo_id=photo_id):
                     added += 1
+            if added == before:  # another run enqueued them meanwhile: store no unused chart
+                await session.rollback()
+                continue
             await session.commit()  # one scope at a time: a crash keeps what was enqueued
     log.info("daily summary %s: %d messages enqueued", day, added)
     return added
