@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, or_, select, update
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -68,6 +68,12 @@ async def store_blob(session: AsyncSession, data: bytes) -> int:
     session.add(blob)
     await session.flush()
     return blob.id
+
+
+async def drop_blob(session: AsyncSession, blob_id: int | None) -> None:
+    """Delete a photo no message uses (stored for messages that turned out to be queued already)."""
+    if blob_id is not None:
+        await session.execute(delete(OutboxBlob).where(OutboxBlob.id == blob_id))
 
 
 async def enqueue_message(session: AsyncSession, user_id: int, text: str, buttons: ButtonRows, kind: str,

@@ -127,3 +127,22 @@ async def test_two_senders_on_postgresql_claim_each_message_once(two_apps):
 
     counts = await asyncio.gather(*(OutboxSender(app, {"telegram": deliver}, rate=0).drain() for app in two_apps))
     assert sum(counts) == 60 and len(sent) == 60 and len(set(sent)) == 60
+
+
+async def test_the_daily_job_run_in_both_processes_at_once_enqueues_once_and_keeps_no_unused_chart(two_apps):
+    from datetime import datetime
+
+    from db.outbox import OutboxBlob, OutboxMessage
+    from handlers.progress.daily import enqueue_daily_summaries
+    from tests.test_broadcast import officials
+
+    await officials(two_apps[0], "telegram", [(str(4000 + n), None) for n in range(6)])
+    day = datetime.now(two_apps[0].settings.tz).date()
+    added = await asyncio.gather(*(enqueue_daily_summaries(app, day) for app in two_apps * 2))
+    assert sum(added) == 6
+    assert await enqueue_daily_summaries(two_apps[1], day) == 0  # and again: nothing new
+    async with two_apps[0].sessions() as session:
+        messages = (await session.scalars(select(OutboxMessage))).all()
+        blobs = await session.scalar(select(func.count()).select_from(OutboxBlob))
+    assert len(messages) == 6 and len({m.user_id for m in messages}) == 6
+    assert blobs == len({m.photo_id for m in messages if m.photo_id is not None})  # every chart used

@@ -32,7 +32,7 @@ DAILY_KIND = "daily_summary"
 async def enqueue_daily_summaries(app: Runtime, day: date) -> int:
     """Enqueue ``day``'s summary for every subscribed active official; return how many were new."""
     from db.locks import lock_name
-    from db.outbox import store_blob
+    from db.outbox import drop_blob, store_blob
     from db.subscriptions import subscribed_officials
     from handlers.messages import Reply
     from handlers.notify import enqueue
@@ -63,9 +63,8 @@ async def enqueue_daily_summaries(app: Runtime, day: date) -> int:
                 if await enqueue(session, user.id, Reply(text, locale=locale), DAILY_KIND,
                                  dedupe_key=daily_key(day, user.id), photo_id=photo_id):
                     added += 1
-            if added == before:  # another run enqueued them meanwhile: store no unused chart
-                await session.rollback()
-                continue
+            if added == before:  # another run enqueued them meanwhile: keep no unused chart
+                await drop_blob(session, photo_id)
             await session.commit()  # one scope at a time: a crash keeps what was enqueued
     log.info("daily summary %s: %d messages enqueued", day, added)
     return added
