@@ -244,46 +244,38 @@ async def add_event(session: AsyncSession, request: HelpRequest, actor: User | N
 
 # --- taking and closing -------------------------------------------------------------------
 
-async def take(session: AsyncSession, request: HelpRequest, taker: User) -> bool:
-    """Make ``taker`` the one who helps; False when someone else was first (one statement decides)."""
-    now = utcnow()
+async def _move(session: AsyncSession, request: HelpRequest, actor: User, conditions: list, values: dict,
+                action: str, note: str = "") -> bool:
+    """One conditional UPDATE decides (of two people at once, one wins); the event is recorded if it did."""
     result = await session.execute(
-        update(HelpRequest).where(HelpRequest.id == request.id, HelpRequest.status == HelpStatus.open.value)
-        .values(status=HelpStatus.taken.value, taker_id=taker.id, taken_at=now)
+        update(HelpRequest).where(HelpRequest.id == request.id, *conditions).values(**values)
         .execution_options(synchronize_session=False))
     await session.refresh(request)
     if not result.rowcount:
         return False
-    await add_event(session, request, taker, "taken")
+    await add_event(session, request, actor, action, note)
     return True
+
+
+async def take(session: AsyncSession, request: HelpRequest, taker: User) -> bool:
+    """Make ``taker`` the one who helps; False when someone else was first."""
+    return await _move(session, request, taker, [HelpRequest.status == HelpStatus.open.value],
+                       {"status": HelpStatus.taken.value, "taker_id": taker.id, "taken_at": utcnow()}, "taken")
 
 
 async def close(session: AsyncSession, request: HelpRequest, actor: User, status: HelpStatus,
                 note: str = "") -> bool:
     """Close a taken request as ``done`` or ``not_possible``; False if it was no longer taken."""
-    result = await session.execute(
-        update(HelpRequest).where(HelpRequest.id == request.id, HelpRequest.status == HelpStatus.taken.value)
-        .values(status=status.value, closed_at=utcnow(), close_note=note[:MAX_DESCRIPTION])
-        .execution_options(synchronize_session=False))
-    await session.refresh(request)
-    if not result.rowcount:
-        return False
-    await add_event(session, request, actor, status.value, note)
-    return True
+    return await _move(session, request, actor, [HelpRequest.status == HelpStatus.taken.value],
+                       {"status": status.value, "closed_at": utcnow(), "close_note": note[:MAX_DESCRIPTION]},
+                       status.value, note)
 
 
 async def cancel(session: AsyncSession, request: HelpRequest, citizen: User) -> bool:
     """The citizen withdraws an open or taken request."""
-    result = await session.execute(
-        update(HelpRequest).where(HelpRequest.id == request.id, HelpRequest.citizen_id == citizen.id,
-                                  HelpRequest.status.in_(OPEN_STATUSES))
-        .values(status=HelpStatus.cancelled.value, closed_at=utcnow())
-        .execution_options(synchronize_session=False))
-    await session.refresh(request)
-    if not result.rowcount:
-        return False
-    await add_event(session, request, citizen, "cancelled")
-    return True
+    return await _move(session, request, citizen,
+                       [HelpRequest.citizen_id == citizen.id, HelpRequest.status.in_(OPEN_STATUSES)],
+                       {"status": HelpStatus.cancelled.value, "closed_at": utcnow()}, "cancelled")
 
 
 async def not_done_yet(session: AsyncSession, request: HelpRequest, citizen: User) -> bool:

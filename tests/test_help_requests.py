@@ -386,3 +386,54 @@ async def test_the_daily_summary_says_how_many_people_the_teams_helped_yesterday
     assert "1 yêu cầu đang chờ" in tomorrow.full
     assert "hỗ trợ 0 người dân hôm qua" in today_line.short  # yesterday nobody was helped yet
     assert elsewhere == []  # a commune without requests gets no line
+
+
+async def test_what_a_citizen_types_is_escaped_and_too_short_a_need_is_asked_again(app):
+    await people(app)
+    citizen = Person(app, "1")
+    for text in ("/hotro", "cam xuyen", "thon 3", "Cài"):
+        await citizen.say(text)
+    assert "Ngắn quá" in citizen.text
+    await citizen.say("Cài <b>VNeID</b> & nộp hồ sơ cho mẹ tôi")
+    await citizen.press("hr:w:any")
+    await citizen.press("hr:c:bot")
+    await citizen.press("hr:send")
+    [notice] = await outbox_of(app, "2")
+    assert "Cài &lt;b&gt;VNeID&lt;/b&gt; &amp; nộp hồ sơ" in notice.text
+
+
+async def test_known_villages_are_offered_as_buttons(app):
+    await people(app)
+    citizen = Person(app, "1")
+    await citizen.say("/hotro")
+    await citizen.say("Cẩm Xuyên")
+    [village] = [d for d in citizen.button_data() if d.startswith("hr:v:") and d != "hr:v:0"]
+    await citizen.press(village)
+    assert "Bước 3" in citizen.text
+
+
+async def test_a_withdrawn_request_is_closed_and_its_helper_told(app):
+    await people(app)
+    citizen = await ask(Person(app, "1"))
+    await Person(app, "2").press("hr:t:1")
+    await citizen.say("/hotro")
+    await citizen.press("hr:wd:1")
+    assert (await the_request(app)).status == "cancelled"
+    assert any("đã rút lại" in m.text for m in await outbox_of(app, "2"))
+    member = Person(app, "2")
+    await member.press("hr:d:1")
+    assert (await the_request(app)).status == "cancelled"  # too late to close it
+
+
+async def test_a_form_left_for_a_day_lets_the_next_question_reach_the_guides(app):
+    citizen = Person(app, "1")
+    await citizen.say("/hotro")
+    async with app.sessions() as session:
+        from db.models import DialogState
+
+        await session.execute(update(DialogState).values(data={"ts": (utcnow() - timedelta(hours=25)).isoformat()}))
+        await session.commit()
+    await citizen.say("lam sao nop phi online")
+    assert "Nộp phí" in citizen.text
+    async with app.sessions() as session:
+        assert await session.scalar(select(HelpRequest.id)) is None
