@@ -385,8 +385,11 @@ class UnitFigures:
                 "ratings": self.rating_count, "rating_average": self.rating_average}
 
 
-def figures_of(requests: list[HelpRequest], names: dict[str, str] | None = None) -> list[UnitFigures]:
-    """Per-commune figures of ``requests`` (one entry per commune that has any), by commune name."""
+def figures_of(requests, names: dict[str, str] | None = None) -> list[UnitFigures]:
+    """Per-commune figures of ``requests`` (one entry per commune that has any), by commune name.
+
+    ``requests`` are :class:`HelpRequest` objects or rows with the columns of :data:`FIGURE_COLUMNS`.
+    """
     names = names or {}
     by_unit: dict[str, UnitFigures] = {}
     for r in requests:
@@ -396,7 +399,7 @@ def figures_of(requests: list[HelpRequest], names: dict[str, str] | None = None)
         if taken_at is not None:
             f.taken += 1
             f.take_hours.append((taken_at - created).total_seconds() / 3600)
-        status = r.status_enum
+        status = HelpStatus(r.status)
         if status is HelpStatus.done:
             f.done += 1
             if closed_at is not None:
@@ -431,11 +434,22 @@ async def unit_names(session: AsyncSession, codes: set[str]) -> dict[str, str]:
         AdminUnit.code.in_(sorted(codes))))).all()}
 
 
+FIGURE_COLUMNS = (HelpRequest.unit_code, HelpRequest.status, HelpRequest.created, HelpRequest.taken_at,
+                  HelpRequest.closed_at, HelpRequest.rating)
+
+
 async def unit_figures(session: AsyncSession, scope: set[str] | None = None, start: datetime | None = None,
                        end: datetime | None = None) -> list[UnitFigures]:
-    """Per-commune figures of the requests created in [start, end) within ``scope``."""
-    requests = await list_requests(session, scope, start=start, end=end)
-    return figures_of(requests, await unit_names(session, {r.unit_code for r in requests}))
+    """Per-commune figures of the requests created in [start, end) within ``scope`` (only the columns needed)."""
+    query = select(*FIGURE_COLUMNS)
+    if scope is not None:
+        query = query.where(HelpRequest.unit_code.in_(scope))
+    if start is not None:
+        query = query.where(HelpRequest.created >= start)
+    if end is not None:
+        query = query.where(HelpRequest.created < end)
+    rows = (await session.execute(query)).all()
+    return figures_of(rows, await unit_names(session, {r.unit_code for r in rows}))
 
 
 async def helped_between(session: AsyncSession, start: datetime, end: datetime,
