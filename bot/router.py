@@ -24,7 +24,7 @@ from db.dialog import remember_buttons
 from db.locks import lock_user_sync
 from db.models import DialogState, ProcessedUpdate, Role, User
 from handlers.i18n import N_, _, normalize_locale, use_locale
-from handlers.messages import Incoming, Reply
+from handlers.messages import Incoming, Reply, build_documents
 from handlers.registry import Context, Registry, cannot_handle
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,13 @@ class Router:
         statements, one UPDATE of the dialog state, COMMIT. A conflict with another process
         (a unique violation, a deadlock) rolls everything back and is tried once more: the
         user never sees it.
+
+        Deferred documents (a large export) are built after the transaction and the write lock,
+        in a thread; the features' preparers run before them (see :meth:`_handle_once`).
         """
+        return await build_documents(await self._handle_retrying(incoming))
+
+    async def _handle_retrying(self, incoming: Incoming) -> list[Reply]:
         try:
             return await self._handle_once(incoming)
         except DBAPIError as exc:
@@ -164,6 +170,9 @@ class Router:
         if state.dialog:
             handler = registry.dialogs.get(state.dialog)
             if handler is not None:
+                if not ctx.role.at_least(registry.dialog_roles.get(state.dialog, Role.citizen)):
+                    ctx.end_dialog()  # the role was taken away mid-dialog
+                    return _not_allowed()
                 return await handler(ctx)
             ctx.end_dialog()
         if incoming.attachments and registry.attachment_handlers:

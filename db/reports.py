@@ -616,6 +616,14 @@ async def forget_reporter(session: AsyncSession, user_id: int) -> None:
 
 # --- export -------------------------------------------------------------------------------
 
+async def count_export_rows(session: AsyncSession, start: datetime, end: datetime,
+                            scope: set[str] | None) -> int:
+    query = select(func.count(Report.id)).where(Report.created >= start, Report.created < end)
+    if scope is not None:
+        query = query.where(Report.handling_unit_code.in_(scope))
+    return await session.scalar(query) or 0
+
+
 async def export_rows(session: AsyncSession, start: datetime, end: datetime,
                       scope: set[str] | None) -> list[Report]:
     query = select(Report).where(Report.created >= start, Report.created < end)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 
@@ -80,10 +82,21 @@ class Reply:
     document: bytes | None = None
     filename: str = ""
     locale: str = ""  # the UI language it was written in; set by the router
+    # Builds ``document`` after the transaction, in a thread (a large export must not hold the
+    # loop or a lock); the router calls it before the reply leaves.
+    build: Callable[[], bytes] | None = None
 
     def all_buttons(self) -> list[Button]:
         """The buttons in reading order, as numbered for text-only channels."""
         return [b for row in self.buttons for b in row]
+
+
+async def build_documents(replies: list[Reply]) -> list[Reply]:
+    """Build the deferred documents of ``replies``, each in a thread, off the event loop."""
+    for reply in replies:
+        if reply.build is not None:
+            reply.document, reply.build = await asyncio.to_thread(reply.build), None
+    return replies
 
 
 class DeliveryError(Exception):

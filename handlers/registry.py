@@ -108,6 +108,7 @@ class Registry:
         self.command_list: list[Command] = []
         self.buttons: dict[str, tuple[Handler, Role]] = {}
         self.dialogs: dict[str, Handler] = {}
+        self.dialog_roles: dict[str, Role] = {}  # checked again at every step of the dialog
         self.menu_items: list[MenuItem] = []
         self.text_handler: Handler | None = None
         self.attachment_handlers: list[Handler] = []
@@ -137,11 +138,16 @@ class Registry:
 
         return decorate
 
-    def dialog(self, name: str) -> Callable[[Handler], Handler]:
-        """Register the handler that gets every message while a user is in dialog ``name``."""
+    def dialog(self, name: str, min_role: Role = Role.citizen) -> Callable[[Handler], Handler]:
+        """Register the handler that gets every message while a user is in dialog ``name``.
+
+        The router checks ``min_role`` at every step: a user whose role was taken away mid-dialog
+        is stopped at their next message.
+        """
 
         def decorate(handler: Handler) -> Handler:
             self.dialogs[name] = handler
+            self.dialog_roles[name] = min_role
             return handler
 
         return decorate

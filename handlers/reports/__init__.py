@@ -6,6 +6,7 @@ One feature, one ``register()``. The parts:
   triage     the official's list, one report, and the actions on it
   reminders  daily reminders about untouched reports; ``reminder_loop`` is started by the process
   export     /export as an Excel file (``report_table`` is also used by the CLI)
+  photos     photos re-encoded without metadata, off the loop, before any lock
   privacy    /deletemydata
   labels     the names of statuses and kinds, for chat and export alike
 
@@ -30,6 +31,7 @@ from handlers.messages import Button, Reply
 from handlers.registry import Context, Registry
 from handlers.reports.export import export_command
 from handlers.reports.news import my_reports
+from handlers.reports.photos import prepare_photos
 from handlers.reports.privacy import delete_my_data
 from handlers.reports.reminders import remind_stale, reminder_loop
 from handlers.reports.triage import (
@@ -99,11 +101,13 @@ def register(registry: Registry) -> None:
         flt, _page = parse_filter(ctx.incoming.button.split(":"))
         return await category_menu(ctx, flt)
 
-    @registry.dialog("report")
+    registry.prepare(prepare_photos)  # photos re-encoded before any lock, in a thread
+
+    @registry.dialog("report", min_role=Role.team)
     async def report_steps(ctx: Context):
         return await report_dialog(ctx)
 
-    @registry.dialog("rpnote")
+    @registry.dialog("rpnote", min_role=Role.official)
     async def official_note(ctx: Context):
         return await note_dialog(ctx)
 

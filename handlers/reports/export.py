@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -24,6 +25,7 @@ HEADERS = ["Số báo cáo", "Loại", "Lĩnh vực", "Xã/phường", "Thôn/t�
            "Số người ảnh hưởng", "Trạng thái", "Nhóm trạng thái", "Người xử lý", "Gửi lúc", "Tiếp nhận lúc",
            "Đang xử lý từ", "Giải quyết lúc", "Đóng lúc", "Mở lại lúc", "Ghi chú kết quả", "Trùng với",
            "Số tổ cùng gặp", "Tổng số người ảnh hưởng"]
+MAX_EXPORT_ROWS = 50_000  # one /export; the CLI has no limit
 WIDTHS = (12, 18, 26, 22, 18, 22, 60, 10, 18, 14, 20, 17, 17, 17, 17, 17, 17, 40, 12, 10, 12)
 
 
@@ -84,9 +86,15 @@ async def export_command(ctx: Context) -> Reply:
         end = days[1] if len(days) > 1 else today
     begin, finish = day_range(start, end, tz)
     scope = await repo.scope_of(ctx.session, ctx.user)
+    count = await repo.count_export_rows(ctx.session, begin, finish, scope)
+    if count > MAX_EXPORT_ROWS:
+        return Reply(_("There are {count} reports from {start} to {end}, more than one file can hold ({max}). "
+                       "Please choose a shorter period, for example: /export 01/06/2025 30/06/2025")
+                     .format(count=count, max=MAX_EXPORT_ROWS, start=format_date(start), end=format_date(end)))
     rows = await report_table(ctx.session, begin, finish, scope, tz)
     more = await help_sheets(ctx.session, ctx.services.kb, begin, finish, scope, tz)  # help requests
     name = f"bao-cao_{start.isoformat()}_{end.isoformat()}.xlsx"
+    # The workbook is built after the transaction, in a thread: others' messages do not wait for it.
     return Reply(_("Reports from {start} to {end}: {count}.").format(start=format_date(start), end=format_date(end),
                                                                      count=len(rows) - 1),
-                 document=report_file(rows, more=more), filename=name)
+                 build=functools.partial(report_file, rows, more=more), filename=name)

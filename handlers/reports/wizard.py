@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import uuid
 from datetime import datetime, timedelta
 
@@ -18,8 +17,8 @@ from handlers.registry import Context
 from handlers.reports.common import SKIP_WORDS, fold, no_buttons
 from handlers.reports.labels import kind_label, people_line
 from handlers.reports.news import my_reports, notify_officials_new, reopen_report, who_was_told
+from handlers.reports.photos import MAX_PIXELS, is_image, prepare_photo, prepared_photos
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".gif", ".bmp")
 DONE_WORDS = {"xong", "xong roi", "het", "tiep", "tiep tuc", "done", "ok", "khong co anh", "ko co anh"}
 
 
@@ -159,45 +158,27 @@ async def _next(ctx: Context, step: str, **updates) -> Reply:
     return await ask_step(ctx)
 
 
-def _is_image(attachment) -> bool:
-    if attachment.kind == "photo":
-        return True
-    return attachment.mime_type.startswith("image/") or attachment.filename.lower().endswith(IMAGE_EXTENSIONS)
-
-
-def clean_photo(data: bytes) -> bytes | None:
-    """Re-encode a photo without its metadata (photos sent as files keep the GPS position)."""
-    try:
-        from PIL import Image, ImageOps
-
-        with Image.open(io.BytesIO(data)) as image:
-            image = ImageOps.exif_transpose(image)
-            if image.mode not in ("RGB", "L"):
-                image = image.convert("RGB")
-            image.thumbnail((2560, 2560))
-            out = io.BytesIO()
-            image.save(out, format="JPEG", quality=85)
-            return out.getvalue()
-    except Exception:  # noqa: BLE001 - anything Pillow cannot read is not a photo for us
-        return None
-
-
 async def _take_photos(ctx: Context) -> Reply | None:
     """Store the photos of this message; None when it had none."""
-    images = [a for a in ctx.incoming.attachments if _is_image(a)]
+    images = [a for a in ctx.incoming.attachments if is_image(a)]
     if ctx.incoming.attachments and not images:
         return Reply(_("This file is not a photo. Please send a photo, or press the button to go on."))
     if not images:
         return None
     draft = _draft(ctx)["draft"]
     count = await repo.draft_photo_count(ctx.session, draft)
-    for attachment in images:
+    prepared = prepared_photos(ctx.incoming) or [None] * len(images)
+    for attachment, photo in zip(images, prepared):
         if count >= repo.MAX_PHOTOS:
             break
-        cleaned = clean_photo(attachment.data)
-        if cleaned is None:
+        photo = photo or await prepare_photo(attachment)  # the router prepares them before its lock
+        if photo.problem == "too_large":
+            return Reply(_("This photo is too large ({limit} million pixels at most). Please send a smaller "
+                           "photo, for example a screenshot, or send it as a photo rather than as a file.")
+                         .format(limit=MAX_PIXELS // 1_000_000))
+        if photo.problem:
             return Reply(_("I could not read this photo. Please send it again as a photo."))
-        count = await repo.add_draft_photo(ctx.session, draft, cleaned, "image/jpeg")
+        count = await repo.add_draft_photo(ctx.session, draft, photo.data, "image/jpeg")
     _touch(ctx, ctx.state.step)
     if count >= repo.MAX_PHOTOS:
         return await _next(ctx, "people")
