@@ -7,6 +7,7 @@ import contextlib
 import logging
 from functools import cached_property
 
+from bot.health import Health
 from bot.router import Router
 from bot.settings import Settings
 from db.locks import startup_lock
@@ -29,6 +30,7 @@ class App:
         self.engine = create_engine(self.settings.database_url)
         self.sessions = make_sessionmaker(self.engine)
         self.services = Services(self.settings)  # what handlers may use: settings, kb, matcher
+        self.health = Health()  # the channels' and background loops' last success (/healthz)
         # SQLite lets one writer in at a time; a second writer polls (db.session: async retries
         # after 1 ms, doubling to 50 ms), so concurrent writers in one process queue here
         # instead. SQLite runs in the loop, so the router's transaction normally completes
@@ -50,6 +52,10 @@ class App:
                 await session.commit()
         if added:
             log.info("seeded %d administrative units", added)
+
+    def beat(self, job: str) -> None:
+        """A background loop or a channel just did its work."""
+        self.health.ok(job)
 
     @property
     def kb(self):

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# How long each loop may go without a success before /healthz calls it dead (a few of its
+# periods: the sender polls every second, escalation every 5 minutes, reminders hourly).
+QUIET_AT_MOST = {"outbox-sender": 600.0, "report-reminders": 3 * 3600.0, "help-escalation": 1800.0,
+                 "daily-summary": 26 * 3600.0, "housekeeping": 2 * 24 * 3600.0 + 3600.0}
 KEEP_UPDATE_KEYS = timedelta(days=2)  # platforms redeliver an update within hours, never days
 HOUSEKEEPING_EVERY = 24 * 3600.0
 
@@ -43,7 +47,12 @@ def start_jobs(app: App, channels: Iterable[Channel], stop: asyncio.Event) -> li
         "daily-summary": run_daily_job(app, stop),  # the campaign summary at DAILY_SUMMARY_TIME
         "housekeeping": housekeeping_loop(app, stop),
     }
-    return [asyncio.create_task(loop, name=name) for name, loop in loops.items()]
+    tasks = []
+    for name, loop in loops.items():
+        task = asyncio.create_task(loop, name=name)
+        app.health.expect(name, stale_after=QUIET_AT_MOST.get(name), task=task, ending=stop)
+        tasks.append(task)
+    return tasks
 
 
 async def housekeeping(app: App) -> tuple[int, int]:
@@ -66,6 +75,7 @@ async def housekeeping_loop(app: App, stop: asyncio.Event, every: float = HOUSEK
     while not stop.is_set():
         try:
             await housekeeping(app)
+            app.beat("housekeeping")
         except Exception:  # noqa: BLE001 - a bad moment must not stop the loop
             log.exception("housekeeping failed")
         with contextlib.suppress(TimeoutError):
@@ -100,6 +110,8 @@ async def lead_background_work(app: App, channels: list[Channel], stop: asyncio.
                         break
                 lost.set()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                for task in tasks:  # another process runs them now
+                    app.health.forget(task.get_name())
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=retry)

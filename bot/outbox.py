@@ -82,6 +82,7 @@ class OutboxSender:
         while not stop.is_set():
             try:
                 sent = await self.drain(stop)
+                self.app.beat("outbox-sender")
             except Exception:  # noqa: BLE001 - the sender must survive a bad moment
                 log.exception("outbox sender failed; retrying shortly")
                 sent = 0

@@ -16,6 +16,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.channels import build_channels
+from bot.channels.base import ChannelUnreachable, TokenRejected
 from bot.jobs import lead_background_work
 from bot.leader import Leadership
 from bot.media import MediaStore
@@ -38,8 +39,16 @@ def _stop_event() -> asyncio.Event:
     return stop
 
 
-async def run_channels(app: App, stop: asyncio.Event | None = None) -> None:
+POLL_QUIET_AT_MOST = 300.0  # seconds a polling channel may go without an answer before /healthz fails
+START_RETRY_AT_MOST = 60.0  # seconds between attempts to reach a platform at start
+
+
+async def run_channels(app: App, stop: asyncio.Event | None = None) -> int:
     """Start every channel whose token is set, in one process, until ``stop`` (or SIGINT/SIGTERM).
+
+    Returns the exit status: 0, or 1 when a platform refused its token (at start or later), so
+    that a supervisor restarts the process and the log says why. A platform that cannot be
+    reached at start is tried again with a growing pause.
 
     With ``WEBHOOK_URL`` one aiohttp server takes every channel's webhook and serves /healthz and
     the media links; without it, each channel long-polls (and the server runs only when
@@ -77,14 +86,41 @@ async def run_channels(app: App, stop: asyncio.Event | None = None) -> None:
             log.info("web server listening on port %d", settings.port)
         for channel in channels:
             stack.push_async_callback(channel.stop)
-            await channel.start(webhook_url=f"{webhook}{channel.webhook_path}" if webhook else "",
-                                secret=secret)
+            if not await _start(app, channel, webhook, secret, stop):
+                return 1 if app.health.fatal_reason else 0
         # The sender, the daily summary, the reminders: in the leading process only.
         background = asyncio.create_task(lead_background_work(app, channels, stop, leadership, set_webhooks))
-        await stop.wait()
+        fatal = asyncio.create_task(app.health.fatal_event.wait())
+        await asyncio.wait([asyncio.create_task(stop.wait()), fatal], return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        fatal.cancel()
         await background
         if runner is not None:
             await _cleanup_once(runner)  # first, so no webhook call arrives while channels stop
+    return 1 if app.health.fatal_reason else 0
+
+
+async def _start(app: App, channel: Channel, webhook: str, secret: str, stop: asyncio.Event) -> bool:
+    """Start ``channel``, trying again while its platform cannot be reached; False when it
+    cannot start (refused token: ``app.health`` says why) or ``stop`` came first."""
+    pause = 1.0
+    while not stop.is_set():
+        try:
+            await channel.start(webhook_url=f"{webhook}{channel.webhook_path}" if webhook else "",
+                                secret=secret)
+        except TokenRejected as exc:
+            app.health.fatal(str(exc))
+            return False
+        except ChannelUnreachable as exc:
+            log.warning("%s cannot be reached (%s); trying again in %.0f s",
+                        channel.platform.capitalize(), exc, pause)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=pause)
+            pause = min(pause * 2, START_RETRY_AT_MOST)
+            continue
+        app.health.expect(channel.platform, stale_after=None if webhook else POLL_QUIET_AT_MOST)
+        return True
+    return False
 
 
 async def _cleanup_once(runner: web.AppRunner) -> None:
@@ -106,8 +142,14 @@ def make_web_app(app: App, channels: Sequence[Channel], secret: str, *,
             try:
                 body = await request.json()
             except ValueError:
+                log.warning("%s webhook call that is not JSON refused", channel.platform.capitalize())
                 return web.Response(status=400)
-            status = await channel.on_webhook(body)
+            try:
+                status = await channel.on_webhook(body)
+            except Exception as exc:  # noqa: BLE001 - valid JSON that is no update: one line, no traceback
+                log.warning("%s webhook call refused: %s: %s", channel.platform.capitalize(),
+                            type(exc).__name__, str(exc)[:200])
+                status = 400
             return web.json_response({"ok": True}) if status == 200 else web.Response(status=status)
         return receive
 
@@ -128,10 +170,11 @@ def make_web_app(app: App, channels: Sequence[Channel], secret: str, *,
         except Exception:  # noqa: BLE001 - any failure means unhealthy
             database = False
         status = {"database": database}
+        alive, parts = app.health.report()  # channels and background loops: last success, problem
         for channel in channels:
-            status[channel.platform] = bool(channel.running)
-        ok = all(status.values())
-        return web.json_response({"ok": ok, **status}, status=200 if ok else 503)
+            status[channel.platform] = bool(channel.running) and parts.get(channel.platform, {}).get("ok", True)
+        ok = all(status.values()) and alive
+        return web.json_response({"ok": ok, **status, "parts": parts}, status=200 if ok else 503)
 
     web_app = web.Application(client_max_size=2 * 1024 * 1024)
     for channel in channels if webhooks else ():

@@ -53,6 +53,9 @@ class Runtime(Protocol):
     settings: Any
     sessions: async_sessionmaker
 
+    def beat(self, job: str) -> None:
+        """``job`` just did its work (what /healthz reports as its last success)."""
+
 
 @dataclass
 class Context:

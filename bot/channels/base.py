@@ -38,6 +38,14 @@ class Channel(Protocol):
         """Handle one webhook call whose secret was checked; return the HTTP status to answer."""
 
 
+class TokenRejected(Exception):
+    """The platform refused the bot token (HTTP 401): nothing will work until it is fixed."""
+
+
+class ChannelUnreachable(Exception):
+    """The platform could not be reached to start the channel; worth trying again later."""
+
+
 def apology(locale: str = "vi") -> str:
     """What a user reads when handling their message failed (the same on every channel)."""
     with use_locale(locale):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from telegram import BotCommand, BotCommandScopeDefault, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -21,8 +21,9 @@ from telegram.ext import (
     Defaults,
     TypeHandler,
 )
+from telegram.request import HTTPXRequest
 
-from bot.channels.base import apology
+from bot.channels.base import ChannelUnreachable, TokenRejected, apology
 from bot.channels.render import split_text, utf16_len
 from db.models import Role
 from handlers.i18n import _, use_locale
@@ -64,6 +65,28 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         pass
 
 
+class _WatchedRequest(HTTPXRequest):
+    """Bot API requests that tell /healthz when Telegram answered, and stop the process when
+    Telegram refuses the token: PTB's polling ends for good on a 401 while the process would
+    stay up, deaf, and a supervisor restarts only a process that exits."""
+
+    def __init__(self, app: App, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._app = app
+
+    async def do_request(self, *args, **kwargs) -> tuple[int, bytes]:
+        status, payload = await super().do_request(*args, **kwargs)
+        if status == 401:
+            self._app.health.fatal(TOKEN_REJECTED)
+        elif status == 200:
+            self._app.beat("telegram")
+        return status, payload
+
+
+TOKEN_REJECTED = ("Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): the token is wrong or was "
+                  "revoked in @BotFather. Stopping; set the right token and start the bot again.")
+
+
 def build_application(app: App, *, updater: bool = True) -> Application:
     """Build the PTB Application for ``app``'s settings, wired to the router."""
     settings = app.settings
@@ -79,6 +102,8 @@ def build_application(app: App, *, updater: bool = True) -> Application:
         # stay, and a 429 pauses and retries.
         .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
         .concurrent_updates(PerUserUpdateProcessor())
+        .request(_WatchedRequest(app, connection_pool_size=256))
+        .get_updates_request(_WatchedRequest(app, connection_pool_size=1))
     )
     if not updater:
         builder = builder.updater(None)
@@ -123,7 +148,10 @@ async def to_incoming(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Inc
                   update_id=str(update.update_id))
     if update.callback_query is not None:
         query = update.callback_query
-        await query.answer()
+        try:  # only stops the button's spinner: a press still counts when this fails
+            await query.answer()
+        except TelegramError as exc:  # "query is too old" for presses queued while the bot was down
+            log.info("could not answer a button press (%s); handling it anyway", exc)
         return Incoming("telegram", str(user.id), str(chat.id), button=query.data or "", **common)
     message = update.effective_message
     if message is None:
@@ -269,7 +297,12 @@ class TelegramChannel:
 
     async def start(self, webhook_url: str = "", secret: str = "") -> None:
         application = self.application
-        await application.initialize()
+        try:
+            await application.initialize()  # getMe
+        except InvalidToken:
+            raise TokenRejected(TOKEN_REJECTED) from None
+        except NetworkError as exc:  # TimedOut too
+            raise ChannelUnreachable(f"Telegram: {exc}") from None
         await register_commands(application)
         if webhook_url:  # the leader sets the webhook (set_webhook)
             await application.start()
@@ -286,7 +319,10 @@ class TelegramChannel:
     async def stop(self) -> None:
         application = self.application
         if application.updater is not None and application.updater.running:
-            await application.updater.stop()
+            try:
+                await application.updater.stop()
+            except TelegramError as exc:  # polling already ended on it (a refused token)
+                log.warning("Telegram polling had ended: %s", exc)
         if application.running:
             await application.stop()
         await application.shutdown()

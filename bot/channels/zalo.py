@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from sqlalchemy import select
 
-from bot.channels.base import apology
+from bot.channels.base import TokenRejected, apology
 from bot.channels.options import remember_options
 from bot.channels.render import reply_as_text, split_text
 from bot.logs import redact, redact_secrets
@@ -42,6 +42,10 @@ POLL_TIMEOUT = 30  # seconds a getUpdates long poll may wait for an event
 # and the sender moves on instead of blocking every channel on Zalo.
 QUOTA_BACKOFF = 600.0
 SEEN_LIMIT = 5000  # message ids remembered in memory for de-duplication
+
+
+TOKEN_REJECTED = ("Zalo refused ZALO_BOT_TOKEN (401): the token is wrong or was reset in Zalo Bot Creator. "
+                  "Stopping; set the right token and start the bot again.")
 
 
 class ZaloError(Exception):
@@ -126,7 +130,7 @@ class ZaloChannel:
         self.media = media
         self.public_url = public_url.rstrip("/")  # where our web server is reachable; "" = nowhere
         self.poll_timeout = poll_timeout
-        self.running = False
+        self._started = False
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task] = set()
@@ -149,7 +153,8 @@ class ZaloChannel:
         Zalo delivers again what a crash interrupted; de-duplication keeps it once."""
         # The official sample wraps the event in {ok, result}; other sources say it comes bare.
         event = body.get("result") if isinstance(body, dict) and "event_name" not in body else body
-        if not isinstance(event, dict) or not isinstance(event.get("message"), dict):
+        if not well_formed(event):
+            log.warning("malformed Zalo webhook event refused")
             return 400
         if self._first_sight(event):
             await self._handle_in_turn(str((event["message"].get("from") or {}).get("id") or ""), event)
@@ -160,7 +165,12 @@ class ZaloChannel:
         """Take webhook calls (when ``webhook_url``; the leader sets it), else delete it and poll."""
         try:
             me = await self.client.call("getMe")
-        except ZaloNetworkError as exc:  # polling retries on its own; a webhook call below fails loudly
+        except ZaloNetworkError as exc:  # polling retries on its own, with a growing pause
+            log.warning("Zalo getMe failed: %s", exc)
+            me = None
+        except ZaloError as exc:
+            if exc.code == 401:
+                raise TokenRejected(TOKEN_REJECTED) from None
             log.warning("Zalo getMe failed: %s", exc)
             me = None
         name = me.get("account_name", "?") if isinstance(me, dict) else "?"
@@ -173,11 +183,16 @@ class ZaloChannel:
                 await self.client.call("deleteWebhook")  # getUpdates does not work while a webhook is set
             except (ZaloError, ZaloNetworkError) as exc:  # a bad moment: the poll loop keeps trying
                 if isinstance(exc, ZaloError) and exc.code == 401:
-                    raise  # a wrong token will not get better
+                    raise TokenRejected(TOKEN_REJECTED) from None  # a wrong token will not get better
                 log.warning("Zalo deleteWebhook failed: %s", exc)
             self._poller = asyncio.create_task(self.poll(), name="zalo-poll")
             log.info("Zalo bot %s is polling", name)
-        self.running = True
+        self._started = True
+
+    @property
+    def running(self) -> bool:
+        """Started, and (when polling) the poll loop is alive."""
+        return self._started and (self._poller is None or not self._poller.done())
 
     async def set_webhook(self, url: str, secret: str) -> None:
         """Point Zalo at ``url`` with ``secret`` (the leader, or ``python -m bot webhook set``)."""
@@ -187,7 +202,7 @@ class ZaloChannel:
 
     async def stop(self) -> None:
         """Stop polling, let in-flight messages finish (briefly), close the HTTP client."""
-        self.running = False
+        self._started = False
         if self._poller is not None:
             self._poller.cancel()
             try:
@@ -200,25 +215,39 @@ class ZaloChannel:
         await self.client.aclose()
 
     async def poll(self) -> None:
-        """Long-poll getUpdates forever; 408 is an idle poll, network errors back off."""
+        """Long-poll getUpdates forever; 408 is an idle poll, network errors back off.
+
+        One bad event never stops it: each is handled on its own (and a malformed one only
+        logged); only a refused token (401) ends polling, and the process with it.
+        """
         backoff = 1.0
         while True:
             try:
                 event = await self.client.call("getUpdates", timeout=str(self.poll_timeout))
             except ZaloError as exc:
                 if exc.code == 408:  # nothing arrived during the long poll
+                    self.app.beat(PLATFORM)
                     backoff = 1.0
                     continue
+                if exc.code == 401:
+                    self.app.health.fatal(TOKEN_REJECTED)
+                    return
                 log.warning("Zalo getUpdates failed (%s); retrying in %.0f s", exc, backoff)
                 if "webhook" in exc.description.lower():  # a webhook is still set: remove it
                     with contextlib.suppress(ZaloError, ZaloNetworkError):
                         await self.client.call("deleteWebhook")
             except ZaloNetworkError as exc:
                 log.warning("Zalo getUpdates failed (%s); retrying in %.0f s", exc, backoff)
+            except Exception as exc:  # noqa: BLE001 - whatever the answer was, polling goes on
+                log.warning("Zalo getUpdates gave an unusable answer (%s: %s); retrying in %.0f s",
+                            type(exc).__name__, exc, backoff)
             else:
+                self.app.beat(PLATFORM)
                 backoff = 1.0
-                if isinstance(event, dict):
+                try:
                     self.dispatch(event)
+                except Exception as exc:  # noqa: BLE001 - one malformed event is ignored, not fatal
+                    log.warning("malformed Zalo event ignored (%s: %s)", type(exc).__name__, exc)
                 continue
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 60.0)
@@ -226,6 +255,9 @@ class ZaloChannel:
     # --- incoming ---------------------------------------------------------------------------
     def dispatch(self, event: dict) -> bool:
         """Handle ``event`` in the background, one at a time per user; False for a duplicate."""
+        if not well_formed(event):
+            log.warning("malformed Zalo event ignored")
+            return False
         if not self._first_sight(event):
             return False
         message = event.get("message") or {}
@@ -411,6 +443,16 @@ class ZaloChannel:
             await self.client.call("sendMessage", chat_id=chat_id, text=text[:TEXT_LIMIT])
         except (ZaloError, ZaloNetworkError) as exc:
             log.warning("could not send a Zalo message: %s", exc)
+
+
+def well_formed(event: object) -> bool:
+    """An event whose parts have the shapes handling relies on: ``message`` an object, and its
+    ``from`` and ``chat`` objects when present (a fuzzer sends ``"from": "x"``)."""
+    if not isinstance(event, dict):
+        return False
+    message = event.get("message")
+    return (isinstance(message, dict) and isinstance(message.get("from") or {}, dict)
+            and isinstance(message.get("chat") or {}, dict))
 
 
 def _join(text: str, note: str) -> str:

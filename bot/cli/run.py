@@ -33,8 +33,7 @@ async def cmd_run(args, app) -> int:
     if settings.telegram_bot_token or settings.zalo_bot_token:
         from bot.server import run_channels
 
-        await run_channels(app)
-        return 0
+        return await run_channels(app)
     print("Chưa đặt TELEGRAM_BOT_TOKEN hay ZALO_BOT_TOKEN: mở trò chuyện trong cửa sổ dòng lệnh.",
           file=sys.stderr)
     return await cmd_chat(argparse.Namespace(user_id="1", role=None, unit=None), app)

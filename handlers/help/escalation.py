@@ -39,6 +39,7 @@ async def escalation_loop(app: Runtime, stop: asyncio.Event, every: float = 300.
         try:
             async with app.sessions() as session:
                 await escalate_due(session, kb, app.settings.help_escalate_hours)
+            app.beat("help-escalation")
         except Exception:  # noqa: BLE001 - a bad moment must not stop the escalations
             log.exception("help request escalation failed")
         try:

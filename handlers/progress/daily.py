@@ -119,6 +119,7 @@ async def run_daily_job(app: Runtime, stop: asyncio.Event) -> None:
     now = datetime.now(settings.tz)
     if now >= datetime.combine(now.date(), at, tzinfo=settings.tz) and await _day_started(app, now.date()):
         await daily_summary(app, now.date())
+    app.beat("daily-summary")
     while not stop.is_set():
         now = datetime.now(settings.tz)
         when = next_run(now, at)
@@ -128,6 +129,7 @@ async def run_daily_job(app: Runtime, stop: asyncio.Event) -> None:
         except TimeoutError:
             pass
         await daily_summary(app, when.date())
+        app.beat("daily-summary")
 
 
 async def _day_started(app: Runtime, day: date) -> bool:

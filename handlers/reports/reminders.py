@@ -56,8 +56,11 @@ async def reminder_loop(runtime: Runtime, stop: asyncio.Event, every: float = 36
             try:
                 async with runtime.sessions() as session:
                     await remind_stale(session, now, runtime.settings.tz)
+                runtime.beat("report-reminders")
             except Exception:  # noqa: BLE001 - a bad moment must not stop the reminders
                 logging.getLogger(__name__).exception("report reminders failed")
+        else:
+            runtime.beat("report-reminders")  # nothing to do before the working day
         try:
             await asyncio.wait_for(stop.wait(), timeout=every)
         except TimeoutError:
