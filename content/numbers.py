@@ -16,7 +16,7 @@ from collections.abc import Iterable
 VI, EN = "vi", "en"  # "." groups thousands / "," groups thousands
 
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009']")
-_DIGITS = re.compile(r"^\d+$")
+_DIGITS = re.compile(r"^[0-9]+$")
 
 
 class NumberError(ValueError):
@@ -67,7 +67,7 @@ def column_convention(values: Iterable, fallback: str | None = None) -> str | No
 
 
 def _number(digits: str) -> float:
-    if not re.match(r"^\d+(\.\d+)?$", digits):
+    if not re.match(r"^[0-9]+(\.[0-9]+)?$", digits):
         raise ValueError(digits)
     return float(digits)
 
