@@ -13,20 +13,12 @@ from hypothesis import strategies as st
 from content.campaign import CAMPAIGNS_DIR, load_campaign
 from content.numbers import EN, VI, NumberError, column_convention, convention_of, parse_number
 from content.progress_import import MAX_CELLS, UnitRef, header_key, meaning_key, parse_figures
+from tests.test_progress import xlsx
 
 CAMPAIGN = load_campaign(CAMPAIGNS_DIR / "ke-hoach-195-2024.toml")
 UNITS = [UnitRef("42", "Tỉnh Hà Tĩnh", "tinh", None), UnitRef("18754", "Phường Sông Trí", "xa", "42"),
          UnitRef("18900", "Xã Cẩm Bình", "xa", "42"), UnitRef("18901", "Xã Cẩm Xuyên", "xa", "42"),
          UnitRef("S1", "Sở Tư pháp", "tinh", "42")]
-
-
-def xlsx(rows) -> bytes:
-    workbook = openpyxl.Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
 
 
 def parse(rows, **kw):

@@ -29,9 +29,14 @@ def register(sub) -> None:
 
 
 async def cmd_content_check(args, app) -> int:
+    from content.campaign_file import check_campaigns
     from content.kb import main
 
-    return main([])
+    code = main([])
+    problems = check_campaigns()  # campaign files: the same checks as `campaign new`
+    for problem in problems:
+        print(f"campaign: {problem}", file=sys.stderr)
+    return code or (1 if problems else 0)
 
 
 async def cmd_ask(args, app) -> int:

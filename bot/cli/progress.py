@@ -45,6 +45,21 @@ def register(sub) -> None:
     template.add_argument("--campaign", help="id chiến dịch")
     template.set_defaults(run=run_template)
 
+    campaign = sub.add_parser("campaign", help="chiến dịch: tạo mới từ tệp, liệt kê, xem, tệp mẫu")
+    campaigns = campaign.add_subparsers(dest="campaign_command", required=True)
+    new = campaigns.add_parser("new", help="kiểm tra tệp chiến dịch (.toml hoặc .xlsx theo mẫu) rồi thêm vào bot")
+    new.add_argument("file", type=Path)
+    new.add_argument("--replace", action="store_true", help="thay chiến dịch cùng mã đã có")
+    new.set_defaults(run=run_campaign_new, needs_db=False)
+    listed = campaigns.add_parser("list", help="các chiến dịch: đang chạy, đã kết thúc, sắp tới, mẫu")
+    listed.set_defaults(run=run_campaign_list, needs_db=False)
+    show = campaigns.add_parser("show", help="xem một chiến dịch: ngày, cấp, chỉ tiêu, mục tiêu, tên cột")
+    show.add_argument("id")
+    show.set_defaults(run=run_campaign_show, needs_db=False)
+    blank = campaigns.add_parser("template", help="ghi tệp Excel mẫu cho một chiến dịch mới (mỗi dòng một chỉ tiêu)")
+    blank.add_argument("--out", type=Path, default=Path("mau-chien-dich.xlsx"))
+    blank.set_defaults(run=run_campaign_template, needs_db=False)
+
     broadcast = sub.add_parser("broadcast", help="gửi tin hằng ngày cho cán bộ đã đăng ký")
     kinds = broadcast.add_subparsers(dest="broadcast_command", required=True)
     daily = kinds.add_parser("daily", help="tạo và gửi tin tóm tắt tiến độ của một ngày (mỗi người một lần)")
@@ -218,4 +233,97 @@ async def run_broadcast_daily(args: argparse.Namespace, app) -> int:
     finally:
         await leadership.release()
     print(f"Đã gửi {sent} tin qua Telegram.")
+    return 0
+
+
+# ---------------------------------------------------------------- campaign new | list | show | template
+
+
+def _status(campaign, day: date) -> str:
+    if campaign.example:
+        return "MẪU (không bao giờ được chọn theo ngày)"
+    if campaign.running_on(day):
+        return f"đang chạy, còn {(campaign.end - day).days} ngày"
+    return "đã kết thúc" if campaign.end < day else "sắp bắt đầu"
+
+
+async def run_campaign_new(args: argparse.Namespace, app) -> int:
+    """Check a campaign file (TOML, or the Excel template filled in) and add it to content/campaigns/."""
+    import tomllib
+
+    import content.campaign as campaign_module
+    from content.campaign_file import campaign_toml_from_xlsx, check_campaign, load_campaign_text
+
+    try:
+        data = args.file.read_bytes()
+        if args.file.suffix.lower() in (".xlsx", ".xlsm"):
+            text = campaign_toml_from_xlsx(data)
+        else:
+            text = data.decode("utf-8-sig")
+        try:
+            campaign_id = str(tomllib.loads(text).get("id") or args.file.stem)
+        except tomllib.TOMLDecodeError as exc:
+            raise CampaignError(f"không đọc được TOML ({exc})") from exc
+        campaign = load_campaign_text(text, campaign_id)
+    except (CampaignError, OSError, UnicodeDecodeError) as exc:
+        _err(f"Lỗi: {args.file.name}: {exc}")
+        return 1
+    problems = check_campaign(campaign)
+    if campaign.example:
+        problems.append("tệp ghi example = true: chiến dịch mẫu không được thêm làm chiến dịch thật")
+    folder = campaign_module.CAMPAIGNS_DIR
+    target = folder / f"{campaign.id}.toml"
+    if target.exists() and not args.replace:
+        problems.append(f"đã có chiến dịch mã '{campaign.id}' ({target}); ghi --replace để thay")
+    if problems:
+        for problem in problems:
+            _err(f"Lỗi: {problem}")
+        return 1
+    today = _today(app)
+    for other in load_campaigns():
+        if other.id != campaign.id and other.start <= campaign.end and campaign.start <= other.end:
+            print(f"Lưu ý: trùng thời gian với '{other.id}' ({other.start:%d/%m/%Y}–{other.end:%d/%m/%Y}); "
+                  "ngày nào có hai chiến dịch thì bot chọn chiến dịch bắt đầu sau.")
+    target.write_text(text, encoding="utf-8")
+    print(f"Đã thêm chiến dịch {campaign.id}: {campaign.name} ({campaign.start:%d/%m/%Y}–{campaign.end:%d/%m/%Y}, "
+          f"{len(campaign.metrics)} chỉ tiêu, {_status(campaign, today)}). Tệp: {target}")
+    return 0
+
+
+async def run_campaign_list(args: argparse.Namespace, app) -> int:
+    from content.campaign import EXAMPLES_DIR, load_campaign
+
+    today = _today(app)
+    examples = [load_campaign(path) for path in sorted(EXAMPLES_DIR.glob("*.toml"))]
+    for campaign in load_campaigns() + examples:
+        print(f"{campaign.id}\t{campaign.start:%d/%m/%Y}–{campaign.end:%d/%m/%Y}\t{_status(campaign, today)}\t"
+              f"{campaign.plan}")
+    return 0
+
+
+async def run_campaign_show(args: argparse.Namespace, app) -> int:
+    campaign = find_campaign(args.id)
+    if campaign is None:
+        _err(f"Không có chiến dịch '{args.id}' (xem `python -m bot campaign list`).")
+        return 1
+    print(f"{campaign.id}: {campaign.name}")
+    print(f"Căn cứ: {campaign.plan}")
+    print(f"Từ {campaign.start:%d/%m/%Y} đến {campaign.end:%d/%m/%Y} — {_status(campaign, _today(app))}")
+    print(f"Các cấp: {', '.join(campaign.levels)}")
+    for source in campaign.sources:
+        print(f"Nguồn: {source}")
+    for metric in campaign.metrics:
+        targets = ", ".join(f"{level} {value * 100:g}%" for level, value in metric.targets.items())
+        print(f"- {metric.id}: {metric.name} — mục tiêu {targets}")
+        print(f"    tử số: {' | '.join(metric.headers(0))}")
+        print(f"    mẫu số: {' | '.join(metric.headers(1))}")
+    return 0
+
+
+async def run_campaign_template(args: argparse.Namespace, app) -> int:
+    from content.campaign_file import campaign_template
+
+    args.out.write_bytes(campaign_template())
+    print(f"Đã ghi tệp mẫu chiến dịch {args.out}: điền trang \"Chien dich\" và mỗi chỉ tiêu một dòng ở trang "
+          "\"Chi tieu\", rồi chạy `python -m bot campaign new` với tệp đó.")
     return 0

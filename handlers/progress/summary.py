@@ -332,7 +332,8 @@ def _render_short(summary: Summary, extras) -> str:
     full = _render_full(summary, extras)
     if len(full) <= CAPTION_LIMIT:
         return full
-    head = [_("📊 <b>Campaign progress – {scope}</b>").format(scope=esc(summary.scope_name))]
+    head = [_("📊 <b>Campaign progress – {scope}</b>").format(scope=esc(summary.scope_name)),
+            f"<i>{esc(summary.campaign.name)}</i>"]
     if summary.date is None:
         head.append(_("No figures have been imported yet."))
     else:
