@@ -437,3 +437,13 @@ async def test_a_form_left_for_a_day_lets_the_next_question_reach_the_guides(app
     assert "Nộp phí" in citizen.text
     async with app.sessions() as session:
         assert await session.scalar(select(HelpRequest.id)) is None
+
+
+async def test_help_lists_hotro_for_everyone_and_yeucau_for_team_members(app):
+    await people(app)
+    citizen_help = Person(app, "1")
+    await citizen_help.say("/help")
+    assert "/hotro – Nhờ tổ công nghệ số cộng đồng giúp" in citizen_help.text and "/yeucau" not in citizen_help.text
+    member = Person(app, "2")
+    await member.say("/help")
+    assert "/yeucau – Yêu cầu hỗ trợ của người dân trong xã" in member.text

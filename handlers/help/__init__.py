@@ -78,11 +78,11 @@ async def on_button(ctx: Context):
 
 def register(registry: Registry) -> None:
 
-    @registry.command("hotro", "gethelp", description=N_("Ask the community digital technology team for help"))
+    @registry.command("gethelp", "hotro", description=N_("Ask the community digital technology team for help"))
     async def ask_for_help(ctx: Context):
         return await dialog.start(ctx, show_open=True)
 
-    @registry.command("yeucau", "helprequests", min_role=Role.team,
+    @registry.command("helprequests", "yeucau", min_role=Role.team,
                       description=N_("Help requests from people in your commune"))
     async def list_requests(ctx: Context):
         return await team.requests_command(ctx)
