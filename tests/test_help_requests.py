@@ -86,7 +86,7 @@ async def test_a_citizen_asks_and_only_the_team_of_their_village_is_told(app):
     await people(app)
     citizen = await ask(Person(app, "1"))
     assert "HT-000001" in citizen.text and "1 thành viên" in citizen.text
-    assert "24 giờ" in citizen.text  # the commune has an official: the escalation promise is true
+    assert "sau 24 giờ chưa ai nhận, cán bộ Xã Cẩm Xuyên" in citizen.text  # an official is there to be told
     [notice] = await outbox_of(app, "2")
     assert "HT-000001" in notice.text and "Thôn 3" in notice.text and "Xã Cẩm Xuyên" in notice.text
     assert ["🙋 Tôi nhận", "hr:t:1"] in notice.buttons[0]
@@ -447,3 +447,9 @@ async def test_help_lists_hotro_for_everyone_and_yeucau_for_team_members(app):
     member = Person(app, "2")
     await member.say("/help")
     assert "/yeucau – Yêu cầu hỗ trợ của người dân trong xã" in member.text
+
+
+async def test_no_escalation_is_promised_when_no_official_uses_the_bot(app):
+    await people(app, official=False)
+    citizen = await ask(Person(app, "1"))
+    assert "HT-000001" in citizen.text and "giờ chưa ai nhận" not in citizen.text

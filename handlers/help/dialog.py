@@ -295,10 +295,11 @@ async def send(ctx: Context) -> Reply:
         text = _("Thank you! Your request <b>{number}</b> has been sent to {count} member(s) of the community "
                  "digital technology team of {place}. When one of them takes it, I will tell you here who will "
                  "help you and how.").format(number=number, count=told, place=place)
-        if await repo.officials_for(ctx.session, request.unit_code):
+        officials = await repo.officials_for(ctx.session, request.unit_code)
+        if officials:  # the escalation's promise, only when someone is there to keep it
             hours = f"{ctx.services.settings.help_escalate_hours:g}"
-            text += "\n" + _("If nobody takes it within {hours} hours, the officials of the commune will be told."
-                             ).format(hours=hours)
+            text += "\n" + _("If nobody takes it within {hours} hours, the officials of {unit} will be told.").format(
+                hours=hours, unit=esc(await unit_name(ctx.session, officials[0].unit_code)))
     elif routed is Routed.officials:
         text = _("Thank you! No community digital technology team of {place} uses this bot yet, so your request "
                  "<b>{number}</b> has been sent to the officials of {unit}. When someone takes it, I will tell you "
