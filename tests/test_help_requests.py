@@ -209,6 +209,7 @@ async def test_a_phone_number_is_kept_only_with_consent_shown_only_to_the_taker_
     await citizen.press("dd:yes")
     request = await the_request(app)
     assert request.phone is None and request.citizen_id is None and request.status == "cancelled"
+    assert any("đã rút lại HT-000001" in m.text for m in await outbox_of(app, "2"))  # the helper is told
 
 
 async def test_a_helper_who_deletes_their_data_gives_the_request_back_to_the_commune(app):

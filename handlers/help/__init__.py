@@ -35,7 +35,13 @@ __all__ = ["register", "escalation_loop", "escalate_due", "forget_user_data"]
 
 
 async def forget_user_data(session: AsyncSession, user: User) -> None:
-    """/xoadulieu: drop the user's link to help requests and every phone number they gave."""
+    """/xoadulieu: drop the user's link to help requests and every phone number they gave.
+
+    Their open requests are withdrawn; whoever was helping is told, as when they withdraw one.
+    """
+    for request in await repo.open_requests_of(session, user.id):
+        if request.taker_id:
+            await talk.tell_withdrawn(session, request)
     await repo.forget_user(session, user.id)
 
 

@@ -8,6 +8,7 @@ is not possible, a rating comment) are one dialog, ``hrtext``, whose step says w
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import help_requests as repo
 from db.help_requests import HelpEvent, HelpRequest, HelpStatus
@@ -138,12 +139,16 @@ async def not_done(ctx: Context, request: HelpRequest | None) -> Reply:
                  buttons=[[Button(_("💬 Write to your helper"), f"hr:r:{request.id}")]])
 
 
+async def tell_withdrawn(session: AsyncSession, request: HelpRequest) -> None:
+    await tell(session, request.taker_id, lambda: Reply(
+        _("ℹ️ The person withdrew {number}; no need to help with it any more. Thank you!").format(
+            number=request.number)), "help_news", f"wd:{request.id}")
+
+
 async def withdraw(ctx: Context, request: HelpRequest | None) -> Reply:
     """hr:wd:<id>: the citizen withdraws a request; its taker is told."""
     if request is None or not await repo.cancel(ctx.session, request, ctx.user):
         return Reply(_("This request is already closed."), buttons=ctx.main_menu())
     if request.taker_id:
-        await tell(ctx.session, request.taker_id, lambda: Reply(
-            _("ℹ️ The person withdrew {number}; no need to help with it any more. Thank you!").format(
-                number=request.number)), "help_news", f"wd:{request.id}")
+        await tell_withdrawn(ctx.session, request)
     return Reply(_("{number} has been withdrawn.").format(number=request.number), buttons=ctx.main_menu())
