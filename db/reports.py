@@ -622,12 +622,3 @@ async def count_export_rows(session: AsyncSession, start: datetime, end: datetim
     if scope is not None:
         query = query.where(Report.handling_unit_code.in_(scope))
     return await session.scalar(query) or 0
-
-
-async def export_rows(session: AsyncSession, start: datetime, end: datetime,
-                      scope: set[str] | None) -> list[Report]:
-    query = select(Report).where(Report.created >= start, Report.created < end)
-    if scope is not None:
-        query = query.where(Report.handling_unit_code.in_(scope))
-    return list((await session.scalars(query.order_by(Report.id))).all())
-
