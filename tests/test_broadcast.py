@@ -89,8 +89,14 @@ async def test_enqueue_daily_summaries_once_per_official_per_day(app):
         assert_telegram_html(row.text)
         assert "Phản ánh" in row.text  # the report counts
 
-    # The next day is a new summary.
+    # The next day is a new summary; an official who chose English gets it in English (its own chart).
+    async with app.sessions() as session:
+        (await session.get(User, commune_a2)).locale = "en"
+        await session.commit()
     assert await enqueue_daily_summaries(app, day + timedelta(days=1)) == 4
+    later = {r.user_id: r for r in await outbox_rows(app) if r.dedupe_key.startswith(f"daily:{day + timedelta(days=1)}")}
+    assert "Campaign progress" in later[commune_a2].text and "Tiến độ" in later[commune_a].text
+    assert later[commune_a2].photo_id != later[commune_a].photo_id
 
 
 async def test_the_caption_fits_under_the_chart_even_for_the_long_campaign(app):

@@ -343,6 +343,10 @@ async def test_the_cli_refuses_a_bad_file_in_vietnamese_and_returns_1(tmp_path, 
         assert await args.run(args, app) == 0
         out = json.loads(capsys.readouterr().out.split("\n", 1)[1])
         assert out["metrics"][1]["rate"] == 0.8
+        args = parser.parse_args(["progress", "summary", "--date", "2024-06-25", "--lang", "en"])
+        assert await args.run(args, app) == 0
+        text = capsys.readouterr().out
+        assert "Campaign progress" in text and "Kế hoạch 195" in text and "80.0%" in text
         args = parser.parse_args(["progress", "template", "--campaign", "ke-hoach-195-2024",
                                   "--out", str(tmp_path / "mau.xlsx")])
         assert await args.run(args, app) == 0 and (tmp_path / "mau.xlsx").stat().st_size > 1000

@@ -333,7 +333,7 @@ def _render_short(summary: Summary, extras) -> str:
     if len(full) <= CAPTION_LIMIT:
         return full
     head = [_("📊 <b>Campaign progress – {scope}</b>").format(scope=esc(summary.scope_name)),
-            f"<i>{esc(summary.campaign.name)}</i>"]
+            f"<i>{esc(summary.campaign.name)}</i> – {esc(summary.campaign.plan)}"]
     if summary.date is None:
         head.append(_("No figures have been imported yet."))
     else:
