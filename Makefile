@@ -26,9 +26,15 @@ run: install
 	$(PY) -m bot run
 
 # First the rules of the house (the layer contract, ruff), then the tests; they also run the
-# core on a real PostgreSQL server, started here (scripts/postgres.sh).
+# core on a real PostgreSQL server: TEST_POSTGRES_URL when set, else a throw-away one started
+# here (scripts/postgres.sh; installs Debian's package as root). Without either, the PostgreSQL
+# tests are skipped with one line, except in CI (CI set), where that is an error.
 test: install lint
-	eval "$$(scripts/postgres.sh start)" && $(PY) -m pytest -q
+	@if [ -z "$$TEST_POSTGRES_URL" ]; then \
+	  if pg="$$(scripts/postgres.sh start)"; then eval "$$pg"; \
+	  elif [ -n "$$CI" ]; then echo "PostgreSQL could not be started: CI must run the PostgreSQL tests" >&2; exit 1; \
+	  else echo "PostgreSQL tests skipped: could not start PostgreSQL (no root?); set TEST_POSTGRES_URL to run them" >&2; fi; \
+	fi; $(PY) -m pytest -q
 
 lint: install
 	$(VENV)/bin/lint-imports

@@ -94,3 +94,22 @@ async def test_housekeeping_forgets_update_keys_older_than_two_days(app):
     assert await housekeeping(app) == (1, 0)
     async with app.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 1
+
+
+async def test_a_second_process_without_webhook_secret_refuses_to_start(tmp_path):
+    """Each process would pick its own random secret and the platform would get 403 from the others."""
+    import pytest
+
+    from bot.server import run_channels
+
+    settings = make_settings(tmp_path, telegram_bot_token="123:fake", webhook_url="https://bot.example.vn",
+                             webhook_secret="")
+    app = App(settings)
+    await app.prepare()
+    try:
+        running = Leadership(app, holder="the first process")
+        assert await running.try_acquire()
+        with pytest.raises(SystemExit, match="WEBHOOK_SECRET must be set"):
+            await run_channels(app, asyncio.Event())
+    finally:
+        await app.aclose()
