@@ -58,7 +58,8 @@ FIRST_CHAT = 500_000
 def settings_for(db: Path, url: str = "", token: str = "123:TEST", rate: float = 25.0) -> Settings:
     return Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{db}", telegram_bot_token=token,
                     telegram_base_url=f"{url}/bot", telegram_base_file_url=f"{url}/file/bot",
-                    admin_telegram_ids="", broadcast_rate=rate, log_level="WARNING")
+                    admin_telegram_ids="", broadcast_rate=rate, log_level="WARNING",
+                    outbox_claim_lease=3.0)  # a killed sender's claims come back after 3 s, not 5 min
 
 
 # ---------------------------------------------------------------- setting up the officials

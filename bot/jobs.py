@@ -56,17 +56,19 @@ def start_jobs(app: App, channels: Iterable[Channel], stop: asyncio.Event) -> li
 
 
 async def housekeeping(app: App) -> tuple[int, int]:
-    """Forget de-duplication keys older than two days and expired media; (keys, media) deleted."""
+    """Forget de-duplication keys older than two days, expired media and the photos of delivered
+    messages; return (keys, media and photos) deleted."""
     from bot.router import purge_processed_updates
     from db.base import utcnow
     from db.media import purge_media
+    from db.outbox import purge_unused_blobs
 
     async with app.sessions() as session:
         keys = await purge_processed_updates(session, utcnow() - KEEP_UPDATE_KEYS)
-        media = await purge_media(session)
+        media = await purge_media(session) + await purge_unused_blobs(session)
         await session.commit()
     if keys or media:
-        log.info("housekeeping: %d update keys and %d expired media deleted", keys, media)
+        log.info("housekeeping: %d update keys and %d expired media or sent photos deleted", keys, media)
     return keys, media
 
 

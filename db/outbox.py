@@ -176,3 +176,12 @@ async def recover_expired(session: AsyncSession, lease_seconds: float, platforms
         query.values(status=OutboxStatus.pending.value, next_attempt_at=now, claimed_by=None, claimed_at=None))
     await session.commit()
     return result.rowcount or 0
+
+
+async def purge_unused_blobs(session: AsyncSession) -> int:
+    """Delete photos no waiting message uses any more (charts of summaries already delivered)."""
+    waiting = select(OutboxMessage.photo_id).where(
+        OutboxMessage.photo_id.is_not(None),
+        OutboxMessage.status.in_((*RETRYABLE, OutboxStatus.sending.value)))
+    result = await session.execute(delete(OutboxBlob).where(OutboxBlob.id.not_in(waiting)))
+    return result.rowcount or 0

@@ -113,3 +113,23 @@ async def test_a_second_process_without_webhook_secret_refuses_to_start(tmp_path
             await run_channels(app, asyncio.Event())
     finally:
         await app.aclose()
+
+
+async def test_housekeeping_deletes_the_photos_of_delivered_messages_only(app):
+    from sqlalchemy import update
+
+    from db.outbox import OutboxBlob, OutboxMessage, store_blob
+    from handlers.messages import Reply
+    from handlers.notify import enqueue
+    from tests.test_outbox import make_users
+
+    first, second = await make_users(app, 2)
+    async with app.sessions() as session:
+        sent_chart, waiting_chart = await store_blob(session, b"1"), await store_blob(session, b"2")
+        await enqueue(session, first, Reply("a"), kind="test", photo_id=sent_chart)
+        await enqueue(session, second, Reply("b"), kind="test", photo_id=waiting_chart)
+        await session.execute(update(OutboxMessage).where(OutboxMessage.user_id == first).values(status="sent"))
+        await session.commit()
+    assert await housekeeping(app) == (0, 1)
+    async with app.sessions() as session:
+        assert (await session.scalars(select(OutboxBlob.id))).all() == [waiting_chart]
