@@ -17,7 +17,7 @@ from db.reports import seed_categories
 from db.session import create_engine, make_sessionmaker
 from db.units import seed_units
 from handlers import build_registry
-from handlers.registry import Services
+from handlers.registry import Registry, Services
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,9 @@ class App:
         self.settings = settings or Settings()
         self.engine = create_engine(self.settings.database_url)
         self.sessions = make_sessionmaker(self.engine)
+        # Every feature registers here, also for CLI commands that never route a message: they see
+        # the features' parts too (the daily summary's lines).
+        self.registry: Registry = build_registry()
         self.services = Services(self.settings)  # what handlers may use: settings, kb, matcher
         self.health = Health()  # the channels' and background loops' last success (/healthz)
         # SQLite lets one writer in at a time; a second writer polls (db.session: async retries
@@ -67,7 +70,7 @@ class App:
 
     @cached_property
     def router(self) -> Router:
-        return Router(self, build_registry())
+        return Router(self, self.registry)
 
     async def aclose(self) -> None:
         await self.engine.dispose()
