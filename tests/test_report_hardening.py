@@ -7,6 +7,7 @@ import io
 import threading
 from datetime import UTC, datetime
 
+import pytest
 from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import select, update
@@ -195,3 +196,18 @@ async def test_an_official_whose_role_is_revoked_mid_answer_cannot_finish_it(app
     assert "chỉ dành cho" in official.text
     async with app.sessions() as session:
         assert (await session.get(Report, 1)).status == "new"
+
+
+@pytest.mark.usefixtures("running_campaign")
+async def test_an_official_whose_role_is_revoked_mid_update_cannot_type_figures(app):
+    from tests.test_progress_chat import communes, make_official, seed_figures, stored, today
+
+    a, b, _c = await communes(app)
+    await seed_figures(app, today(app), {b.code: 0.5})
+    official = await make_official(app, "2", a.code)
+    await official.say("/update")
+    assert "(1/" in official.text  # in the dialog
+    await revoke(app, "2")
+    await official.say("120/300")
+    assert "chỉ dành cho" in official.text
+    assert not [f for f in await stored(app, today(app)) if f[0] == a.code]

@@ -25,12 +25,10 @@ async def test_the_reporter_is_told_the_commune_officials_know_only_when_there_a
 
 async def test_with_no_commune_official_the_province_officials_are_told_and_the_reporter_knows(app):
     _a, _b, c = await communes(app, 3)
+    reporter = await file_report(await second_member(app, c, "1", "Thôn 1"))
     async with app.sessions() as session:
-        member = await grant_role(session, "console", "1", "team", c)
-        member.village_code = (await find_or_create_village(session, c, "Thôn 1")).code
         await grant_role(session, "console", "70", "official")  # the province
         await session.commit()
-    reporter = await file_report(Talker(app, "1"))
     await reporter.press("rp:send")
     assert "chưa có cán bộ nào dùng bot, nên cán bộ tỉnh đã được báo" in reporter.text
     assert "Cán bộ xã đã được báo" not in reporter.text
@@ -39,11 +37,7 @@ async def test_with_no_commune_official_the_province_officials_are_told_and_the_
 
 async def test_with_no_official_at_all_nobody_is_said_to_be_told(app):
     _a, _b, c = await communes(app, 3)
-    async with app.sessions() as session:
-        member = await grant_role(session, "console", "1", "team", c)
-        member.village_code = (await find_or_create_village(session, c, "Thôn 1")).code
-        await session.commit()
-    reporter = await file_report(Talker(app, "1"))
+    reporter = await file_report(await second_member(app, c, "1", "Thôn 1"))
     await reporter.press("rp:send")
     assert "BC-000001" in reporter.text
     assert "Chưa có cán bộ nào tham gia bot" in reporter.text and "đã được báo" not in reporter.text

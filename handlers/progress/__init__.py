@@ -41,8 +41,8 @@ def register(registry: Registry) -> None:
             return Reply(_("Cancelled. Nothing was saved."), buttons=ctx.main_menu())
         return await actions.get(action, chat.show_progress)(ctx)
 
-    registry.dialog(update.DIALOG)(update.update_dialog)
-    registry.dialog(chat.IMPORT_DIALOG)(chat.import_dialog)
+    registry.dialog(update.DIALOG, min_role=Role.official)(update.update_dialog)  # role checked at every step
+    registry.dialog(chat.IMPORT_DIALOG, min_role=Role.official)(chat.import_dialog)
     registry.prepare(chat.prepare_figures)
     registry.on_attachment(chat.on_attachment)
     registry.add_menu_item(N_("📊 Campaign progress"), "pg:show", min_role=Role.official, order=60)
