@@ -51,7 +51,7 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from bot.app import App  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
-DAY = date(2026, 11, 26)
+DAY = date(2024, 6, 25)  # plan 195 runs that day (an example campaign is never chosen by date)
 FIRST_CHAT = 500_000
 
 
