@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html import escape
 
 from content.text import clean_text
@@ -46,6 +46,8 @@ class Incoming:
         # The boundary where text enters from a channel: no control character goes further.
         self.text, self.args = clean_text(self.text), clean_text(self.args)
         self.display_name = clean_text(self.display_name)
+        if any(clean_text(a.filename) != a.filename for a in self.attachments):
+            self.attachments = [replace(a, filename=clean_text(a.filename)) for a in self.attachments]
 
     @classmethod
     def from_text(cls, platform: str, user_id: str, chat_id: str, text: str, **kw) -> Incoming:

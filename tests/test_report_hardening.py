@@ -36,6 +36,8 @@ def test_text_entering_from_a_channel_is_cleaned():
     incoming = Incoming.from_text("telegram", "1", "1", "/baocao Thôn\x00 3\x1b", display_name="Lan\x07")
     assert (incoming.command, incoming.args, incoming.display_name) == ("baocao", "Thôn 3", "Lan")
     assert Incoming("zalo", "1", "1", text="a\x0bb").text == "ab"
+    sent = Incoming("telegram", "1", "1", attachments=[Attachment("document", b"x", "so\x00lieu.xlsx")])
+    assert sent.attachments[0].filename == "solieu.xlsx" and sent.attachments[0].data == b"x"
 
 
 async def test_a_report_typed_with_control_characters_is_stored_clean(app):
