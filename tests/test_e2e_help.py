@@ -133,3 +133,34 @@ async def test_a_request_in_a_commune_without_a_team_reaches_its_officials(tmp_p
         await press(fake, OTHER_OFFICIAL, "hr:t:1")
         news = await told(fake, NEIGHBOUR, "sẽ giúp", mark)
         assert "Vinh" in news.text
+
+
+async def test_on_zalo_a_member_takes_a_request_by_typing_the_number_of_its_option(tmp_path):
+    from tests.e2e_zalo import running_zalo_bot
+
+    citizen, member = "zc1", "zm2"
+
+    async def say_zalo(fake, user, text):
+        mark = fake.mark()
+        fake.user_sends_text(user, text, display_name="Lan" if user == citizen else "Hùng")
+        [reply] = await fake.wait_messages(user, 1, since=mark, timeout=10)
+        return reply
+
+    async with running_zalo_bot(tmp_path) as (fake, app):
+        await say_zalo(fake, member, "/start")
+        async with app.sessions() as session:
+            await grant_role(session, "zalo", member, "team", CAM_XUYEN)
+        # Every answer typed: a number picks an option (Zalo has no buttons).
+        for text in ("/hotro", "cam xuyen", "Thôn 3", "1", "1", "1"):
+            await say_zalo(fake, citizen, text)
+        mark = fake.mark()
+        sent = await say_zalo(fake, citizen, "1")
+        assert "HT-000001" in sent.text
+        notice = await fake.wait_for(lambda c: c.chat_id == member and "HT-000001" in (c.text or ""),
+                                     since=mark, timeout=10)
+        assert "1. 🙋 Tôi nhận" in notice.text
+        taken = await say_zalo(fake, member, "1")
+        assert "Bạn đã nhận HT-000001" in taken.text
+        news = await fake.wait_for(lambda c: c.chat_id == citizen and "Tin vui" in (c.text or ""),
+                                   since=mark, timeout=10)
+        assert "Hùng" in news.text and "1. 💬 Nhắn cho người giúp bạn" in news.text
