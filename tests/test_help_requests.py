@@ -454,3 +454,45 @@ async def test_no_escalation_is_promised_when_no_official_uses_the_bot(app):
     await people(app, official=False)
     citizen = await ask(Person(app, "1"))
     assert "HT-000001" in citizen.text and "giờ chưa ai nhận" not in citizen.text
+
+
+async def test_an_open_terminal_prints_a_message_queued_for_its_user_while_waiting_for_input(app):
+    import io
+    import queue
+
+    from bot.channels.console import run_console
+    from bot.outbox import OutboxSender
+    from handlers.messages import Reply
+    from handlers.notify import enqueue
+
+    class Keyboard:
+        """A terminal's input: lines arrive when the test types them; "" is Ctrl+D."""
+
+        def __init__(self) -> None:
+            self.lines: queue.Queue[str] = queue.Queue()
+
+        def isatty(self) -> bool:
+            return True
+
+        def readline(self) -> str:
+            return self.lines.get(timeout=20)
+
+    await people(app)
+    keyboard, screen = Keyboard(), io.StringIO()
+    terminal = asyncio.create_task(run_console(
+        app, user_id="2", stdin=keyboard, stdout=screen,
+        outbox=lambda deliver: OutboxSender(app, {"console": deliver}, rate=0, idle=0.05, only_users={"2"})))
+    async with app.sessions() as session:
+        member = await session.scalar(select(User).where(User.platform_user_id == "2"))
+        other = await session.scalar(select(User).where(User.platform_user_id == "3"))
+        await enqueue(session, member.id, Reply("Có yêu cầu mới", buttons=[]), "test")
+        await enqueue(session, other.id, Reply("Tin của người khác"), "test")
+        await session.commit()
+    for _ in range(100):  # printed while the terminal waits for a line, without any typing
+        if "Có yêu cầu mới" in screen.getvalue():
+            break
+        await asyncio.sleep(0.05)
+    keyboard.lines.put("")
+    await asyncio.wait_for(terminal, timeout=10)
+    assert "📨 Tin nhắn mới:\nCó yêu cầu mới" in screen.getvalue()
+    assert "Tin của người khác" not in screen.getvalue()
