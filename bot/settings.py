@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     daily_summary_time: time = time(17, 0)
     broadcast_rate: float = 25.0
+    progress_stale_days: int = 7  # a unit with no new figures for longer is listed as late
     help_escalate_hours: float = 24.0  # a help request nobody took goes to the commune's officials after this
     outbox_claim_lease: float = 300.0  # seconds before a crashed sender's claimed message is sent again
     user_hash_salt: str = "change-me"  # salts the hashes that stand in for users in logs

@@ -124,6 +124,7 @@ class Summary:
     late: list[LateUnit] = field(default_factory=list)
     running: bool = True  # False: the campaign has ended (or not started) on as_of
     districts_gone: bool = False  # the campaign has a district level, which no longer exists
+    stale_days: int = STALE_DAYS  # units whose latest figures are older than this are late
 
     def most_lagging_metric(self) -> MetricStatus | None:
         """The metric furthest below its target that has lagging units to show."""
@@ -233,6 +234,7 @@ def build_summary(
     scope_unit=None,
     units: Iterable = (),
     running: bool | None = None,
+    stale_days: int = STALE_DAYS,
 ) -> Summary:
     """Summarise ``history`` as of ``date`` for ``scope_unit``.
 
@@ -295,12 +297,12 @@ def build_summary(
         metrics.append(status)
         lagging[metric.id] = behind
 
-    stale_before = as_of - timedelta(days=STALE_DAYS)
+    stale_before = as_of - timedelta(days=stale_days)
     late = sorted((LateUnit(code, getattr(units_by_code.get(code), "name", code), d)
                    for code, d in reported.items() if d < stale_before),
                   key=lambda u: (u.last_date, u.unit_name))
     return Summary(campaign, data_date, as_of, previous_date, days_left, scope_code, scope_name, scope_level,
-                   metrics, lagging, len(reported), len(expected), late, running, gone)
+                   metrics, lagging, len(reported), len(expected), late, running, gone, stale_days)
 
 
 def _metric_status(metric: Metric, by_unit: dict[str, tuple[float, float]], series: list, previous_date,
@@ -397,7 +399,7 @@ def summary_to_json(summary: Summary) -> dict:
         "scope": {"code": summary.scope_code, "name": summary.scope_name, "level": summary.scope_level},
         "units_reported": summary.units_reported,
         "units_expected": summary.units_expected,
-        "stale_days": STALE_DAYS,
+        "stale_days": summary.stale_days,
         "late": [{"unit_code": u.unit_code, "unit_name": u.unit_name, "last_date": u.last_date.isoformat()}
                  for u in summary.late],
         "districts_gone": summary.districts_gone,

@@ -119,3 +119,11 @@ def test_an_example_campaign_says_so_in_every_summary():
     summary = build_summary(TWO_LEVEL, [online(D1, "X1", 60)], units=UNITS)
     assert "MẪU" in render_summary(summary, locale="vi") and "EXAMPLE" in render_summary(summary, locale="en")
     assert summary_to_json(summary)["campaign"]["example"] is True
+
+
+def test_how_old_is_late_is_a_setting():
+    history = [online(D1 - timedelta(days=4), "X1", 10), online(D1, "X2", 20)]
+    assert build_summary(PLAN_195, history, date=D1, units=UNITS).late == []
+    late = build_summary(PLAN_195, history, date=D1, units=UNITS, stale_days=3)
+    assert [u.unit_code for u in late.late] == ["X1"] and summary_to_json(late)["stale_days"] == 3
+    assert "quá 3 ngày" in render_summary(late, locale="vi")

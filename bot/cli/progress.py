@@ -144,7 +144,7 @@ async def run_summary(args: argparse.Namespace, app) -> int:
     from content.progress_chart import render_chart
     from db.units import find_units
     from handlers.i18n import use_locale
-    from handlers.progress.summary import chart_words, load_progress, render_summary, summary_extras
+    from handlers.progress.summary import chart_words, load_progress, render_summary, stale_days_of, summary_extras
 
     day = args.date or _today(app)
     campaign = None
@@ -154,7 +154,7 @@ async def run_summary(args: argparse.Namespace, app) -> int:
             _err(f"Lỗi: không có chiến dịch '{args.campaign}'.")
             return 1
     async with app.sessions() as session:
-        data = await load_progress(session, day, campaign)
+        data = await load_progress(session, day, campaign, stale_days_of(app.settings))
         if data is None:
             _err(f"Chưa có chiến dịch thật nào chạy đến ngày {day:%d/%m/%Y} (xem `python -m bot campaign list`).")
             return 1

@@ -24,7 +24,7 @@ from db.models import AdminUnit, Role, User
 from db.units import PROVINCE_CODE
 from handlers.i18n import _, format_date
 from handlers.messages import Attachment, Button, Incoming, Reply, esc
-from handlers.progress.summary import load_progress, render_scope
+from handlers.progress.summary import load_progress, render_scope, stale_days_of
 from handlers.registry import Context
 
 IMPORT_DIALOG = "pg_import"
@@ -109,7 +109,7 @@ async def show_progress(ctx: Context) -> Reply:
     from db.subscriptions import is_subscribed
 
     day = today(ctx)
-    data = await load_progress(ctx.session, day)
+    data = await load_progress(ctx.session, day, stale_days=stale_days_of(ctx.services.settings))
     if data is None:
         return no_campaign(day)
     unit = await unit_of(ctx)

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.units import PROVINCE_CODE
 from handlers.i18n import normalize_locale
-from handlers.progress.summary import load_progress, render_scope
+from handlers.progress.summary import load_progress, render_scope, stale_days_of
 from handlers.registry import Runtime
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ async def enqueue_daily_summaries(app: Runtime, day: date) -> int:
         officials = [u for u in officials if u.id in waiting]
         if not officials:
             return 0
-        data = await load_progress(session, day)
+        data = await load_progress(session, day, stale_days=stale_days_of(app.settings))
         if data is None:
             log.warning("no campaign: no daily summary for %s", day)
             return 0

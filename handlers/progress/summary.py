@@ -124,6 +124,7 @@ class ProgressData:
     units: list[AdminUnit]
     version: int = 0  # the latest accepted import: a chart drawn for an older one is stale
     source: str = ""  # the database, so two apps in one process (tests) never share a chart
+    stale_days: int = STALE_DAYS  # PROGRESS_STALE_DAYS: a unit silent longer than this is late
 
     @property
     def by_code(self) -> dict[str, AdminUnit]:
@@ -139,10 +140,16 @@ class ProgressData:
     def summary(self, unit_code: str | None, day: date) -> Summary:
         scope = self.by_code.get(unit_code or PROVINCE_CODE)
         return build_summary(self.campaign, self.history, date=day, scope_unit=scope, units=self.units,
-                             running=self.running)
+                             running=self.running, stale_days=self.stale_days)
 
 
-async def load_progress(session: AsyncSession, day: date, campaign: Campaign | None = None) -> ProgressData | None:
+def stale_days_of(settings) -> int:
+    """``PROGRESS_STALE_DAYS`` from the settings (default 7)."""
+    return int(getattr(settings, "progress_stale_days", STALE_DAYS))
+
+
+async def load_progress(session: AsyncSession, day: date, campaign: Campaign | None = None,
+                        stale_days: int = STALE_DAYS) -> ProgressData | None:
     """The campaign in view on ``day`` (running, else the latest ended) with its figures and units.
 
     None when no real campaign has run yet. ``campaign`` names one instead (the CLI's --campaign).
@@ -160,7 +167,8 @@ async def load_progress(session: AsyncSession, day: date, campaign: Campaign | N
     version = await session.scalar(select(func.max(ProgressImport.id)).where(
         ProgressImport.campaign_id == campaign.id, ProgressImport.status == "imported")) or 0
     history = await load_history(session, campaign, until=min(day, campaign.end), last_dates=TREND_POINTS + 1)
-    return ProgressData(campaign, running, history, await reporting_units(session), version, str(session.bind.url))
+    return ProgressData(campaign, running, history, await reporting_units(session), version, str(session.bind.url),
+                        stale_days)
 
 
 # ---------------------------------------------------------------- words
@@ -279,7 +287,7 @@ def _late_lines(summary: Summary, limit: int) -> list[str]:
     if more > 0:
         names += ", " + _("and {count} more").format(count=more)
     return [_("⏰ <b>Late</b> (no new figures for more than {days} days, counted with their latest ones): "
-              "{units}").format(days=STALE_DAYS, units=names)]
+              "{units}").format(days=summary.stale_days, units=names)]
 
 
 def render_summary(summary: Summary, extras: list[SummaryLine] = (), *, short: bool = False,
