@@ -146,3 +146,32 @@ async def test_units_are_seeded_with_69_communes_and_wards(app):
         communes = (await session.scalars(select(AdminUnit).where(AdminUnit.level == UnitLevel.xa))).all()
     assert len(communes) == 69
     assert {u.kind for u in communes} == {"xã", "phường"}
+
+
+async def test_a_unique_violation_from_a_race_is_handled_again_once_and_never_shown(app, talker):
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from handlers.messages import Reply
+
+    calls = []
+
+    @app.router.registry.command("race")
+    async def race(ctx):
+        calls.append(1)
+        if len(calls) == 1:  # what a concurrent transaction's commit makes the first attempt hit
+            raise IntegrityError("INSERT …", {}, Exception("UNIQUE constraint failed: reports.number"))
+        return Reply("ok")
+
+    await talker.say("/race")
+    assert talker.text == "ok" and len(calls) == 2
+
+    @app.router.registry.command("broken")
+    async def broken(ctx):
+        calls.append(1)
+        raise IntegrityError("INSERT …", {}, Exception("UNIQUE constraint failed: reports.number"))
+
+    calls.clear()
+    with pytest.raises(IntegrityError):  # a bug, not a race: tried twice, then the channel apologises
+        await talker.say("/broken")
+    assert len(calls) == 2

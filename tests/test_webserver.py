@@ -201,3 +201,31 @@ async def test_a_webhook_call_is_answered_only_after_the_message_was_handled(tmp
         async with app.sessions() as session:
             keys = set((await session.scalars(select(ProcessedUpdate.key))).all())
         assert f"telegram:{update_id}" in keys and f"zalo:{event['message']['message_id']}" in keys
+
+
+async def test_webhook_set_points_every_channel_at_the_one_url(tmp_path, capsys):
+    """`python -m bot webhook set`: what the leader does at start, by hand."""
+    import argparse
+
+    from bot.cli.run import cmd_webhook_set
+
+    async with FakeTelegram() as telegram, FakeZalo(allow_http_webhook=True) as zalo:
+        app = App(make_settings(tmp_path, telegram_bot_token=telegram.token,
+                                telegram_base_url=f"{telegram.url}/bot",
+                                telegram_base_file_url=f"{telegram.url}/file/bot",
+                                zalo_bot_token=zalo.token, zalo_base_url=zalo.url,
+                                webhook_url="https://bot.example.vn/", webhook_secret=SECRET))
+        try:
+            assert await cmd_webhook_set(argparse.Namespace(), app) == 0
+        finally:
+            await app.aclose()
+        assert telegram.webhook["url"] == "https://bot.example.vn/telegram"
+        assert telegram.webhook["secret_token"] == SECRET
+        assert zalo.webhook["url"] == "https://bot.example.vn/zalo" and zalo.webhook["secret_token"] == SECRET
+        assert "telegram: https://bot.example.vn/telegram" in capsys.readouterr().out
+
+        unset = App(make_settings(tmp_path, telegram_bot_token=telegram.token, webhook_url=""))
+        try:
+            assert await cmd_webhook_set(argparse.Namespace(), unset) == 2  # nothing to point at
+        finally:
+            await unset.aclose()
