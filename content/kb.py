@@ -22,6 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 MAX_BODY_CHARS = 1500  # one Zalo text message
 MIN_EXAMPLES = 8
+MIN_EXAMPLES_EN = 5  # English example questions, matched when a question is in English
 
 CATEGORIES: dict[str, str] = {
     "portal": "Cổng Dịch vụ công & tài khoản",
@@ -50,6 +51,7 @@ class Topic:
     title: str
     category: str
     examples: tuple[str, ...]
+    examples_en: tuple[str, ...]
     related: tuple[str, ...]
     sources: tuple[str, ...]
     last_reviewed: date
@@ -93,6 +95,7 @@ def _topic_from_data(data: dict, path: Path) -> Topic:
         title=str(data["title"]),
         category=str(data["category"]),
         examples=_as_tuple(data.get("examples")),
+        examples_en=_as_tuple(data.get("examples_en")),
         related=_as_tuple(data.get("related")),
         sources=_as_tuple(data.get("sources")),
         last_reviewed=data["last_reviewed"],
@@ -276,24 +279,34 @@ def check_content(topics_dir: Path = TOPICS_DIR, ids_file: Path | None = None) -
     for topic_id, (path, data) in parsed.items():
         name = path.name
         problems.extend(f"{name}: {p}" for p in _check_fields(data, parsed))
-        examples = data.get("examples")
-        if not isinstance(examples, list) or not all(isinstance(e, str) for e in examples):
-            problems.append(f"{name}: examples must be a list of strings")
+        for key, minimum in (("examples", MIN_EXAMPLES), ("examples_en", MIN_EXAMPLES_EN)):
+            problems.extend(f"{name}: {p}" for p in
+                            _check_examples(data.get(key), key, minimum, topic_id, seen_examples))
+    return problems
+
+
+def _check_examples(examples: object, key: str, minimum: int, topic_id: str,
+                    seen_examples: dict[str, str]) -> list[str]:
+    """Problems of one list of example questions (``seen_examples``: fold key -> topic id)."""
+    problems: list[str] = []
+    if key == "examples_en" and examples is None:
+        return [f"no examples_en (need at least {minimum} English example questions)"]
+    if not isinstance(examples, list) or not all(isinstance(e, str) for e in examples):
+        return [f"{key} must be a list of strings"]
+    if len(examples) < minimum:
+        problems.append(f"only {len(examples)} {key} (need at least {minimum})")
+    for example in examples:
+        folded = fold_key(example)
+        if not folded:
+            problems.append("empty example")
             continue
-        if len(examples) < MIN_EXAMPLES:
-            problems.append(f"{name}: only {len(examples)} examples (need at least {MIN_EXAMPLES})")
-        for example in examples:
-            key = fold_key(example)
-            if not key:
-                problems.append(f"{name}: empty example")
-                continue
-            other = seen_examples.get(key)
-            if other == topic_id:
-                problems.append(f"{name}: example repeated within the topic: {example!r}")
-            elif other:
-                problems.append(f"{name}: example {example!r} duplicates one in {other}.toml")
-            else:
-                seen_examples[key] = topic_id
+        other = seen_examples.get(folded)
+        if other == topic_id:
+            problems.append(f"example repeated within the topic: {example!r}")
+        elif other:
+            problems.append(f"example {example!r} duplicates one in {other}.toml")
+        else:
+            seen_examples[folded] = topic_id
     return problems
 
 

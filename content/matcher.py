@@ -4,8 +4,13 @@ The question is normalised (NFC, lower case, abbreviations, teen code, Nghệ T�
 synonyms rewritten to one canonical spelling, one-letter typos corrected against the index
 vocabulary), then topics are ranked by BM25 over syllable unigrams and bigrams of their title,
 example questions and body (examples weigh most), blended with a fuzzy match against the
-example questions. A calibrated confidence decides between answering, asking "Có phải bạn
-muốn hỏi…?" with a few suggestions, and abstaining on out-of-scope questions.
+example questions, a character n-gram centroid (matcher_chargram) and a linear model learned
+from the example questions at start-up (matcher_learned). A calibrated confidence decides between
+answering, asking "Có phải bạn muốn hỏi…?" with a few suggestions (also when the learned model
+prefers another topic), and abstaining on out-of-scope questions. A question in English is
+matched against the English example questions instead (matcher_english); one asking for a
+person goes to help.contact (smalltalk). The word tables are data in content/lexicon/*.toml
+(matcher_text loads them); the evidence and cue rules are in matcher_evidence.
 
 Ranking uses every word; the confidence only the question's domain words. Generic words
 (question words, "hôm nay", "bao nhiêu", "ở đâu"...) are no evidence that a question is about
@@ -27,23 +32,43 @@ index (so "tính" does not match "tỉnh"), a term written without them in the f
 from __future__ import annotations
 
 import math
+import os
 import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Protocol
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from content import smalltalk
 from content.matcher_chargram import CentroidIndex
+from content.matcher_english import EnglishMatcher
+from content.matcher_evidence import (  # noqa: F401  (the weights are re-exported for tuning)
+    BIGRAM_WEIGHT,
+    EXAMPLE_SHARE_FULL,
+    EXAMPLE_WEIGHT,
+    FIELD_WEIGHTS,
+    FOLD_SYLLABLE_CREDIT,
+    FOLDED_FALLBACK,
+    FUZZY_FLOOR,
+    FUZZY_WEIGHT,
+    IDF_POWER,
+    K1,
+    TOPIC_SHARE_FULL,
+    TOPIC_WEIGHT,
+    TYPO_WEIGHT,
+    B,
+    EvidenceMixin,
+    _rank_score,
+)
+from content.matcher_learned import LearnedIndex
 from content.matcher_text import (
-    _ANCHORS,
-    _ANCHORS_ACCENTED,
     _KEEP_PHRASES,
-    _THIRD_PARTY,
     ACCENTED_ONLY_CUES,
     FILLER,
     OUT_OF_SCOPE_CUES,
@@ -54,6 +79,7 @@ from content.matcher_text import (
     _strip_html,
     _terms,
     expand_tokens,
+    is_english,
     is_vietnamese_syllable,
     normalize_question,  # noqa: F401  (re-exported: tests and the CLI import it from here)
     normalize_tokens,
@@ -77,6 +103,7 @@ SHORT_QUESTION_TOKENS = 2
 SHORT_TIE_RATIO = 0.10
 """A question of at most SHORT_QUESTION_TOKENS content words ("chứng thực", "phí") names a subject,
 not a question about it: runners-up within this share of the winner's rank make a close call."""
+HELP_TOPIC = "help.contact"
 SMALL_TALK_TOPICS = frozenset({"bot.about"})
 SMALL_TALK_RANK = 0.55
 SMALL_TALK_MARGIN = 0.2
@@ -85,15 +112,6 @@ so the domain evidence cannot vouch for it: it is answered when it ranks first w
 SMALL_TALK_RANK and leads the runner-up by SMALL_TALK_MARGIN, and no out-of-scope cue is used."""
 SUGGEST_RATIO = 0.75
 """When unsure but not close, runners-up above this fraction of the winner are suggested too."""
-FOLD_SYLLABLE_CREDIT = 0.6
-"""Evidence credit of a single syllable typed without diacritics ("gia" is giá, giả, già, gia):
-a bigram or a non-Vietnamese token ("vneid", "otp") typed the same way keeps full credit."""
-EVIDENCE_FLOOR = 0.6
-"""The domain words of a question weigh at least this share of an unknown word's idf when the
-confidence divides what the best topic explains by what there is to explain."""
-EVIDENCE_BIGRAM_SHARE = 0.5
-"""An unknown bigram of two known domain words ("thời tiết": "thời" as in "thời gian", "tiết" as
-in "chi tiết") counts this share of an unknown word against the confidence."""
 OUT_OF_SCOPE_CUE_FACTOR = 0.5
 """Confidence multiplier for a question using an out-of-scope cue word (see OUT_OF_SCOPE_CUES)."""
 UNANCHORED_CUE_FACTOR = 0.6
@@ -105,26 +123,17 @@ COVERAGE_WEIGHT = 0.85
 """The evidence is also taken as this share of how well the knowledge base as a whole explains
 the domain words ("lệ phí cấp giấy khai sinh": the fee topic knows "lệ phí", another "khai sinh")."""
 FUZZY_CANDIDATES = 8
+"""Fuzzy matching is run on the examples of this many best BM25 topics only."""
 CENTROID_WEIGHT = 1.0
 """Weight of the cosine with the topic's character n-gram TF-IDF centroid (matcher_chargram)
 added to the rank score: it ranks only, the confidence ignores it."""
-"""Fuzzy matching is run on the examples of this many best BM25 topics only."""
-
-# --- ranking weights -------------------------------------------------------------------------
-
-K1 = 1.2
-IDF_POWER = 1.0  # > 1 sharpens the weight of the words that tell close topics apart
-B = 0.75
-FIELD_WEIGHTS = {"title": 1.5, "examples": 3.0, "body": 0.6}
-BIGRAM_WEIGHT = 1.3
-TOPIC_WEIGHT = 0.35
-EXAMPLE_WEIGHT = 0.35
-FUZZY_WEIGHT = 0.30
-TOPIC_SHARE_FULL = 0.40  # BM25 shares at which the lexical evidence counts as complete
-EXAMPLE_SHARE_FULL = 0.60
-FUZZY_FLOOR = 0.45  # token-sort ratios below this are what unrelated sentences score
-FOLDED_FALLBACK = 0.5  # an accented term unknown as written, found only once folded
-TYPO_WEIGHT = 0.7  # a term found only after typo correction
+LEARNED_WEIGHT = 1.0
+"""Weight of the learned model's topic probability (matcher_learned) added to the rank score."""
+DOUBT_MARGIN = -0.1
+"""A question the confidence would answer is asked back ("did you mean", with the learned model's
+favourite first) when the learned model prefers another topic to the best-ranked one by more
+than this. Measured by cross-validation: wider bands (0, +0.05) turned more right answers into
+questions than wrong answers into a choice holding the right one."""
 
 _ARITHMETIC = re.compile(r"\d\s*(?:[-+*/x×:=]|cộng|cong|trừ|tru|nhân|nhan|chia|chia cho)\s*\d", re.IGNORECASE)
 
@@ -170,15 +179,25 @@ class MatchResult:
     score: float
     suggestions: list[str]
     candidates: list[tuple[str, float]]
+    margin: float = 0.0  # the learned model's lead of the best-ranked topic over the next one
+    language: str = "vi"  # "en" when the question was read as English (answer with body_en)
+
+
+def default_cache_dir() -> Path:
+    """Where the learned matcher weights are kept between starts."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hatinh-dvc-bot"
 
 
 MATCH_CACHE_SIZE = 2048  # recent questions whose answers are kept (Matcher.match)
 
 
-class Matcher:
+class Matcher(EvidenceMixin):
     """BM25 + fuzzy matcher over the knowledge-base topics."""
 
-    def __init__(self, topics: Mapping[str, TopicLike] | Iterable[TopicLike]) -> None:
+    def __init__(self, topics: Mapping[str, TopicLike] | Iterable[TopicLike],
+                 cache_dir: Path | None = None) -> None:
+        """``cache_dir``: where what is learned from the examples is kept between starts."""
         items = list(topics.values()) if isinstance(topics, Mapping) else list(topics)
         normalized: dict[str, list[str]] = {}
 
@@ -268,9 +287,11 @@ class Matcher:
                 if terms:
                     ex_terms.append(terms)
                     self._ex_owner.append(idx)
-        self._centroids = CentroidIndex(
-            [(idx, [_fold(tok) for tok in content_tokens(text)])
-             for idx, t in enumerate(items) for text in (t.title, *t.examples)], n)
+        docs = [(idx, [_fold(tok) for tok in content_tokens(text)])
+                for idx, t in enumerate(items) for text in (t.title, *t.examples)]
+        self._centroids = CentroidIndex(docs, n)
+        self._learned = LearnedIndex(docs, n, cache_dir)
+        self._english = EnglishMatcher(items, cache_dir)
         m = len(ex_terms)
         avg = (sum(map(len, ex_terms)) / m) if m else 1.0
         self._ex_contrib: dict[str, dict[str, list[tuple[int, float]]]] = {"acc": {}, "fold": {}}
@@ -320,9 +341,10 @@ class Matcher:
         self._match_cached = lru_cache(maxsize=MATCH_CACHE_SIZE)(self._match_uncached)
 
     @classmethod
-    def from_kb(cls, kb) -> Matcher:
-        """Build from a ``content.kb.KnowledgeBase``."""
-        return cls(kb.topics)
+    def from_kb(cls, kb, cache_dir: Path | None = None) -> Matcher:
+        """Build from a ``content.kb.KnowledgeBase``, with what is learned cached in
+        ``cache_dir`` (default: ``$XDG_CACHE_HOME/hatinh-dvc-bot``, else ``~/.cache/…``)."""
+        return cls(kb.topics, cache_dir or default_cache_dir())
 
     # -- typo tolerance ------------------------------------------------------------------------
 
@@ -450,165 +472,42 @@ class Matcher:
                 fuzzy[idx] = hit[1] / 100.0
         return topic_share, example_share, fuzzy, query
 
-    def _cue_spans(self, tokens: list[str]) -> list[tuple[int, int]]:
-        """The (start, end) token spans of the out-of-scope cues in ``tokens``."""
-        spans = []
-        cues_acc, cues_fold = self._cues_acc, self._cues_fold
-        for i, tok in enumerate(tokens):
-            for size in (1, 2):
-                if i + size > len(tokens):
-                    break
-                gram = tok if size == 1 else f"{tok} {tokens[i + 1]}"
-                if (gram in cues_acc) if _has_marks(gram) else (gram in cues_fold):
-                    spans.append((i, i + size))
-        return spans
-
-    def _has_cue(self, tokens: list[str], expanded: list[str] | None = None) -> bool:
-        """Whether the question uses an out-of-scope cue: a cue word or compound (looked for
-        before the phrase synonyms too), or the name of another company's service when the
-        question names none of the things this bot is about."""
-        if self._cue_spans(tokens):
-            return True
-        # only compounds before the synonyms: a single word they rewrite away ("cộng" of "tổ
-        # công nghệ số cộng đồng") is no cue
-        if expanded is not None and any(end - start > 1 for start, end in self._cue_spans(expanded)):
-            return True
-        if not any(_fold(tok) in _THIRD_PARTY for tok in tokens):
-            return False
-        if expanded is None:
-            expanded = tokens
-        return not self._anchored(expanded, [_fold(tok) for tok in expanded], [])
-
-    @staticmethod
-    def _anchored(tokens: list[str], folded: list[str], cue_spans: list[tuple[int, int]]) -> bool:
-        """Whether the question names one of DOMAIN_ANCHORS outside its out-of-scope compounds
-        (the "phí" of "học phí" is no anchor). ``tokens`` as typed, abbreviations expanded."""
-        inside = {i for start, end in cue_spans for i in range(start, end)}
-        for i, ftok in enumerate(folded):
-            if i in inside:
-                continue
-            if ftok in _ANCHORS or tokens[i] in _ANCHORS_ACCENTED:
-                return True
-            if i + 1 < len(folded) and i + 1 not in inside and f"{ftok} {folded[i + 1]}" in _ANCHORS:
-                return True
-        return False
-
-    def _evidence_kind(self, space: str, term: str) -> tuple[float, float] | None:
-        """None if ``term`` is no evidence either way, else (its share of the ideal if unknown,
-        its credit if matched); memoised."""
-        key = (space, term)
-        kind = self._kinds.get(key, False)
-        if kind is not False:
-            return kind
-        folded_space = space == "fold"
-        kind = (1.0, 1.0)
-        if " " not in term:
-            if _is_generic(term, folded_space):
-                kind = None
-            elif folded_space and is_vietnamese_syllable(term):
-                kind = (1.0, FOLD_SYLLABLE_CREDIT)
-        else:
-            first, second = term.split(" ")
-            generic = (_is_generic(first, folded_space), _is_generic(second, folded_space))
-            known = term in self._post[space]
-            fold_known = self._post["fold"]
-            if all(generic) or (any(generic) and not known):
-                kind = None  # "hôm nay"; "nấu canh" half generic and unknown: no evidence either way
-            elif not known and not (_fold(first) in fold_known and _fold(second) in fold_known):
-                kind = None  # an unknown word already counts against; do not count it twice
-            else:
-                kind = (EVIDENCE_BIGRAM_SHARE, 1.0)
-        if len(self._kinds) < 100_000:
-            self._kinds[key] = kind
-        return kind
-
-    def _evidence(self, terms: list[tuple[str, str, float, str]], folded: list[str], best: int
-                  ) -> tuple[float, float, float, float, float]:
-        """How well topic ``best`` explains the question's domain words, ignoring generic ones.
-
-        Return the same three features as the ranking (topic BM25 share, best example share,
-        fuzzy ratio), computed over the non-generic terms only, the idf-weighted share of
-        those terms the knowledge base knows, and the rank score the whole knowledge base would
-        get (each term explained by whichever topic explains it best). A question made of generic words only ("hôm nay
-        bao nhiêu") scores 0. A single syllable typed without diacritics earns only
-        FOLD_SYLLABLE_CREDIT: "gia" in "gia vang" matching "giá trị" or "giả mạo" is weak evidence.
-        """
-        ideal = ex_ideal = mass = known = score = cover = ex_cover = missing = ex_missing = 0.0
-        ex_scores: dict[int, float] = {}
-        unknown_idf, ex_unknown_idf = self._unknown_idf, self._ex_unknown_idf
-        for space, term, weight, typed in terms:
-            # an accented term known only once folded is judged as typed ("thời tiết", not "thoi")
-            kind = self._evidence_kind("acc", typed) if weight < 0 else self._evidence_kind(space, term)
-            if kind is None:
-                continue
-            share, credit = kind
-            accented_unknown = weight < 0
-            if weight < 0:  # accented, unknown as written, known folded: as if typed folded
-                weight = -weight / FOLDED_FALLBACK
-                credit = FOLD_SYLLABLE_CREDIT
-            post = self._post[space].get(term)
-            idf = post.idf if post is not None else None
-            if share == 1.0:
-                # an accented word unknown as written ("đơ") weighs what an unknown word does,
-                # though its folded spelling ("do") is known
-                mass += unknown_idf if idf is None or accented_unknown else idf
-                if idf is not None:
-                    known += credit * idf
-            if idf is None:
-                ideal += weight * share * unknown_idf
-                missing += weight * (1.0 - share) * unknown_idf
-            else:
-                ideal += weight * idf
-                score += credit * weight * post.topic_part.get(best, 0.0)
-                cover += credit * weight * post.topic_max
-            ex_idf = post.ex_idf if post is not None else None
-            if ex_idf is None:
-                ex_ideal += weight * share * ex_unknown_idf
-                ex_missing += weight * (1.0 - share) * ex_unknown_idf
-            else:
-                ex_ideal += weight * ex_idf
-                ex_cover += credit * weight * post.example_max
-                for doc, part in post.examples_of.get(best, ()):
-                    ex_scores[doc] = ex_scores.get(doc, 0.0) + credit * weight * part
-        if ideal <= 0:
-            return 0.0, 0.0, 0.0, 0.0, 0.0
-        # a question needs about one distinctive word's worth of domain words to be sure of
-        # anything: "12 nhân 12" is all explained by "nhận" but that is not enough
-        floor = EVIDENCE_FLOOR * self._unknown_idf
-        topic_share = score / (max(ideal, floor) * self._max_field_weight)
-        ex_floor = EVIDENCE_FLOOR * self._ex_unknown_idf
-        example_share = max(ex_scores.values(), default=0.0) / (max(ex_ideal, ex_floor) * (K1 + 1))
-        query = " ".join(tok for tok in folded if not _is_generic(tok))
-        hit = process.extractOne(query, self._domain_choices[best], scorer=fuzz.token_sort_ratio,
-                                 score_cutoff=30) if query else None
-        fuzzy = hit[1] / 100.0 * min(1.0, ideal / floor) if hit else 0.0
-        # the whole knowledge base explains more than any one topic, so it gets no benefit of
-        # the doubt: an unknown pair of known words ("thời tiết") counts as fully unknown
-        coverage = _rank_score(cover / (max(ideal + missing, floor) * self._max_field_weight),
-                               ex_cover / (max(ex_ideal + ex_missing, ex_floor) * (K1 + 1)), fuzzy)
-        return topic_share, example_share, fuzzy, known / mass if mass else 0.0, coverage
-
     def match(self, question: str) -> MatchResult:
         """Return the topic to answer, or suggestions, or nothing (abstain)."""
         found = self._match_cached(question or "")
         # Fresh lists, so a caller changing them cannot change the cached answer.
-        return MatchResult(found.topic, found.score, list(found.suggestions), list(found.candidates))
+        return MatchResult(found.topic, found.score, list(found.suggestions), list(found.candidates),
+                           found.margin, found.language)
 
     def _match_uncached(self, question: str) -> MatchResult:
         if not self._n:
             return MatchResult(None, 0.0, [], [])
+        if HELP_TOPIC in self.ids and smalltalk.classify(question) is smalltalk.Kind.PERSON:
+            # "có ai đến giúp không", "I can't do it alone": where to find a person
+            return MatchResult(HELP_TOPIC, 1.0, [], [(HELP_TOPIC, 1.0)], 1.0,
+                               "en" if is_english(question) else "vi")
+        if self._english.ready and is_english(question):
+            best, conf, suggested, ranked = self._english.decide(question)
+            return MatchResult(None if best is None else self.ids[best], conf,
+                               [self.ids[i] for i in suggested],
+                               [(self.ids[i], p) for i, p in ranked], 0.0, "en")
         expanded = expand_tokens(question or "")
         terms, folded, normalized = self._query_terms(question or "", expanded)
         topic_share, example_share, fuzzy, query = self._scores(terms, folded)
         if not query:
             return MatchResult(None, 0.0, [], [])
-        rank = [_rank_score(*features) + CENTROID_WEIGHT * cos for features, cos
-                in zip(zip(topic_share, example_share, fuzzy), self._centroids.scores(folded))]
+        # a bare subject ("thanh toán") names no question: the learned model would pick the
+        # sibling with most examples, so it ranks only questions of more words
+        probs = (self._learned.probabilities(folded) if len(folded) > SHORT_QUESTION_TOKENS
+                 else [1.0 / self._n] * self._n)
+        rank = [_rank_score(*features) + CENTROID_WEIGHT * cos + LEARNED_WEIGHT * p for features, cos, p
+                in zip(zip(topic_share, example_share, fuzzy), self._centroids.scores(folded), probs)]
         order = sorted(range(self._n), key=lambda i: (-rank[i], i))
         candidates = [(self.ids[i], round(min(1.0, rank[i]), 4)) for i in order[:5]]
         best = order[0]
         if rank[best] <= 0:
             return MatchResult(None, 0.0, [], candidates)
+        margin = probs[best] - max((p for i, p in enumerate(probs) if i != best), default=0.0)
         d_topic, d_example, d_fuzzy, known, coverage = self._evidence(terms, folded, best)
         evidence = max(_rank_score(d_topic, d_example, d_fuzzy), COVERAGE_WEIGHT * coverage)
         conf = min(1.0, evidence) * (KNOWN_BASE + (1 - KNOWN_BASE) * known)
@@ -622,33 +521,22 @@ class Matcher:
         if (conf < ANSWER_THRESHOLD and self.ids[best] in SMALL_TALK_TOPICS
                 and rank[best] >= SMALL_TALK_RANK and rank[best] - rank[order[1]] >= SMALL_TALK_MARGIN
                 and not self._has_cue(normalized, expanded) and not _ARITHMETIC.search(question)):
-            return MatchResult(self.ids[best], ANSWER_THRESHOLD, [], candidates)
+            return MatchResult(self.ids[best], ANSWER_THRESHOLD, [], candidates, margin)
         if conf < CLARIFY_THRESHOLD:
-            return MatchResult(None, conf, [], candidates)
+            return MatchResult(None, conf, [], candidates, margin)
         gap = CLOSE_CALL_GAP
         if len(folded) <= SHORT_QUESTION_TOKENS:
             gap = max(gap, SHORT_TIE_RATIO * rank[best])
         close = [i for i in order[1:3] if rank[best] - rank[i] < gap]
+        if margin < DOUBT_MARGIN and not close:
+            favourite = max(range(self._n), key=probs.__getitem__)
+            close = [favourite] + [i for i in order[1:3] if i != favourite][:1]
         if conf < ANSWER_THRESHOLD or close:
             suggestions = [self.ids[best]] + [self.ids[i] for i in close]
             if not close:
                 suggestions += [self.ids[i] for i in order[1:3] if rank[i] >= SUGGEST_RATIO * rank[best]]
-            return MatchResult(None, conf, suggestions, candidates)
-        return MatchResult(self.ids[best], conf, [], candidates)
-
-
-def _rank_score(topic_share: float, example_share: float, fuzzy: float) -> float:
-    """Blend the three pieces of evidence into one score; about 0..1, above 1 for sure hits.
-
-    ``topic_share`` is the topic's BM25F score over the score of a topic matching every query
-    term at saturation in every field (unknown terms count fully), so it falls when a question
-    is about something the knowledge base never mentions; ``example_share`` is the same for the
-    single best example question; ``fuzzy`` the best token-sort ratio against the examples.
-    """
-    fz = max(0.0, (fuzzy - FUZZY_FLOOR) / (1.0 - FUZZY_FLOOR))
-    return (TOPIC_WEIGHT * topic_share / TOPIC_SHARE_FULL
-            + EXAMPLE_WEIGHT * example_share / EXAMPLE_SHARE_FULL
-            + FUZZY_WEIGHT * fz)
+            return MatchResult(None, conf, suggestions, candidates, margin)
+        return MatchResult(self.ids[best], conf, [], candidates, margin)
 
 
 def answer_questions(matcher: Matcher, questions: Iterable[str]) -> list[dict]:

@@ -34,6 +34,24 @@ def features(folded_tokens: Sequence[str]) -> Counter:
     return out
 
 
+def query_vector(folded_tokens: Sequence[str], vocab: dict[str, int], idf: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The unit TF-IDF vector of a question over ``vocab``: (columns, values), None if empty."""
+    get = vocab.get
+    cols: list[int] = []
+    tfs: list[float] = []
+    for key, count in features(folded_tokens).items():
+        col = get(key)
+        if col is not None:
+            cols.append(col)
+            tfs.append(_TF[min(count, 63)])
+    if not cols:
+        return None
+    idx = np.array(cols, dtype=np.int64)
+    vals = np.array(tfs, dtype=np.float64) * idf[idx]
+    return idx, vals / math.sqrt(float(vals @ vals))
+
+
 class CentroidIndex:
     """Cosine of a question with each topic's TF-IDF centroid."""
 
@@ -64,17 +82,8 @@ class CentroidIndex:
 
     def scores(self, folded_tokens: Sequence[str]) -> list[float]:
         """Cosine with each topic centroid (0 for a question sharing no feature)."""
-        get = self._vocab.get
-        cols: list[int] = []
-        tfs: list[float] = []
-        for key, count in features(folded_tokens).items():
-            col = get(key)
-            if col is not None:
-                cols.append(col)
-                tfs.append(_TF[min(count, 63)])
-        if not cols:
+        vector = query_vector(folded_tokens, self._vocab, self._idf)
+        if vector is None:
             return [0.0] * self._n
-        idx = np.array(cols, dtype=np.int64)
-        vals = np.array(tfs, dtype=np.float64) * self._idf[idx]
-        norm = math.sqrt(float(vals @ vals))
-        return (vals @ self._centroids[idx] / norm).tolist()
+        idx, vals = vector
+        return (vals @ self._centroids[idx]).tolist()

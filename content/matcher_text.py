@@ -31,6 +31,7 @@ def _words(text: str) -> list[str]:
 _NORMALISE = _load("normalise")
 _WORDS = _load("words")
 _SCOPE = _load("scope")
+_ENGLISH = _load("english")
 
 ABBREVIATIONS: dict[str, str] = _NORMALISE["abbreviations"]
 DIALECT_ACCENTED: dict[str, str] = _NORMALISE["dialect_accented"]
@@ -50,6 +51,9 @@ ACCENTED_ONLY_CUES: str = _SCOPE["accented_only_cues"]
 THIRD_PARTY_NAMES: str = _SCOPE["third_party_names"]
 DOMAIN_ANCHORS: str = _SCOPE["domain_anchors"]
 ANCHORS_ACCENTED: str = _SCOPE["anchors_accented"]
+
+ENGLISH_STOPWORDS = frozenset(_ENGLISH["stopwords"].split())
+ENGLISH_CUES = frozenset(_ENGLISH["out_of_scope_cues"].split())
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
@@ -187,3 +191,27 @@ def _terms(tokens: Sequence[str]) -> list[str]:
     grams = list(tokens)
     grams.extend(f"{a} {b}" for a, b in zip(tokens, tokens[1:]))
     return grams
+
+
+_ENGLISH_HINTS = frozenset({"how", "what", "where", "when", "which", "who", "why", "can", "do",
+                            "does", "is", "are", "my", "the", "i", "to", "of", "for", "you"})
+
+
+def english_tokens(text: str) -> list[str]:
+    """Lower-case words of an English question, without its function words."""
+    words = _TOKEN.findall(text.lower())
+    return [fold_diacritics(w) for w in words if w not in ENGLISH_STOPWORDS]
+
+
+def is_english(text: str) -> bool:
+    """Whether ``text`` reads as English: no Vietnamese diacritics, and English function words
+    or words that are no Vietnamese syllable make up most of it ("how do I pay fees online")."""
+    words = _TOKEN.findall(text.lower())
+    if not words or any(_has_marks(w) for w in words):
+        return False
+    hints = sum(w in _ENGLISH_HINTS for w in words)
+    foreign = sum(not is_vietnamese_syllable(w) and not w.isdigit() and w not in ABBREVIATIONS
+                  for w in words)
+    if hints >= 1:
+        return (hints + foreign) >= max(2, 0.6 * len(words))
+    return foreign >= max(3, 0.75 * len(words))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
+from content import smalltalk
 from content.kb import CATEGORIES, CATEGORY_NAMES_EN
 from db import guidance as inbox
 from db.models import Role
@@ -39,16 +40,29 @@ def category_reply(ctx: Context, category: str) -> Reply:
     return Reply(f"<b>{escape(_category_name(category))}</b>", buttons=buttons)
 
 
-def topic_reply(ctx: Context, topic_id: str) -> Reply:
-    """The answer of one topic, with related topics, feedback and a way back."""
+HELP_TOPIC = "help.contact"
+HELP_REQUEST_PREFIX = "hr"  # the help-request feature's buttons, when it is registered
+
+
+def help_request_buttons(ctx: Context) -> list[list[Button]]:
+    """The help-request offer, if that feature is registered in this bot (else nothing)."""
+    if HELP_REQUEST_PREFIX in ctx.registry.buttons:
+        return [[Button(_("🙋 Ask the digital technology team for help"), f"{HELP_REQUEST_PREFIX}:new")]]
+    return []
+
+
+def topic_reply(ctx: Context, topic_id: str, locale: str | None = None) -> Reply:
+    """The answer of one topic (in ``locale``, else the user's language), with related topics,
+    feedback and a way back; the help topic also offers a help request when there is one."""
     topic = ctx.services.kb.get(topic_id)
     if topic is None:
         return categories_reply(ctx)
-    buttons = [[Button(f"➡️ {related.title}", f"g:t:{related.id}")]
-               for related in (ctx.services.kb.get(r) for r in topic.related[:3]) if related is not None]
+    buttons = help_request_buttons(ctx) if topic.id == HELP_TOPIC else []
+    buttons += [[Button(f"➡️ {related.title}", f"g:t:{related.id}")]
+                for related in (ctx.services.kb.get(r) for r in topic.related[:3]) if related is not None]
     buttons.append([Button(_("👍 Helpful"), f"g:up:{topic.id}"), Button(_("👎 Not right"), f"g:dn:{topic.id}")])
     buttons.append([Button(_("⬅️ Subjects"), "g:cats"), Button(_("🏠 Menu"), "menu")])
-    return Reply(topic.body(ctx.user.locale).strip(), buttons=buttons)
+    return Reply(topic.body(locale or ctx.user.locale).strip(), buttons=buttons)
 
 
 def out_of_scope_reply(ctx: Context) -> Reply:
@@ -69,16 +83,37 @@ def _hash(ctx: Context) -> str:
     return inbox.user_hash(ctx.services.settings.user_hash_salt, ctx.user.platform, ctx.user.platform_user_id)
 
 
+def small_talk_reply(ctx: Context, kind: smalltalk.Kind, question: str) -> Reply:
+    """A short friendly answer to thanks or "ok"; a question back for a lone abbreviation."""
+    if kind is smalltalk.Kind.THANKS:
+        return Reply(_("You're welcome! If you have another question about online public "
+                       "services, just type it here."), buttons=ctx.main_menu())
+    if kind is smalltalk.Kind.ACK:
+        return Reply(_("All right. If you have another question, just type it here."))
+    meaning = smalltalk.meaning(question)
+    if meaning:
+        text = _("Do you mean “{meaning}”? Please type your whole question, for example "
+                 "“quên mật khẩu VNeID thì làm sao”.").format(meaning=escape(meaning))
+    else:
+        text = _("I did not understand “{text}”. Please type your whole question, for example "
+                 "“quên mật khẩu VNeID thì làm sao”.").format(text=escape(question[:20]))
+    return Reply(text, buttons=[[Button(_("📚 Guides"), "g:cats")]])
+
+
 async def answer_question(ctx: Context):
     """Answer free text with a topic, a "did you mean" question, or a kind refusal."""
     question = ctx.incoming.text.strip()[:MAX_QUESTION]
     mapped = await inbox.mapped_topic(ctx.session, question)
     if mapped and ctx.services.kb.get(mapped):
         return topic_reply(ctx, mapped)
+    kind = smalltalk.classify(question)
+    if kind in (smalltalk.Kind.THANKS, smalltalk.Kind.ACK, smalltalk.Kind.UNCLEAR):
+        return small_talk_reply(ctx, kind, question)
     result = ctx.services.matcher.match(question)
     ctx.state.data = {**(ctx.state.data or {}), "last_question": question}
     if result.topic is not None:
-        return topic_reply(ctx, result.topic)
+        # an English question is answered in English, whatever the user's language
+        return topic_reply(ctx, result.topic, "en" if result.language == "en" else None)
     if result.suggestions:
         buttons = [[Button(ctx.services.kb.get(t).title, f"g:t:{t}")] for t in result.suggestions[:3]]
         buttons.append([Button(_("Another question"), "g:other")])

@@ -110,6 +110,7 @@ def write_topic(
         f"sources = {_toml_list(['https://dichvucong.gov.vn'] if sources is None else sources)}\n"
         "last_reviewed = 2026-11-26\n"
         f"examples = {_toml_list(examples if examples is not None else _examples(topic_id))}\n"
+        f"examples_en = {_toml_list([f'{topic_id} question number {n}' for n in range(5)])}\n"
         f"{extra}"
         f"body_vi = '''\n{body}\n'''\n",
         encoding="utf-8",
@@ -216,6 +217,18 @@ def test_checker_catches_an_id_that_does_not_match_the_file_name(kb_dir):
 def test_checker_catches_seven_examples(kb_dir):
     write_topic(kb_dir[0], "beta", examples=_examples("beta", 7))
     assert "beta.toml: only 7 examples (need at least 8)" in problems_in(kb_dir)
+
+
+def test_checker_asks_for_five_english_examples(kb_dir):
+    topics, _ids = kb_dir
+    path = topics / "beta.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("beta question number 4", "beta question number 3"), encoding="utf-8")
+    problems = problems_in(kb_dir)
+    assert any("beta.toml: example repeated within the topic" in p for p in problems)
+    path.write_text("\n".join(line for line in text.splitlines() if not line.startswith("examples_en")),
+                    encoding="utf-8")
+    assert any("beta.toml: no examples_en" in p for p in problems_in(kb_dir))
 
 
 def test_checker_catches_an_unknown_category(kb_dir):

@@ -205,3 +205,35 @@ async def test_delete_my_data_also_deletes_my_logged_questions(app, talker):
     async with app.sessions() as session:
         texts = [e.text for e in (await session.scalars(select(inbox.UnansweredQuestion))).all()]
     assert texts == ["giá vàng hôm nay"]
+
+
+async def test_thanks_and_ok_get_a_short_friendly_answer_and_are_not_logged(app, talker):
+    await talker.say("cảm ơn nhiều")
+    assert "Không có chi" in talker.text
+    await talker.say("dạ vâng")
+    assert talker.text.startswith("Dạ vâng")
+    async with app.sessions() as session:
+        assert (await session.execute(select(inbox.UnansweredQuestion))).scalars().all() == []
+
+
+async def test_a_lone_abbreviation_or_letter_gets_a_question_back(talker):
+    await talker.say("mk")
+    assert "mật khẩu" in talker.text and "gõ cả câu hỏi" in talker.text
+    assert "g:up:" not in " ".join(talker.button_data())
+    await talker.say("a")
+    assert "Tôi chưa hiểu" in talker.text
+
+
+async def test_asking_for_a_person_offers_the_help_request_when_it_exists(app, talker):
+    await talker.say("có ai đến giúp không")
+    assert "hr:new" in talker.button_data() and "g:up:help.contact" in talker.button_data()
+    assert "🙋 Nhờ tổ công nghệ số giúp" in talker.button_labels()
+    app.router.registry.buttons.pop("hr")  # a bot without the help-request feature
+    await talker.say("tôi không tự làm được, ai đến nhà giúp với")
+    assert "hr:new" not in talker.button_data() and "g:up:help.contact" in talker.button_data()
+
+
+async def test_an_english_question_is_answered_in_english(talker):
+    await talker.say("steps for paying a fee through the public service portal")
+    assert "g:up:payment.how" in talker.button_data()
+    assert talker.text.startswith("<b>Paying fees online</b>")

@@ -1,0 +1,127 @@
+"""A linear model learned from the example questions when the matcher is built.
+
+Each example question (Vietnamese, normalised and folded as the BM25 index sees it; English,
+lower-cased) becomes a TF-IDF vector of its character 3- and 4-grams and its word uni- and
+bigrams (``matcher_chargram.features``); a ridge regression onto each topic (+1 / -1), solved in
+its dual form with scipy's sparse matrices, learns the topic from them (a logistic regression
+with scikit-learn scored the same by cross-validation and took ten times longer to learn).
+Nothing is downloaded: what is learned is learned from the project's own content at start-up
+and cached (``cache_dir``). Scoring a question needs only the learned weights of its own
+features; a softmax turns the scores into probabilities.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from content.matcher_chargram import features, query_vector
+
+RIDGE = 1.0
+"""Ridge penalty: smaller fits the examples more closely."""
+SOFTMAX_SCALE = 4.0
+"""The ridge scores (about -1..1) are turned into probabilities by a softmax of this sharpness."""
+CACHE_VERSION = 1
+_TF = [0.0] + [1 + math.log(count) for count in range(1, 64)]
+
+
+class LearnedIndex:
+    """Topic probabilities of a question from a logistic regression over its n-grams."""
+
+    def __init__(self, docs: Sequence[tuple[int, Sequence[str]]], n_topics: int,
+                 cache_dir: Path | None = None) -> None:
+        """``docs``: (topic index, folded tokens) per example question or title. With
+        ``cache_dir``, what was learned is kept there (keyed by the examples) and read back by
+        the next start instead of learning again."""
+        self._n = n_topics
+        self._vocab: dict[str, int] = {}
+        self._weights = None
+        cache = None
+        if cache_dir is not None:
+            key = hashlib.sha256(repr((CACHE_VERSION, RIDGE, n_topics, [(o, list(t)) for o, t in docs]))
+                                 .encode("utf-8")).hexdigest()[:24]
+            cache = Path(cache_dir) / f"learned-{key}.npz"
+            if self._read(cache):
+                return
+        self._learn(docs, n_topics)
+        if cache is not None and self._weights is not None:
+            self._write(cache)
+
+    def _read(self, path: Path) -> bool:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                self._vocab = {key: i for i, key in enumerate(data["vocab"].tolist())}
+                self._idf, self._weights, self._bias = data["idf"], data["weights"], data["bias"]
+        except (OSError, KeyError, ValueError):
+            return False
+        return True
+
+    def _write(self, path: Path) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.tmp.npz")
+            np.savez(partial, vocab=np.array(list(self._vocab)), idf=self._idf,
+                     weights=self._weights, bias=self._bias)
+            partial.replace(path)
+        except OSError:
+            pass  # no cache then: the next start learns again
+
+    def _learn(self, docs: Sequence[tuple[int, Sequence[str]]], n_topics: int) -> None:
+        from scipy.sparse import csr_matrix
+
+        counted = [(owner, features(tokens)) for owner, tokens in docs]
+        counted = [(owner, feats) for owner, feats in counted if feats]
+        if len({owner for owner, _feats in counted}) < 2:
+            return
+        df: Counter = Counter()
+        for _owner, feats in counted:
+            df.update(feats.keys())
+        for key in df:
+            self._vocab[key] = len(self._vocab)
+        n_docs = len(counted)
+        self._idf = np.array([math.log((1 + n_docs) / (1 + df[key])) + 1 for key in self._vocab])
+        rows, cols, vals, y = [], [], [], []
+        for row, (owner, feats) in enumerate(counted):
+            idx = [self._vocab[key] for key in feats]
+            weights = np.array([_TF[min(c, 63)] for c in feats.values()]) * self._idf[idx]
+            weights /= np.linalg.norm(weights)
+            rows.extend([row] * len(idx))
+            cols.extend(idx)
+            vals.extend(weights.tolist())
+            y.append(owner)
+        matrix = csr_matrix((vals, (rows, cols)), shape=(n_docs, len(self._vocab)))
+        # ridge regression onto +1 (own topic) / -1 (the others), solved in its dual form: the
+        # examples are few (hundreds) and the features many (tens of thousands)
+        targets = -np.ones((n_docs, n_topics))
+        targets[np.arange(n_docs), y] = 1.0
+        gram = (matrix @ matrix.T).toarray()
+        dual = np.linalg.solve(gram + RIDGE * np.eye(n_docs), targets)  # symmetric, well posed
+        self._weights = np.asarray(matrix.T @ dual)
+        self._bias = np.zeros(n_topics)
+        unseen = sorted(set(range(n_topics)) - set(y))
+        self._bias[unseen] = -1e9
+
+    def known_share(self, folded_tokens: Sequence[str]) -> float:
+        """The share of a question's words the examples use (a word the model never saw)."""
+        if not folded_tokens:
+            return 0.0
+        return sum(("w" + tok) in self._vocab for tok in folded_tokens) / len(folded_tokens)
+
+    def probabilities(self, folded_tokens: Sequence[str]) -> list[float]:
+        """Probability of each topic (all 0 for a question sharing no feature)."""
+        if self._weights is None:
+            return [0.0] * self._n
+        vector = query_vector(folded_tokens, self._vocab, self._idf)
+        if vector is None:
+            return [0.0] * self._n
+        idx, vals = vector
+        logits = SOFTMAX_SCALE * (vals @ self._weights[idx]) + self._bias
+        logits -= logits.max()
+        exp = np.exp(logits)
+        return (exp / exp.sum()).tolist()

@@ -1,0 +1,86 @@
+"""Conversation basics: thanks, "ok", a message too short to be a question, a wish for a person.
+
+These messages are no question about a topic, so the guidance handler answers them itself (a
+short friendly reply, a question back, or the offer of a person) instead of the matcher. The
+word lists are data, in ``content/lexicon/conversation.toml``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+
+from content.matcher_text import ABBREVIATIONS, is_vietnamese_syllable
+from content.text import fold_key
+
+_DATA = tomllib.loads((Path(__file__).parent / "lexicon" / "conversation.toml").read_text(encoding="utf-8"))
+
+
+def _phrases(key: str) -> list[tuple[str, ...]]:
+    return [tuple(fold_key(word.replace("_", " ")).split()) for word in _DATA[key].split()]
+
+
+_THANKS = _phrases("thanks")
+_ACKS = _phrases("acknowledgements")
+_POLITE = {words[0] for words in _phrases("polite") if len(words) == 1}
+_PERSON = [" ".join(words) for words in _phrases("wants_a_person")]
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class Kind(StrEnum):
+    THANKS = "thanks"
+    ACK = "ack"
+    UNCLEAR = "unclear"  # one or two letters, or a lone abbreviation: ask what is meant
+    PERSON = "person"  # wants a person to help
+
+
+def _covered(words: list[str], phrases: list[tuple[str, ...]], hit: list[bool]) -> list[str]:
+    """Mark the words covered by one of ``phrases``; return the words left."""
+    left: list[str] = []
+    i = 0
+    while i < len(words):
+        for phrase in sorted(phrases, key=len, reverse=True):
+            if tuple(words[i : i + len(phrase)]) == phrase:
+                hit.append(True)
+                i += len(phrase)
+                break
+        else:
+            left.append(words[i])
+            i += 1
+    return left
+
+
+def classify(text: str) -> Kind | None:
+    """Which conversation basic ``text`` is, or None for a real question (or an emoji)."""
+    raw = _WORD.findall((text or "").lower())
+    key = fold_key(text or "")
+    words = key.split()
+    if not words:
+        return None
+    padded = f" {key} "
+    if any(f" {phrase} " in padded for phrase in _PERSON):
+        return Kind.PERSON
+    thanks: list[bool] = []
+    acks: list[bool] = []
+    left = _covered(_covered(words, _THANKS, thanks), _ACKS, acks)
+    if (thanks or acks) and all(word in _POLITE for word in left):
+        return Kind.THANKS if thanks else Kind.ACK
+    if len(raw) == 1 and not raw[0].isdigit():
+        token = raw[0]
+        if len(token) <= 2 or token in ABBREVIATIONS and ABBREVIATIONS[token] != token:
+            return Kind.UNCLEAR
+        if len(key) <= 5 and not is_vietnamese_syllable(key) and not re.search(r"[aeiouy]", key):
+            return Kind.UNCLEAR
+    return None
+
+
+def meaning(text: str) -> str | None:
+    """What a lone abbreviation stands for ("mk" -> "mật khẩu"), if known."""
+    raw = _WORD.findall((text or "").lower())
+    if len(raw) == 1:
+        expanded = ABBREVIATIONS.get(raw[0])
+        if expanded and expanded != raw[0]:
+            return expanded
+    return None
