@@ -19,7 +19,9 @@ _DATA = tomllib.loads((Path(__file__).parent / "lexicon" / "conversation.toml").
 
 
 def _phrases(key: str) -> list[tuple[str, ...]]:
-    return [tuple(fold_key(word.replace("_", " ")).split()) for word in _DATA[key].split()]
+    """The phrases of one list, longest first (so "cam on nhieu" wins over "cam on")."""
+    phrases = [tuple(fold_key(word.replace("_", " ")).split()) for word in _DATA[key].split()]
+    return sorted(phrases, key=len, reverse=True)
 
 
 _THANKS = _phrases("thanks")
@@ -41,7 +43,7 @@ def _covered(words: list[str], phrases: list[tuple[str, ...]], hit: list[bool]) 
     left: list[str] = []
     i = 0
     while i < len(words):
-        for phrase in sorted(phrases, key=len, reverse=True):
+        for phrase in phrases:
             if tuple(words[i : i + len(phrase)]) == phrase:
                 hit.append(True)
                 i += len(phrase)
