@@ -496,3 +496,17 @@ async def test_an_open_terminal_prints_a_message_queued_for_its_user_while_waiti
     await asyncio.wait_for(terminal, timeout=10)
     assert "📨 Tin nhắn mới:\nCó yêu cầu mới" in screen.getvalue()
     assert "Tin của người khác" not in screen.getvalue()
+
+
+async def test_a_taker_whose_role_is_revoked_mid_message_cannot_write_to_the_citizen(app):
+    await people(app)
+    await ask(Person(app, "1"))
+    member = Person(app, "2")
+    await member.press("hr:t:1")
+    await member.press("hr:m:1")
+    async with app.sessions() as session:  # the commune revokes the member while they type
+        await grant_role(session, "console", "2", "citizen", None)
+        await session.commit()
+    await member.say("Chiều mai 3 giờ tôi qua nhà bác nhé")
+    assert "Đã gửi" not in member.text
+    assert not [m for m in await outbox_of(app, "1") if "Chiều mai" in m.text]

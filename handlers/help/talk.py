@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import help_requests as repo
 from db.help_requests import HelpEvent, HelpRequest, HelpStatus
-from db.models import User
+from db.models import Role, User
 from handlers.help.common import helper_name, no_buttons, refused
 from handlers.help.news import tell
 from handlers.help.team import mark_not_possible, view
@@ -26,7 +26,9 @@ MAX_COMMENT = 500
 
 
 def _is_taker(ctx: Context, request: HelpRequest) -> bool:
-    return request.taker_id == ctx.user.id and request.status_enum is HelpStatus.taken
+    """The member who took the request, still a team member (a revoked role ends the talk)."""
+    return (request.taker_id == ctx.user.id and request.status_enum is HelpStatus.taken
+            and ctx.role.at_least(Role.team))
 
 
 def _is_citizen(ctx: Context, request: HelpRequest) -> bool:
