@@ -19,6 +19,7 @@ from content.matcher_text import (
     is_vietnamese_syllable,
 )
 
+KINDS_AT_MOST = 20_000  # terms whose evidence kind is memoised (typed junk adds terms)
 FOLD_SYLLABLE_CREDIT = 0.6
 """Evidence credit of a single syllable typed without diacritics ("gia" is giá, giả, già, gia):
 a bigram or a non-Vietnamese token ("vneid", "otp") typed the same way keeps full credit."""
@@ -118,7 +119,7 @@ class EvidenceMixin:
                 kind = None  # an unknown word already counts against; do not count it twice
             else:
                 kind = (EVIDENCE_BIGRAM_SHARE, 1.0)
-        if len(self._kinds) < 100_000:
+        if len(self._kinds) < KINDS_AT_MOST:  # typed junk must not grow the process
             self._kinds[key] = kind
         return kind
 

@@ -58,6 +58,7 @@ ENGLISH_CUES = frozenset(_ENGLISH["out_of_scope_cues"].split())
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 _FOLDED: dict[str, str] = {}
+FOLDED_AT_MOST = 20_000  # tokens remembered (~4 MB); typed junk must not grow the process
 
 
 def _fold(token: str) -> str:
@@ -65,7 +66,7 @@ def _fold(token: str) -> str:
     folded = _FOLDED.get(token)
     if folded is None:
         folded = fold_diacritics(token)
-        if len(_FOLDED) < 200_000:
+        if len(_FOLDED) < FOLDED_AT_MOST:
             _FOLDED[token] = folded
     return folded
 

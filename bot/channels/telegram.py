@@ -135,7 +135,11 @@ async def _on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     replies = await app.router.handle(incoming)
     for reply in replies:
-        await send_reply(context.bot, incoming.chat_id, reply)
+        try:
+            await send_reply(context.bot, incoming.chat_id, reply)
+        except Forbidden as exc:  # blocked the bot since writing: nobody to apologise to
+            log.warning("reply not delivered: %s", exc)
+            return
 
 
 async def to_incoming(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Incoming | None:
