@@ -24,8 +24,17 @@ def _phrases(key: str) -> list[tuple[str, ...]]:
     return sorted(phrases, key=len, reverse=True)
 
 
-_THANKS = _phrases("thanks")
-_ACKS = _phrases("acknowledgements")
+def _by_first_word(phrases: list[tuple[str, ...]]) -> dict[str, list[tuple[str, ...]]]:
+    """The phrases grouped by their first word, each group still longest first."""
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in phrases:
+        if phrase:
+            index.setdefault(phrase[0], []).append(phrase)
+    return index
+
+
+_THANKS = _by_first_word(_phrases("thanks"))
+_ACKS = _by_first_word(_phrases("acknowledgements"))
 _POLITE = {words[0] for words in _phrases("polite") if len(words) == 1}
 _PERSON = [" ".join(words) for words in _phrases("wants_a_person")]
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -38,12 +47,12 @@ class Kind(StrEnum):
     PERSON = "person"  # wants a person to help
 
 
-def _covered(words: list[str], phrases: list[tuple[str, ...]], hit: list[bool]) -> list[str]:
-    """Mark the words covered by one of ``phrases``; return the words left."""
+def _covered(words: list[str], phrases: dict[str, list[tuple[str, ...]]], hit: list[bool]) -> list[str]:
+    """Mark the words covered by one of ``phrases`` (grouped by first word); return the words left."""
     left: list[str] = []
     i = 0
     while i < len(words):
-        for phrase in phrases:
+        for phrase in phrases.get(words[i], ()):
             if tuple(words[i : i + len(phrase)]) == phrase:
                 hit.append(True)
                 i += len(phrase)
