@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.dates import day_range, parse_day
 from content.sheets import Sheet, to_csv, to_xlsx
+from db import report_followers
 from db import reports as repo
 from db.base import utcnow
 from db.models import AdminUnit, User
@@ -62,7 +63,7 @@ async def report_records(session: AsyncSession, start: datetime, end: datetime, 
     handler_ids = {r.handler_id for r in reports if r.handler_id}
     handlers = {u.id: handler_name(u) for u in (await session.scalars(
         select(User).where(User.id.in_(handler_ids)))).all()} if handler_ids else {}
-    return Records(reports, units, categories, handlers, await repo.follower_totals(session))
+    return Records(reports, units, categories, handlers, await report_followers.follower_totals(session))
 
 
 def format_table(records: Records, tz) -> list[list]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import report_followers
 from db import reports as repo
 from db.models import User
 from db.reports import Report, ReportError, ReportKind, ReportStatus
@@ -114,7 +115,7 @@ async def my_reports(ctx: Context) -> Reply:
     reports = await repo.reports_of(ctx.session, ctx.user.id)
     if not reports:
         return Reply(_("You have not sent any report yet."), buttons=ctx.main_menu())
-    followed = await repo.followed_ids(ctx.session, ctx.user.id)
+    followed = await report_followers.followed_ids(ctx.session, ctx.user.id)
     cats = {c.id: c for c in await repo.categories(ctx.session)}
     tz = ctx.services.settings.tz
     lines, rows = [_("<b>Your reports</b>")], []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import report_followers
 from db import reports as repo
 from db.base import utcnow
 from db.models import AdminUnit, UnitLevel, User
@@ -158,7 +159,7 @@ async def report_view(ctx: Context, report: Report) -> list[Reply]:
     reporter = await s.get(User, report.reporter_id) if report.reporter_id else None
     handler = await s.get(User, report.handler_id) if report.handler_id else None
     place = ", ".join(n for n in (await unit_name(s, report.village_code), await unit_name(s, report.unit_code)) if n)
-    followers = await repo.follower_summary(s, report)
+    followers = await report_followers.follower_summary(s, report)
     good = report.kind == ReportKind.good_practice.value
     lines = [f"<b>{report.number}</b> · {kind_label(report.kind)}",
              _("Area: {category}").format(category=esc(category.label(ctx.user.locale) if category else "")),
