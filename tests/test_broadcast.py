@@ -220,12 +220,14 @@ async def test_the_running_bot_sends_the_daily_summary_at_the_daily_time(tmp_pat
     from tests.e2e import running_bot
 
     tz = ZoneInfo("Asia/Ho_Chi_Minh")
-    soon = (datetime.now(tz) + timedelta(seconds=3)).time().replace(microsecond=0)
+    # Far enough ahead that a slow start (the matcher learns at start-up, ~0.6-3 s on a loaded
+    # machine) still has the officials in place before the daily time comes.
+    soon = (datetime.now(tz) + timedelta(seconds=8)).time().replace(microsecond=0)
     async with running_bot(tmp_path, daily_summary_time=soon.isoformat()) as (fake, app):
         await officials(app, "telegram", [("201", None), ("202", None)])
         fake.block(202)
         fake.fail_next("sendPhoto", chat_id=201, error_code=429, retry_after=1)
-        [photo] = await fake.wait_messages(201, 1, timeout=15)
+        [photo] = await fake.wait_messages(201, 1, timeout=30)
         assert photo.method == "sendPhoto" and photo.text.startswith("📊")
         for _ in range(50):
             async with app.sessions() as session:
