@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from content.redact import MASK, redact
+from content.redact import MASK, looks_like_date, redact
 from db import guidance as inbox
 
 SEPARATORS = [" ", ".", "-", "/", "_", ",", ", ", " - ", ") ", "–", "\\"]
@@ -43,6 +43,7 @@ def emails(draw):
 @given(WORDS, numbers(), WORDS)
 def test_every_typed_number_is_hidden_and_the_words_stay(before, number, after):
     digits, typed = number
+    assume(not looks_like_date(typed.rstrip(".")))  # "12.03.2024" typed as a date is kept, by design
     out = redact(f"{before} {typed} {after}")
     assert before.strip() in out and after.strip() in out
     assert not any(ch.isdigit() for ch in out), out  # the words have no digits: all were the number's
