@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from bot.app import App
 from bot.settings import Settings
 from handlers.messages import Incoming
+
+# CI replays the same property-test examples every run (a red CI must mean a change broke
+# something); on a developer's machine hypothesis keeps exploring new examples.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def make_settings(tmp_path, **overrides) -> Settings:
