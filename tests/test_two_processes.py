@@ -161,6 +161,7 @@ async def test_two_processes_share_users_dialogs_reports_summaries_and_media(tmp
                      "dang ky khai sinh online"]
         results = await asyncio.gather(*(c.say(2000 + n, q, i % 2) for n in range(10)
                                          for i, q in enumerate(questions)))
+        assert len(results) == 60 and all(results), "every message got its answer"
         assert not [m.text for replies in results for m in replies if APOLOGY in (m.text or "")]
         async with c.app.sessions() as session:
             for n in range(10):
