@@ -83,13 +83,8 @@ def register(registry: Registry) -> None:
         await delete_my_data(ctx.session, ctx.user)
         return Reply(_("Your personal data has been deleted. Thank you for your help."))
 
-    @registry.button("rp", min_role=Role.team)
-    async def member_button(ctx: Context):
-        return await on_member_button(ctx)
-
-    @registry.button("ro", min_role=Role.official)
-    async def official_button(ctx: Context):
-        return await on_official_button(ctx)
+    registry.button("rp", min_role=Role.team)(on_member_button)
+    registry.button("ro", min_role=Role.official)(on_official_button)
 
     @registry.button("rl", min_role=Role.official)
     async def list_button(ctx: Context):
@@ -103,13 +98,8 @@ def register(registry: Registry) -> None:
 
     registry.prepare(prepare_photos)  # photos re-encoded before any lock, in a thread
 
-    @registry.dialog("report", min_role=Role.team)
-    async def report_steps(ctx: Context):
-        return await report_dialog(ctx)
-
-    @registry.dialog("rpnote", min_role=Role.official)
-    async def official_note(ctx: Context):
-        return await note_dialog(ctx)
+    registry.dialog("report", min_role=Role.team)(report_dialog)
+    registry.dialog("rpnote", min_role=Role.official)(note_dialog)
 
     registry.add_menu_item(N_("📝 Report a difficulty"), "rp:new", min_role=Role.team, order=20)
     registry.add_menu_item(N_("📋 My reports"), "rp:my", min_role=Role.team, order=21)
