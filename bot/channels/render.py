@@ -50,7 +50,9 @@ _TAG_NAME = re.compile(r"</?\s*([a-zA-Z][\w-]*)")
 
 def utf16_len(text: str) -> int:
     """Length as Telegram counts it: characters outside the BMP (most emoji) count twice."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def split_text(text: str, limit: int, *, html: bool = False, measure=len) -> list[str]:
