@@ -143,8 +143,9 @@ async def run_summary(args: argparse.Namespace, app) -> int:
     """
     from content.progress_chart import render_chart
     from db.units import find_units
+    from handlers.extensions import summary_extras
     from handlers.i18n import use_locale
-    from handlers.progress.summary import chart_words, load_progress, render_summary, stale_days_of, summary_extras
+    from handlers.progress.summary import chart_words, load_progress, render_summary, stale_days_of
 
     day = args.date or _today(app)
     campaign = None

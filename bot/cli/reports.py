@@ -77,7 +77,7 @@ async def telegram_username(settings) -> str:
 async def cmd_reports_export(args, app) -> int:
     from content.dates import day_range
     from db.units import unit_and_descendants
-    from handlers.help.export import help_sheets
+    from handlers.extensions import export_sheets
     from handlers.reports.export import report_file, report_table
 
     tz = app.settings.tz
@@ -85,7 +85,7 @@ async def cmd_reports_export(args, app) -> int:
     async with app.sessions() as session:
         scope = await unit_and_descendants(session, args.unit) if args.unit else None
         rows = await report_table(session, begin, finish, scope, tz)
-        more = await help_sheets(session, app.services.kb, begin, finish, scope, tz) if args.format == "xlsx" else []
+        more = await export_sheets(session, app.services.kb, begin, finish, scope, tz) if args.format == "xlsx" else []
     data = report_file(rows, args.format, more)
     out = Path(args.out or f"bao-cao_{args.start}_{args.end}.{args.format}")
     out.write_bytes(data)

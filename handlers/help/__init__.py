@@ -23,12 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import help_requests as repo
 from db.models import Role, User
+from handlers.extensions import add_export_sheets, add_summary_extra
 from handlers.help import dialog, talk, team
 from handlers.help.common import refused, request_in
 from handlers.help.escalation import escalate_due, escalation_loop
+from handlers.help.export import help_sheets
 from handlers.help.summary import helped_yesterday
 from handlers.i18n import N_
-from handlers.progress.summary import add_summary_extra
 from handlers.registry import Context, Registry
 
 __all__ = ["register", "escalation_loop", "escalate_due", "forget_user_data"]
@@ -96,6 +97,7 @@ def register(registry: Registry) -> None:
     registry.button("hr")(on_button)
     registry.on_forget(forget_user_data)  # /xoadulieu erases phone numbers and the link to requests
     add_summary_extra("help_requests", helped_yesterday)  # a line in the officials' daily summary
+    add_export_sheets("help_requests", help_sheets)  # two sheets in the officials' Excel export
     registry.dialog(dialog.DIALOG)(dialog.on_text)
     registry.dialog(talk.TEXT_DIALOG)(talk.on_text)
     registry.add_menu_item(N_("🙋 Ask the digital team for help"), "hr:new", order=15)

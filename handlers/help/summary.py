@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from content.dates import day_range
 from db import help_requests as repo
 from db.help_requests import HelpRequest
+from handlers.extensions import SummaryLine
 from handlers.i18n import _
-from handlers.progress.summary import SummaryLine
 
 # The summary provider gets no settings; the province's time zone (TIMEZONE's default) sets "yesterday".
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")

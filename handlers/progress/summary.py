@@ -2,9 +2,8 @@
 (/progress), the daily push (the short form under the chart) and the CLI.
 
 An official who chose English reads it in English; the campaign's and units' names are data and
-stay as written. Optional lines from other features (difficulty reports today) come from the
-providers in ``SUMMARY_EXTRAS``: one async function per line, ``add_summary_extra(name, fn)``
-adds one.
+stay as written. Optional lines from other features (difficulty reports, help requests) come
+from the providers they add in ``handlers.extensions`` (``add_summary_extra``).
 """
 
 from __future__ import annotations
@@ -12,9 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from babel.dates import format_date as babel_format_date
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +22,7 @@ from content.progress import STALE_DAYS, TREND_POINTS, Figure, MetricStatus, Sum
 from content.progress_chart import ChartWords, render_chart
 from db.models import AdminUnit
 from db.units import PROVINCE_CODE
+from handlers.extensions import SummaryLine, summary_extras
 from handlers.i18n import N_, _, babel_locale, current_locale, format_number, format_percent, use_locale
 from handlers.messages import esc
 
@@ -39,76 +38,6 @@ LEVEL_LABELS = {"tinh": N_("departments (province level)"), "huyen": N_("distric
 COUNTED = {"hồ sơ": N_("dossiers"), "thủ tục": N_("procedures")}
 
 _charts: OrderedDict[tuple, bytes] = OrderedDict()
-
-
-# ---------------------------------------------------------------- optional lines
-
-
-@dataclass(frozen=True)
-class SummaryLine:
-    """One optional line: ``full`` in the chat and CLI text, ``short`` under the daily chart."""
-
-    full: str
-    short: str
-
-
-SummaryExtra = Callable[[AsyncSession, "set[str] | None", date], Awaitable["SummaryLine | None"]]
-
-
-async def report_counts(session: AsyncSession, unit_codes: set[str] | None, day: date) -> SummaryLine | None:
-    """New (last 24 h), open and overdue difficulty reports in scope; None when reports do not exist.
-
-    Overdue: still open with no action for ``db.reports.STALE_DAYS`` days (when the stale reminder
-    fires). ``unit_codes`` None means the whole province.
-    """
-    try:
-        from db import reports
-    except ImportError:
-        return None
-    model = getattr(reports, "Report", None)
-    open_statuses = getattr(reports, "OPEN_STATUSES", None)
-    if model is None or open_statuses is None:
-        return None
-    from sqlalchemy import func, select
-
-    from db.base import utcnow
-
-    now = utcnow()
-    stale = now - timedelta(days=getattr(reports, "STALE_DAYS", 3))
-    scope = [] if unit_codes is None else [model.unit_code.in_(sorted(unit_codes))]
-    is_open = model.status.in_(open_statuses)
-
-    async def count(*conditions) -> int:
-        return await session.scalar(select(func.count(model.id)).where(*scope, *conditions)) or 0
-
-    new, opened, overdue = (await count(model.created > now - timedelta(days=1)), await count(is_open),
-                            await count(is_open, model.last_action_at <= stale))
-    counts = _("{new} new · {open} in progress · {overdue} overdue").format(new=new, open=opened, overdue=overdue)
-    return SummaryLine(_("📝 <b>Difficulty reports</b>: {counts}").format(counts=counts),
-                       _("📝 Reports: {counts}").format(counts=counts))
-
-
-# name -> provider; a feature adds its line with add_summary_extra (idempotent by name).
-SUMMARY_EXTRAS: dict[str, SummaryExtra] = {"reports": report_counts}
-
-
-def add_summary_extra(name: str, provider: SummaryExtra) -> None:
-    """Add (or replace) an optional line of the summary, e.g. help requests answered yesterday."""
-    SUMMARY_EXTRAS[name] = provider
-
-
-async def summary_extras(session: AsyncSession, unit_codes: set[str] | None, day: date) -> list[SummaryLine]:
-    """Every optional line for this scope, in the current locale; a failing provider is skipped."""
-    lines = []
-    for name, provider in SUMMARY_EXTRAS.items():
-        try:
-            line = await provider(session, unit_codes, day)
-        except Exception:  # noqa: BLE001 - an optional line never stops the summary
-            log.exception("summary line %s failed", name)
-            continue
-        if line is not None:
-            lines.append(line)
-    return lines
 
 
 # ---------------------------------------------------------------- loading

@@ -26,6 +26,7 @@ from __future__ import annotations
 from db.guidance import forget_questions
 from db.guidance import user_hash as inbox_user_hash
 from db.models import Role
+from handlers.extensions import add_summary_extra
 from handlers.i18n import N_, _
 from handlers.messages import Button, Reply
 from handlers.registry import Context, Registry
@@ -34,6 +35,7 @@ from handlers.reports.news import my_reports
 from handlers.reports.photos import prepare_photos
 from handlers.reports.privacy import delete_my_data
 from handlers.reports.reminders import remind_stale, reminder_loop
+from handlers.reports.summary_line import report_counts
 from handlers.reports.triage import (
     category_menu,
     list_view,
@@ -48,6 +50,7 @@ __all__ = ["register", "remind_stale", "reminder_loop", "delete_my_data"]
 
 
 def register(registry: Registry) -> None:
+    add_summary_extra("reports", report_counts)  # a line in the officials' daily summary
 
     @registry.command("report", "baocao", min_role=Role.team, description=N_("Report a difficulty or a good practice"))
     async def report_command(ctx: Context):

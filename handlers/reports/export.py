@@ -17,7 +17,7 @@ from db import reports as repo
 from db.base import utcnow
 from db.models import AdminUnit, User
 from db.reports import Report, ReportCategory, aware
-from handlers.help.export import help_sheets
+from handlers.extensions import export_sheets
 from handlers.i18n import _, format_date, use_locale
 from handlers.messages import Reply
 from handlers.registry import Context
@@ -128,7 +128,7 @@ async def export_command(ctx: Context) -> Reply:
                        "Please choose a shorter period, for example: /export 01/06/2025 30/06/2025")
                      .format(count=count, max=MAX_EXPORT_ROWS, start=format_date(start), end=format_date(end)))
     records = await report_records(ctx.session, begin, finish, scope)
-    more = await help_sheets(ctx.session, ctx.services.kb, begin, finish, scope, tz)  # help requests
+    more = await export_sheets(ctx.session, ctx.services.kb, begin, finish, scope, tz)  # e.g. help requests
     name = f"bao-cao_{start.isoformat()}_{end.isoformat()}.xlsx"
     # The table and the workbook are made after the transaction, in a thread: others' messages
     # do not wait for them.
