@@ -4,7 +4,9 @@ A campaign names its plan, its dates, the administrative levels that report, and
 Each metric is a ratio of two columns (numerator / denominator) with a target per level.
 Targets are written in percent in the files ("70" or ``{ tinh = 50, xa = 40 }``) and kept
 as fractions (0.7) in code. A metric may list other headers that mean its columns in real
-reports (``numerator_synonyms``, ``denominator_synonyms``).
+reports (``numerator_synonyms``, ``denominator_synonyms``). Columns that carry no figure
+("STT", "Ghi chú", "Đơn vị tính", …) are listed in ``ignore_headers``; any other unknown header
+stops an import (see ``content/progress_import.py``).
 
 Examples (``example = true``, kept in ``content/campaigns/examples/``) are loaded only when named:
 an example is never chosen by date, so officials are never judged against invented targets.
@@ -20,6 +22,9 @@ from pathlib import Path
 CAMPAIGNS_DIR = Path(__file__).parent / "campaigns"
 EXAMPLES_DIR = CAMPAIGNS_DIR / "examples"
 LEVELS = ("tinh", "huyen", "xa", "thon")
+# Headers of columns that carry no figure, ignored on import when a campaign file sets no
+# ``ignore_headers`` (matched ignoring case, diacritics, spaces and punctuation, like all headers).
+DEFAULT_IGNORE_HEADERS = ("STT", "TT", "Số thứ tự", "Ghi chú", "Đơn vị tính", "ĐVT")
 
 
 class CampaignError(ValueError):
@@ -64,6 +69,7 @@ class Campaign:
     metrics: tuple[Metric, ...]
     sources: tuple[str, ...] = ()
     example: bool = False
+    ignore_headers: tuple[str, ...] = DEFAULT_IGNORE_HEADERS  # columns an import skips without a word
 
     def metric(self, metric_id: str) -> Metric:
         for metric in self.metrics:
@@ -75,13 +81,13 @@ class Campaign:
         return self.start <= day <= self.end
 
 
-def _names(path: Path, metric_id: str, key: str, raw) -> tuple[str, ...]:
+def _names(path: Path, where: str, key: str, raw) -> tuple[str, ...]:
     if raw is None:
         return ()
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, list) or not all(isinstance(x, str) and x.strip() for x in raw):
-        _fail(path, f"chỉ tiêu '{metric_id}': '{key}' phải là danh sách tên cột")
+        _fail(path, f"{where}'{key}' phải là danh sách tên cột")
     return tuple(x.strip() for x in raw)
 
 
@@ -141,17 +147,20 @@ def load_campaign(path: Path) -> Campaign:
             Metric(
                 id=raw["id"], name=raw["name"], numerator=raw["numerator"], denominator=raw["denominator"],
                 targets=_targets(path, raw["id"], raw["target"], levels), unit=raw.get("unit", "hồ sơ"),
-                numerator_synonyms=_names(path, raw["id"], "numerator_synonyms", raw.get("numerator_synonyms")),
-                denominator_synonyms=_names(path, raw["id"], "denominator_synonyms",
+                numerator_synonyms=_names(path, f"chỉ tiêu '{raw['id']}': ", "numerator_synonyms",
+                                          raw.get("numerator_synonyms")),
+                denominator_synonyms=_names(path, f"chỉ tiêu '{raw['id']}': ", "denominator_synonyms",
                                             raw.get("denominator_synonyms")),
             )
         )
     example = data.get("example", False)
     if not isinstance(example, bool):
         _fail(path, "'example' phải là true hoặc false")
+    ignore = data.get("ignore_headers")
     return Campaign(
         id=campaign_id, name=data["name"], plan=data["plan"], start=start, end=end,
         levels=levels, metrics=tuple(metrics), sources=tuple(sources), example=example,
+        ignore_headers=DEFAULT_IGNORE_HEADERS if ignore is None else _names(path, "", "ignore_headers", ignore),
     )
 
 

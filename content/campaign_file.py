@@ -15,7 +15,7 @@ import tempfile
 from datetime import date, datetime
 from pathlib import Path
 
-from content.campaign import CAMPAIGNS_DIR, LEVELS, Campaign, CampaignError, load_campaign
+from content.campaign import CAMPAIGNS_DIR, DEFAULT_IGNORE_HEADERS, LEVELS, Campaign, CampaignError, load_campaign
 
 LEVEL_COLUMNS = {"tinh": "Mục tiêu cấp tỉnh (%)", "xa": "Mục tiêu cấp xã (%)", "huyen": "Mục tiêu cấp huyện (%)"}
 METRIC_COLUMNS = ["Mã chỉ tiêu", "Tên chỉ tiêu", "Cột tử số", "Cột mẫu số", "Đơn vị đếm",
@@ -24,14 +24,17 @@ METRIC_COLUMNS = ["Mã chỉ tiêu", "Tên chỉ tiêu", "Cột tử số", "C�
 FIELDS = [("id", "Mã chiến dịch (chữ thường, không dấu, nối bằng -)", "chien-dich-2027"),
           ("name", "Tên chiến dịch", ""), ("plan", "Số hiệu, ngày của kế hoạch", ""),
           ("start", "Ngày bắt đầu (dd/mm/yyyy)", ""), ("end", "Ngày kết thúc (dd/mm/yyyy)", ""),
-          ("sources", "Nguồn (đường dẫn văn bản)", "")]
+          ("sources", "Nguồn (đường dẫn văn bản)", ""),
+          ("ignore_headers", "Cột không có số liệu, bỏ qua khi nhập (cách nhau bởi ;)", "; ".join(DEFAULT_IGNORE_HEADERS))]
+OPTIONAL_FIELDS = ("sources", "ignore_headers")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
 
 
 def check_campaign(campaign: Campaign) -> list[str]:
     """What makes a loadable campaign still wrong to run: a column header (or synonym) that is the
-    numerator of one metric and the denominator of another, or an id that cannot be a file name."""
-    from content.progress_import import meaning_key
+    numerator of one metric and the denominator of another, an ignored header (``ignore_headers``)
+    that is also a figure or unit column, or an id that cannot be a file name."""
+    from content.progress_import import CODE_HEADERS, NAME_HEADERS, header_key, meaning_key
 
     problems = []
     roles: dict[str, dict[int, tuple[str, str]]] = {}
@@ -44,6 +47,10 @@ def check_campaign(campaign: Campaign) -> list[str]:
             (num_metric, header), (den_metric, _other) = by_role[0], by_role[1]
             problems.append(f'{campaign.id}: cột "{header}" vừa là tử số của \'{num_metric}\' vừa là mẫu số '
                             f"của '{den_metric}'")
+    for header in campaign.ignore_headers:
+        if meaning_key(header) in roles or header_key(header) in CODE_HEADERS | NAME_HEADERS:
+            problems.append(f'{campaign.id}: cột "{header}" trong ignore_headers là cột số liệu hoặc cột mã/tên '
+                            "đơn vị; bỏ qua nó thì mất số liệu")
     if not _ID.match(campaign.id):
         problems.append(f"{campaign.id}: mã chiến dịch chỉ gồm chữ thường không dấu, số và dấu - (3–63 ký tự)")
     return problems
@@ -80,7 +87,9 @@ def campaign_template() -> bytes:
     info.title = "Chien dich"
     info.append(["Trường", "Giá trị", "Ghi chú"])
     notes = {"start": "ví dụ 01/01/2027", "end": "ví dụ 31/12/2027",
-             "id": "cũng là tên tệp; không trùng chiến dịch đã có"}
+             "id": "cũng là tên tệp; không trùng chiến dịch đã có",
+             "ignore_headers": "tệp số liệu có cột nào khác (không phải mã/tên đơn vị, cột số liệu hay cột trong "
+                               "danh sách này) thì cả tệp bị từ chối, báo ô nào"}
     for key, label, value in FIELDS:
         info.append([label, value, notes.get(key, "")])
     info.append(["Các cấp báo cáo (tinh, xa)", "tinh, xa", "từ 01/7/2025 chỉ còn cấp tỉnh và cấp xã"])
@@ -151,7 +160,7 @@ def campaign_toml_from_xlsx(data: bytes) -> str:
     fields = {}
     for key, label, _example in FIELDS:
         value = values.get(label)
-        if key != "sources" and (value is None or str(value).strip() == ""):
+        if key not in OPTIONAL_FIELDS and (value is None or str(value).strip() == ""):
             raise CampaignError(f'trang "Chien dich": thiếu "{label}"')
         fields[key] = value
     levels = [lv.strip() for lv in str(values.get("Các cấp báo cáo (tinh, xa)") or "tinh, xa").split(",") if lv.strip()]
@@ -167,6 +176,9 @@ def campaign_toml_from_xlsx(data: bytes) -> str:
              f"start = {start.isoformat()}", f"end = {end.isoformat()}",
              "levels = [" + ", ".join(_q(lv) for lv in levels) + "]",
              "sources = [" + (_q(fields["sources"]) if fields["sources"] else "") + "]"]
+    ignore = [n.strip() for n in str(fields["ignore_headers"] or "").split(";") if n.strip()]
+    if ignore:  # no value: the default list (STT, Ghi chú, …)
+        lines.append("ignore_headers = [" + ", ".join(_q(n) for n in ignore) + "]")
     count = 0
     for number, row in enumerate(metric_rows[1:], start=2):
         def cell(name, row=row):

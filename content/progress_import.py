@@ -2,9 +2,11 @@
 
 One row per unit ("Mã đơn vị" and/or "Tên đơn vị"), then each metric's numerator and denominator
 columns. Headers match by meaning: ignoring case, diacritics, spaces, punctuation and a leading
-"Số"/"Tổng số", and through the synonyms each metric lists in its campaign file. Units match by
-code, by name ("UBND xã Cẩm Bình", "Phường Sông Trí", "Cẩm Bình"), and by the former name of a
-merged commune when ``content/units/former_names.toml`` maps it to one current commune. Numbers
+"Số"/"Tổng số", and through the synonyms each metric lists in its campaign file. A header that is
+none of these and not on the campaign's ``ignore_headers`` list stops the whole file, naming the
+cell and what was expected. Units are resolved by ``content/progress_units.py``: code, name
+("UBND xã Cẩm Bình", "Phường Sông Trí", "Cẩm Bình"), or the former name of a merged commune
+from the cited table ``content/units/former_names.toml`` when it means one current commune. Numbers
 are read one way only (``content/numbers.py``); counts must be whole and numerators ≤
 denominators. Every problem is reported in Vietnamese with its row and column, and a file with
 any problem is not imported. Files over the size, row or cell limits, formulas without saved
@@ -16,43 +18,28 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-import re
-import tomllib
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import NamedTuple
 
 from content.campaign import Campaign
 from content.numbers import NumberError, column_convention, convention_of, parse_number, show_number
+from content.progress_units import FORMER_NAMES_FILE, Resolver, UnitRef, describe, load_former_names
 from content.text import fold_key
+
+__all__ = ["FORMER_NAMES_FILE", "UnitRef", "load_former_names", "parse_figures", "header_key", "meaning_key"]
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5_000  # a province has ~130 reporting units; more rows is not a figures file
 MAX_COLUMNS = 300
 MAX_CELLS = 300_000  # counted while reading, empty ones too: a sparse 8-million-cell sheet is refused fast
 HEADER_SEARCH_ROWS = 30
-FORMER_NAMES_FILE = Path(__file__).parent / "units" / "former_names.toml"
 
 CODE_HEADERS = {"madonvi", "ma", "madv", "madvhc", "madiaban", "maxa"}
 NAME_HEADERS = {"tendonvi", "donvi", "ten", "tendv", "tendvhc", "tendiaban", "tenxa", "coquan", "coquandonvi",
                 "tenxaphuong", "xaphuong", "donvihanhchinh"}
 TOTAL_ROW_KEYS = {"tong", "tongcong", "cong", "tongso", "tongsocong", "toantinh", "tongtoantinh"}  # summary rows
-KIND_PREFIXES = ("thanh pho ", "thi xa ", "phuong ", "xa ", "thi tran ", "huyen ", "thon ", "to dan pho ", "tinh ",
-                 "so ")
-AUTHORITY_PREFIXES = ("uy ban nhan dan ", "ubnd ")
 HEADER_FILLERS = ("tong so ", "so luong ", "tong ", "so ")
-FORMER = re.compile(r"\(\s*cu\s*\)|\bcu$")
-
-
-class UnitRef(NamedTuple):
-    """What the importer needs to know about a unit (``db.models.AdminUnit`` fits too)."""
-
-    code: str
-    name: str
-    level: str
-    parent_code: str | None = None
 
 
 @dataclass
@@ -94,17 +81,6 @@ def meaning_key(text) -> str:
             key = key[len(filler):]
             break
     return key.replace(" ", "")
-
-
-def _strip_kind(key: str) -> str:
-    for prefix in AUTHORITY_PREFIXES:
-        if key.startswith(prefix):
-            key = key[len(prefix):]
-            break
-    for prefix in KIND_PREFIXES:
-        if key.startswith(prefix):
-            return key[len(prefix):]
-    return key
 
 
 def _cell_text(value) -> str:
@@ -282,11 +258,47 @@ def _wanted(campaign: Campaign) -> dict[str, list[tuple[str, int]]]:
     return wanted
 
 
+def cell_ref(row: int, col: int) -> str:
+    """The spreadsheet name of a cell from 0-based indexes: (0, 3) -> "D1"."""
+    letters, col = "", col + 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return f"{letters}{row + 1}"
+
+
+def _expected(campaign: Campaign) -> str:
+    """What a header row may hold, for the message about an unknown header."""
+    names = ["Mã đơn vị", "Tên đơn vị"]
+    for metric in campaign.metrics:
+        names += [title for title in (metric.numerator, metric.denominator) if title not in names]
+    text = "các cột được nhận: " + ", ".join(f'"{name}"' for name in names)
+    if campaign.ignore_headers:
+        text += "; các cột được bỏ qua: " + ", ".join(f'"{name}"' for name in campaign.ignore_headers)
+    return text
+
+
+def _unknown_headers(index: int, unknown: list[tuple[int, str]], campaign: Campaign) -> list[str]:
+    """One message per header that is neither known nor on the ignore list; the first says what is expected."""
+    problems = []
+    for n, (col, title) in enumerate(unknown):
+        message = f'Ô {cell_ref(index, col)}: không nhận ra tiêu đề cột "{title}"'
+        if n == 0:
+            message += (f" ({_expected(campaign)}). Hãy sửa tiêu đề cho đúng, xoá cột không cần nhập, hoặc thêm "
+                        "tên cột vào ignore_headers trong tệp chiến dịch.")
+        else:
+            message += f" (xem các cột được nhận ở ô {cell_ref(index, unknown[0][0])})."
+        problems.append(message)
+    return problems
+
+
 def _find_header(rows: list[list], campaign: Campaign) -> tuple[int, _Columns] | None:
     wanted = _wanted(campaign)
+    ignore = {meaning_key(title) for title in campaign.ignore_headers}
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         cols = _Columns()
         found: dict[str, list[int | None]] = {}
+        unknown: list[tuple[int, str]] = []
         for col, cell in enumerate(row):
             key = header_key(cell)
             if not key:
@@ -304,20 +316,22 @@ def _find_header(rows: list[list], campaign: Campaign) -> tuple[int, _Columns] |
                         slot[role] = col
                     else:
                         cols.problems.append(
-                            f'Dòng {index + 1}: hai cột "{cols.titles[slot[role]]}" và "{cols.titles[col]}" cùng '
-                            f'là {"tử số" if role == 0 else "mẫu số"} của chỉ tiêu "{campaign.metric(metric_id).name}";'
-                            " hãy giữ một cột.")
+                            f'Ô {cell_ref(index, col)}: hai cột "{cols.titles[slot[role]]}" và "{cols.titles[col]}" '
+                            f'cùng là {"tử số" if role == 0 else "mẫu số"} của chỉ tiêu '
+                            f'"{campaign.metric(metric_id).name}"; hãy giữ một cột.')
+            elif meaning in ignore or key in ignore:
+                cols.ignored.append(_cell_text(cell))
             else:
                 near = difflib.get_close_matches(meaning, list(wanted), n=1, cutoff=0.88)
                 if near:
                     metric_id, role = wanted[near[0]][0]
                     metric = campaign.metric(metric_id)
                     cols.problems.append(
-                        f'Dòng {index + 1}, cột "{cols.titles[col]}": tiêu đề gần giống "{metric.headers(role)[0]}" '
-                        "nhưng không trùng; hãy sửa tiêu đề cho đúng (hoặc thêm tên này vào danh sách tên khác của "
-                        "chỉ tiêu trong tệp chiến dịch).")
+                        f'Ô {cell_ref(index, col)}: tiêu đề "{cols.titles[col]}" gần giống '
+                        f'"{metric.headers(role)[0]}" nhưng không trùng; hãy sửa tiêu đề cho đúng (hoặc thêm tên '
+                        "này vào danh sách tên khác của chỉ tiêu trong tệp chiến dịch).")
                 else:
-                    cols.ignored.append(_cell_text(cell))
+                    unknown.append((col, _cell_text(cell)))
         if found and cols.code is None and cols.name is None and index > 0:
             # a two-row header: unit columns on the row above, merged over this one
             for col, cell in enumerate(rows[index - 1]):
@@ -328,61 +342,12 @@ def _find_header(rows: list[list], campaign: Campaign) -> tuple[int, _Columns] |
                     cols.name, cols.titles[col] = col, _cell_text(cell)
         if (cols.code is not None or cols.name is not None) and found:
             cols.metrics = {m.id: tuple(found[m.id]) for m in campaign.metrics if m.id in found}
+            cols.problems += _unknown_headers(index, unknown, campaign)
             return index, cols
     return None
 
 
 # ---------------------------------------------------------------- units
-
-
-def load_former_names(path: Path = FORMER_NAMES_FILE) -> dict[str, str]:
-    """Former commune name (folded, without its kind) -> current unit code, from a cited table.
-
-    A former name listed for two current units is left out: it is ambiguous and must be written
-    with the current name or the code.
-    """
-    if not path.exists():
-        return {}
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    mapping: dict[str, set[str]] = {}
-    for item in data.get("former", []):
-        mapping.setdefault(_strip_kind(fold_key(item["name"])), set()).add(str(item["current_code"]))
-    return {name: next(iter(codes)) for name, codes in mapping.items() if len(codes) == 1}
-
-
-class _Resolver:
-    def __init__(self, units: Iterable, former: dict[str, str]) -> None:
-        self.by_code = {str(u.code): u for u in units}
-        self.by_key: dict[str, list] = {}
-        self.by_bare: dict[str, list] = {}
-        self.former = {name: self.by_code[code] for name, code in former.items() if code in self.by_code}
-        for unit in self.by_code.values():
-            key = fold_key(unit.name)
-            self.by_key.setdefault(key, []).append(unit)
-            self.by_bare.setdefault(_strip_kind(key), []).append(unit)
-
-    def by_name(self, name: str) -> tuple[list, bool]:
-        """The units a name may mean, and whether it was written as a former name ("xã X (cũ)")."""
-        key = fold_key(name)
-        former = bool(FORMER.search(key))
-        key = FORMER.sub("", key).strip()
-        bare = _strip_kind(key)
-        old = self.former.get(bare)
-        if former:
-            return ([old] if old is not None else []), True
-        current = self.by_key.get(key) or self.by_bare.get(bare, [])
-        if old is not None and all(u.code != old.code for u in current):
-            current = [*current, old]
-        return current, False
-
-    def closest(self, name: str, n: int = 3) -> list:
-        bare = _strip_kind(FORMER.sub("", fold_key(name)).strip())
-        names = difflib.get_close_matches(bare, list(self.by_bare), n=n, cutoff=0.6)
-        return [unit for key in names for unit in self.by_bare[key]][:n]
-
-
-def _describe(units: list) -> str:
-    return ", ".join(f"{u.name} (mã {u.code})" for u in units)
 
 
 def _cell_name(titles: dict[int, str], col: int | None, fallback: str) -> str:
@@ -418,11 +383,11 @@ def _read_count(raw, convention, line: int, title: str, errors: list[str]) -> fl
 
 
 def parse_figures(data: bytes, filename: str, campaign: Campaign, units: Iterable = (),
-                  former_names: dict[str, str] | None = None) -> ParsedFile:
+                  former_names: dict[str, str | tuple[str, ...]] | None = None) -> ParsedFile:
     """Read a figures file for ``campaign``; ``units`` are the units rows may name.
 
     Never raises for a bad file: every problem becomes a Vietnamese message in ``errors``.
-    ``former_names`` (former name -> current code) defaults to ``content/units/former_names.toml``.
+    ``former_names`` (former name -> current code or codes) defaults to ``content/units/former_names.toml``.
     """
     parsed = ParsedFile()
     try:
@@ -447,7 +412,9 @@ def parse_figures(data: bytes, filename: str, campaign: Campaign, units: Iterabl
     parsed.ignored_columns = cols.ignored
     errors = parsed.errors
     errors.extend(cols.problems)
-    resolver = _Resolver(units, load_former_names() if former_names is None else former_names)
+    if errors:
+        return parsed  # a header problem stops the whole file: no row is read
+    resolver = Resolver(units, load_former_names() if former_names is None else former_names)
     seen: dict[str, int] = {}
     body = rows[header_index + 1:]
 
@@ -485,10 +452,12 @@ def parse_figures(data: bytes, filename: str, campaign: Campaign, units: Iterabl
                 matches, former = [], False
                 column, shown = _cell_name(cols.titles, cols.code, "Mã đơn vị"), code_text
             if len(matches) > 1:
-                errors.append(
-                    f'Dòng {line}, cột "{column}": tên "{shown}" trùng với nhiều đơn vị: '
-                    f"{_describe(matches)}. Hãy ghi mã đơn vị."
-                )
+                if former or not resolver.is_current_name(name_text):
+                    errors.append(f'Dòng {line}, cột "{column}": tên cũ "{shown}" đã sáp nhập vào nhiều đơn vị hiện '
+                                  f"nay: {describe(matches)}. Hãy ghi tên mới hoặc mã đơn vị hiện nay.")
+                else:
+                    errors.append(f'Dòng {line}, cột "{column}": tên "{shown}" trùng với nhiều đơn vị: '
+                                  f"{describe(matches)}. Hãy ghi mã đơn vị.")
                 continue
             if not matches:
                 if former:
@@ -498,7 +467,7 @@ def parse_figures(data: bytes, filename: str, campaign: Campaign, units: Iterabl
                     message = f'Dòng {line}, cột "{column}": không tìm thấy đơn vị "{shown}".'
                     hint = resolver.closest(name_text) if name_text else []
                     if hint:
-                        message += f" Có phải: {_describe(hint)}?"
+                        message += f" Có phải: {describe(hint)}?"
                 errors.append(message)
                 continue
             unit = matches[0]

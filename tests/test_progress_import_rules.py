@@ -132,20 +132,28 @@ def test_former_commune_names_map_to_their_current_commune_when_unambiguous():
     former = {"cam huy": "18900"}  # a table row: former "Xã Cẩm Huy" is today's Cẩm Bình (test data)
     parsed = parse([header, ["xã Cẩm Huy (cũ)", 3, 4], ["Cẩm Xuyên", 1, 2]], former_names=former)
     assert parsed.errors == [] and [r.unit_code for r in parsed.rows] == ["18900", "18901"]
-    # a former name equal to a current commune's name (another commune) is ambiguous: refused
+    # a former name equal to a current commune's name: written plainly it is today's commune,
+    # written with "(cũ)" it is the former one
     parsed = parse([header, ["Cẩm Xuyên", 3, 4]], former_names={"cam xuyen": "18900"})
-    assert len(parsed.errors) == 1 and "trùng với nhiều đơn vị" in parsed.errors[0]
+    assert parsed.errors == [] and [r.unit_code for r in parsed.rows] == ["18901"]
+    parsed = parse([header, ["Xã Cẩm Xuyên (cũ)", 3, 4]], former_names={"Xã Cẩm Xuyên": "18900"})
+    assert parsed.errors == [] and [r.unit_code for r in parsed.rows] == ["18900"]
 
 
-def test_a_former_names_table_row_for_two_communes_is_left_out(tmp_path):
+def test_a_former_name_for_two_communes_is_refused_with_its_candidates(tmp_path):
     from content.progress_import import load_former_names
 
     table = tmp_path / "former.toml"
-    table.write_text('[[former]]\nname = "Xã A"\ncurrent_code = "1"\nsource = "x"\n'
-                     '[[former]]\nname = "Xã A"\ncurrent_code = "2"\nsource = "x"\n'
-                     '[[former]]\nname = "Thị trấn B"\ncurrent_code = "3"\nsource = "x"\n', encoding="utf-8")
-    assert load_former_names(table) == {"b": "3"}
-    assert load_former_names() == {}  # the shipped table is empty until rows are cited
+    table.write_text('[[former]]\nname = "Xã Cẩm Huy"\ncurrent_code = "18900"\n'
+                     '[[former]]\nname = "Xã Cẩm Huy"\ncurrent_code = "18901"\n'
+                     '[[former]]\nname = "Thị trấn B"\ncurrent_code = "3"\n', encoding="utf-8")
+    former = load_former_names(table)
+    assert former == {"Xã Cẩm Huy": ("18900", "18901"), "Thị trấn B": ("3",)}
+    header = ["Tên đơn vị", "Hồ sơ nộp trực tuyến", "Tổng hồ sơ tiếp nhận"]
+    for written in ("Xã Cẩm Huy", "xã Cẩm Huy (cũ)"):
+        parsed = parse([header, [written, 3, 4]], former_names=former)
+        assert not parsed.ok and len(parsed.errors) == 1
+        assert "Xã Cẩm Bình (mã 18900)" in parsed.errors[0] and "Xã Cẩm Xuyên (mã 18901)" in parsed.errors[0]
 
 
 def test_an_ambiguous_or_near_miss_header_stops_the_whole_file():
@@ -207,9 +215,11 @@ def test_thousands_of_unknown_headers_make_one_short_answer():
     header = ["Mã đơn vị", "Hồ sơ nộp trực tuyến", "Tổng hồ sơ tiếp nhận"] + [f"Cột lạ {i}" for i in range(250)]
     rows = [header] + [["X" + str(i), 1, 2] for i in range(300)]
     parsed = parse(rows)
-    assert len(parsed.errors) == 300
+    assert len(parsed.errors) == 250 and parsed.rows == []  # an unknown header stops the file: no row is read
+    assert parsed.errors[0].startswith('Ô D1: không nhận ra tiêu đề cột "Cột lạ 0"')
+    assert parsed.errors[249].startswith('Ô IS1: không nhận ra tiêu đề cột "Cột lạ 249"')
     reply = errors_reply("lon.xlsx", parsed.errors)
-    assert reply.text.count("\n• ") == MAX_ERRORS_SHOWN + 1 and "280" in reply.text
+    assert reply.text.count("\n• ") == MAX_ERRORS_SHOWN + 1 and "230" in reply.text
     assert len(reply.text) < 4096  # one message
 
 

@@ -33,9 +33,16 @@ async def cmd_content_check(args, app) -> int:
     from content.kb import main
 
     code = main([])
+    from content.progress_units import check_former_names
+    from db.units import current_units
+
     problems = check_campaigns()  # campaign files: the same checks as `campaign new`
     for problem in problems:
         print(f"campaign: {problem}", file=sys.stderr)
+    former = check_former_names(current_units())  # the former → current commune names table
+    for problem in former:
+        print(f"units: {problem}", file=sys.stderr)
+    problems += former
     return code or (1 if problems else 0)
 
 
