@@ -45,6 +45,7 @@ DEFAULT_FILES = [
     *sorted((REPO_ROOT / "tests" / "data").glob("questions-holdout*.tsv")),
 ]
 SPEED_MATCHES = 20_000
+FRESH_PASSES = 3  # passes over the distinct questions without the answer cache
 RELABELS = REPO_ROOT / "tests" / "data" / "relabels.tsv"
 """Topics written after a question file that answer some of its questions at least as well as
 the label (the shared sample is read-only): ``question<TAB>also acceptable ids``."""
@@ -280,12 +281,15 @@ def main(argv: list[str] | None = None) -> int:
         baseline.best(question)
     base_rate = len(batch) / (time.perf_counter() - started)
     unique = list(dict.fromkeys(questions))
-    started = time.perf_counter()
-    for question in unique:
-        matcher._match_uncached(question)
-    fresh_rate = len(unique) / (time.perf_counter() - started)
+    fresh_rates = []
+    for _ in range(FRESH_PASSES):  # the best pass: the machine is shared, a pass may be slowed
+        started = time.perf_counter()
+        for question in unique:
+            matcher._match_uncached(question)
+        fresh_rates.append(len(unique) / (time.perf_counter() - started))
     print(f"\nspeed ({len(batch)} matches, one process): matcher {ours_rate:,.0f} q/s with its answer "
-          f"cache, {fresh_rate:,.0f} q/s on {len(unique)} distinct questions without it; "
+          f"cache, {max(fresh_rates):,.0f} q/s on {len(unique)} distinct questions without it "
+          f"(best of {FRESH_PASSES} passes; all: {', '.join(f'{r:,.0f}' for r in fresh_rates)}); "
           f"baseline {base_rate:,.0f} q/s")
     print(f"matcher index build: {cold * 1000:.0f} ms learning from the examples, "
           f"{build * 1000:.0f} ms with what was learned read from the cache")

@@ -42,11 +42,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from content import smalltalk
-from content.matcher_chargram import CentroidIndex
+from content.matcher_bm25 import PostingArrays
+from content.matcher_chargram import CentroidIndex, Vectoriser
 from content.matcher_english import EnglishMatcher
 from content.matcher_evidence import (  # noqa: F401  (the weights are re-exported for tuning)
     BIGRAM_WEIGHT,
@@ -74,7 +76,6 @@ from content.matcher_text import (
     OUT_OF_SCOPE_CUES,
     _content_tokens,
     _fold,
-    _has_marks,
     _is_generic,
     _strip_html,
     _terms,
@@ -158,20 +159,6 @@ class _FieldIndex:
 
 
 @dataclass(frozen=True)
-class _Posting:
-    """Everything the matcher needs about one term of one spelling space."""
-
-    idf: float | None  # topic level (None: only in the example index... never in practice)
-    ex_idf: float | None  # example level (None: only in bodies)
-    topics: list[tuple[int, float]]  # (topic, idf x weighted BM25 tf part)
-    examples: list[tuple[int, float]]  # (example document, ex_idf x BM25 tf part)
-    topic_part: dict[int, float]
-    examples_of: dict[int, list[tuple[int, float]]]  # topic -> its example postings
-    topic_max: float  # the best topic's part
-    example_max: float  # the best example's part
-
-
-@dataclass(frozen=True)
 class MatchResult:
     """What the matcher decided for one question."""
 
@@ -246,7 +233,6 @@ class Matcher(EvidenceMixin):
         self._unknown_idf = math.log(1 + (n + 0.5) / 0.5) ** IDF_POWER
         # precomputed per-term contributions: term -> list of (topic, weighted bm25 tf part)
         self._contrib: dict[str, dict[str, list[tuple[int, float]]]] = {"acc": {}, "fold": {}}
-        self._contrib_map: dict[str, dict[str, dict[int, float]]] = {"acc": {}, "fold": {}}
         for space in ("acc", "fold"):
             merged: dict[str, dict[int, float]] = defaultdict(dict)
             for fname, index in self._fields[space].items():
@@ -257,11 +243,9 @@ class Matcher(EvidenceMixin):
                         norm = K1 * (1 - B + B * index.lengths[idx] / index.avg_len)
                         slot[idx] = slot.get(idx, 0.0) + weight * tf * (K1 + 1) / (tf + norm)
             self._contrib[space] = {term: list(post.items()) for term, post in merged.items()}
-            self._contrib_map[space] = dict(merged)
         self._max_field_weight = sum(FIELD_WEIGHTS.values()) * (K1 + 1)  # saturation everywhere
         self._vocab_fold = sorted({t for t in self._idf["fold"] if " " not in t and len(t) >= 3})
         self._vocab_fold_set = set(self._vocab_fold)
-        self._topic_terms = topic_terms
         # fuzzy: folded canonical example questions (and titles), per topic; and the same
         # without the generic words, for the confidence
         self._fuzzy_choices: list[list[str]] = []
@@ -311,23 +295,19 @@ class Matcher(EvidenceMixin):
             }
         self._ex_unknown_idf = math.log(1 + (m + 0.5) / 0.5) ** IDF_POWER
         self._m = m
-        # one look-up per query term: idf, topic postings and example postings with the idf
-        # multiplied in, and the example postings grouped by topic (for the confidence)
-        self._post: dict[str, dict[str, _Posting]] = {"acc": {}, "fold": {}}
-        for space in ("acc", "fold"):
-            idf_of, ex_idf_of = self._idf[space], self._ex_idf[space]
-            for term in idf_of.keys() | ex_idf_of.keys():
-                idf = idf_of.get(term)
-                ex_idf = ex_idf_of.get(term)
-                topic_post = [(idx, idf * part) for idx, part in self._contrib[space].get(term, ())]
-                ex_post = [(doc, ex_idf * part) for doc, part in self._ex_contrib[space].get(term, ())]
-                by_topic: dict[int, list[tuple[int, float]]] = defaultdict(list)
-                for doc, part in ex_post:
-                    by_topic[self._ex_owner[doc]].append((doc, part))
-                self._post[space][term] = _Posting(
-                    idf, ex_idf, topic_post, ex_post, dict(topic_post), dict(by_topic),
-                    max((part for _, part in topic_post), default=0.0),
-                    max((part for _, part in ex_post), default=0.0))
+        # one row per (space, term): its idfs, its postings with the idf multiplied in
+        self._postings = PostingArrays(self._idf, self._ex_idf, self._contrib, self._ex_contrib,
+                                       self._ex_owner, n)
+        # fuzzy matching compares the sorted tokens (token_sort_ratio = ratio of sorted tokens):
+        # sorted once here, not for every question
+        self._sorted_choices = [[" ".join(sorted(key.split())) for key in keys]
+                                for keys in self._fuzzy_choices]
+        self._sorted_domain = [[" ".join(sorted(key.split())) for key in keys]
+                               for keys in self._domain_choices]
+        self._vectoriser = Vectoriser(self._centroids.vocab, self._centroids.idf)
+        # the centroids and the learned weights side by side: one product scores both
+        self._joint = (np.hstack([self._centroids.matrix, self._learned.weights])
+                       if self._learned.same_features(self._centroids.vocab, self._centroids.idf) else None)
         self._kinds: dict[tuple[str, str], tuple[float, float] | None] = {}
         cues = [unicodedata.normalize("NFC", c).replace("_", " ") for c in OUT_OF_SCOPE_CUES.split()]
         self._cues_acc = frozenset(c for c in cues if c not in self._idf["acc"])
@@ -399,78 +379,91 @@ class Matcher(EvidenceMixin):
                     weights[i] = TYPO_WEIGHT
         acc_idf = self._idf["acc"]
         out: list[tuple[str, str, float, str]] = []
-        grams: list[tuple[str, float]] = [(tok, w) for tok, w in zip(tokens, weights)]
-        grams.extend(
-            (f"{a} {b}", BIGRAM_WEIGHT * min(wa, wb))
-            for (a, wa), (b, wb) in zip(zip(tokens, weights), zip(tokens[1:], weights[1:]))
-        )
-        for term, weight in grams:
-            if _has_marks(term):
+        # (term, its folded spelling, weight): the unigrams, then the bigrams
+        grams = list(zip(tokens, folded, weights))
+        grams.extend((f"{a} {b}", f"{fa} {fb}", BIGRAM_WEIGHT * min(wa, wb))
+                     for (a, fa, wa), (b, fb, wb) in zip(grams, grams[1:]))
+        for term, folded_term, weight in grams:
+            if folded_term != term:  # written with diacritics
                 if term in acc_idf:
                     out.append(("acc", term, weight, term))
                 else:  # e.g. a wrong tone mark: half credit, but the confidence counts it unknown
-                    out.append(("fold", _fold(term), -weight * FOLDED_FALLBACK, term))
+                    out.append(("fold", folded_term, -weight * FOLDED_FALLBACK, term))
             else:
                 out.append(("fold", term, weight, term))
         return out, folded, normalized
 
-    def _scores(self, terms: list[tuple[str, str, float, str]], folded: list[str]
-                ) -> tuple[list[float], list[float], list[float], str]:
+    def _scores(self, terms: list[tuple[str, str, float, str]], folded: list[str],
+                evidence_weights: list[float]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, tuple[np.ndarray, np.ndarray]]:
         """Return per topic: BM25 share of the ideal (topic level), same (best example), fuzzy;
-        then the normalised query.
+        then the normalised query, and the BM25 sums per topic and per example of the terms
+        weighted by ``evidence_weights`` (one per term: the confidence's).
         """
         n = self._n
-        bm25 = [0.0] * n
-        ex_scores = [0.0] * self._m
         ideal = ex_ideal = 0.0
         unknown_idf, ex_unknown_idf = self._unknown_idf, self._ex_unknown_idf
-        for space, term, weight, _typed in terms:
+        rows: list[int] = []
+        weights: list[float] = []
+        evidence: list[float] = []
+        table = self._postings.rows
+        for (space, term, weight, _typed), evidence_weight in zip(terms, evidence_weights):
             share = 1.0 if " " not in term else 0.5  # an unknown bigram counts half
             known_as_written = weight > 0
             if not known_as_written:
                 weight = -weight
-            post = self._post[space].get(term)
-            if post is None:
-                ideal += weight * share * unknown_idf
-                ex_ideal += weight * share * ex_unknown_idf
-                continue
-            idf = post.idf
-            if not known_as_written or idf is None:
-                # unknown (or accented term found only once folded): counts fully against us
-                ideal += weight * share * unknown_idf
-            else:
-                ideal += weight * idf
-            for idx, part in post.topics:
-                bm25[idx] += weight * part
-            ex_idf = post.ex_idf
-            if not known_as_written or ex_idf is None:
-                ex_ideal += weight * share * ex_unknown_idf
-            else:
-                ex_ideal += weight * ex_idf
-            for doc, part in post.examples:
-                ex_scores[doc] += weight * part
+            found = table[space].get(term)
+            row, idf, ex_idf = found[:3] if found is not None else (-1, None, None)
+            # an unknown term (or an accented one found only once folded) counts fully against us
+            ideal += weight * idf if known_as_written and idf is not None else weight * share * unknown_idf
+            ex_ideal += (weight * ex_idf if known_as_written and ex_idf is not None
+                         else weight * share * ex_unknown_idf)
+            if found is not None:
+                rows.append(row)
+                weights.append(weight)
+                evidence.append(evidence_weight)
         query = " ".join(folded)
         if not query or ideal <= 0:
-            return [0.0] * n, [0.0] * n, [0.0] * n, ""
-        scale = 1.0 / (ideal * self._max_field_weight)
-        topic_share = [score * scale for score in bm25]
-        example_share = [0.0] * n
-        scale = 1.0 / (ex_ideal * (K1 + 1))
-        owner = self._ex_owner
-        for doc, score in enumerate(ex_scores):
-            if score > 0.0:
-                share = score * scale
-                if share > example_share[owner[doc]]:
-                    example_share[owner[doc]] = share
-        fuzzy = [0.0] * n
-        lexical = [TOPIC_WEIGHT * t / TOPIC_SHARE_FULL + EXAMPLE_WEIGHT * e / EXAMPLE_SHARE_FULL
-                   for t, e in zip(topic_share, example_share)]
-        for idx in sorted(range(n), key=lexical.__getitem__, reverse=True)[:FUZZY_CANDIDATES]:
-            hit = process.extractOne(query, self._fuzzy_choices[idx], scorer=fuzz.token_sort_ratio,
-                                     score_cutoff=30)
-            if hit is not None:
-                fuzzy[idx] = hit[1] / 100.0
-        return topic_share, example_share, fuzzy, query
+            return np.zeros(n), np.zeros(n), np.zeros(n), "", (np.zeros(n), np.zeros(self._m))
+        (bm25, ex_scores), evidence_sums = self._postings.scores(rows, weights, evidence)
+        topic_share = bm25 * (1.0 / (ideal * self._max_field_weight))
+        example_share = self._postings.best_example(ex_scores * (1.0 / (ex_ideal * (K1 + 1))))
+        lexical = (TOPIC_WEIGHT * topic_share / TOPIC_SHARE_FULL
+                   + EXAMPLE_WEIGHT * example_share / EXAMPLE_SHARE_FULL)
+        return topic_share, example_share, self._fuzzy(query, lexical), query, evidence_sums
+
+    def _fuzzy(self, query: str, lexical: np.ndarray) -> np.ndarray:
+        """token_sort_ratio of the question against the examples of the FUZZY_CANDIDATES best
+        topics by ``lexical`` (0 elsewhere and under a ratio of 30): one rapidfuzz call."""
+        fuzzy = np.zeros(self._n)
+        choices: list[str] = []
+        topics: list[int] = []
+        starts: list[int] = []
+        for idx in (-lexical).argsort(kind="stable")[:FUZZY_CANDIDATES].tolist():
+            if self._sorted_choices[idx]:
+                topics.append(idx)
+                starts.append(len(choices))
+                choices.extend(self._sorted_choices[idx])
+        if choices:
+            ratios = process.cdist([" ".join(sorted(query.split()))], choices, scorer=fuzz.ratio,
+                                   dtype=np.float64, score_cutoff=30, workers=1)[0]
+            fuzzy[topics] = np.maximum.reduceat(ratios, starts) / 100.0
+        return fuzzy
+
+    def _cosines_and_probabilities(self, folded: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per topic: the cosine with its n-gram centroid, the learned model's probability."""
+        n = self._n
+        vector = self._vectoriser.vector(folded)
+        if vector is not None and self._joint is not None:
+            idx, vals = vector
+            both = vals @ self._joint[idx]
+            cosines, probs = both[:n], self._learned.softmax(both[n:])
+        else:
+            cosines = self._centroids.scores(folded, vector)
+            probs = self._learned.probabilities(folded)
+        if len(folded) <= SHORT_QUESTION_TOKENS:
+            probs = np.full(n, 1.0 / n)
+        return cosines, probs
 
     def match(self, question: str) -> MatchResult:
         """Return the topic to answer, or suggestions, or nothing (abstain)."""
@@ -482,7 +475,7 @@ class Matcher(EvidenceMixin):
     def _match_uncached(self, question: str) -> MatchResult:
         if not self._n:
             return MatchResult(None, 0.0, [], [])
-        if HELP_TOPIC in self.ids and smalltalk.classify(question) is smalltalk.Kind.PERSON:
+        if HELP_TOPIC in self.ids and smalltalk.wants_person(question):
             # "có ai đến giúp không", "I can't do it alone": where to find a person
             return MatchResult(HELP_TOPIC, 1.0, [], [(HELP_TOPIC, 1.0)], 1.0,
                                "en" if is_english(question) else "vi")
@@ -493,22 +486,24 @@ class Matcher(EvidenceMixin):
                                [(self.ids[i], p) for i, p in ranked], 0.0, "en")
         expanded = expand_tokens(question or "")
         terms, folded, normalized = self._query_terms(question or "", expanded)
-        topic_share, example_share, fuzzy, query = self._scores(terms, folded)
+        domain = self._domain_terms(terms)
+        topic_share, example_share, fuzzy, query, evidence_sums = self._scores(terms, folded, domain.weights)
         if not query:
             return MatchResult(None, 0.0, [], [])
         # a bare subject ("thanh toán") names no question: the learned model would pick the
         # sibling with most examples, so it ranks only questions of more words
-        probs = (self._learned.probabilities(folded) if len(folded) > SHORT_QUESTION_TOKENS
-                 else [1.0 / self._n] * self._n)
-        rank = [_rank_score(*features) + CENTROID_WEIGHT * cos + LEARNED_WEIGHT * p for features, cos, p
-                in zip(zip(topic_share, example_share, fuzzy), self._centroids.scores(folded), probs)]
-        order = sorted(range(self._n), key=lambda i: (-rank[i], i))
+        cosines, probs_array = self._cosines_and_probabilities(folded)
+        rank_array = (_rank_score(topic_share, example_share, fuzzy) + CENTROID_WEIGHT * cosines
+                      + LEARNED_WEIGHT * probs_array)
+        order = (-rank_array).argsort(kind="stable").tolist()
+        rank = rank_array.tolist()
+        probs = probs_array.tolist()
         candidates = [(self.ids[i], round(min(1.0, rank[i]), 4)) for i in order[:5]]
         best = order[0]
         if rank[best] <= 0:
             return MatchResult(None, 0.0, [], candidates)
         margin = probs[best] - max((p for i, p in enumerate(probs) if i != best), default=0.0)
-        d_topic, d_example, d_fuzzy, known, coverage = self._evidence(terms, folded, best)
+        d_topic, d_example, d_fuzzy, known, coverage = self._evidence(domain, *evidence_sums, folded, best)
         evidence = max(_rank_score(d_topic, d_example, d_fuzzy), COVERAGE_WEIGHT * coverage)
         conf = min(1.0, evidence) * (KNOWN_BASE + (1 - KNOWN_BASE) * known)
         if _ARITHMETIC.search(question):
@@ -520,7 +515,7 @@ class Matcher(EvidenceMixin):
                 conf *= UNANCHORED_CUE_FACTOR
         if (conf < ANSWER_THRESHOLD and self.ids[best] in SMALL_TALK_TOPICS
                 and rank[best] >= SMALL_TALK_RANK and rank[best] - rank[order[1]] >= SMALL_TALK_MARGIN
-                and not self._has_cue(normalized, expanded) and not _ARITHMETIC.search(question)):
+                and not _ARITHMETIC.search(question) and not self._has_cue(normalized, expanded)):
             return MatchResult(self.ids[best], ANSWER_THRESHOLD, [], candidates, margin)
         if conf < CLARIFY_THRESHOLD:
             return MatchResult(None, conf, [], candidates, margin)

@@ -52,6 +52,73 @@ def query_vector(folded_tokens: Sequence[str], vocab: dict[str, int], idf: np.nd
     return idx, vals / math.sqrt(float(vals @ vals))
 
 
+TOKENS_AT_MOST = 20_000  # tokens and token pairs whose feature columns are remembered
+_TF_ARRAY = np.array(_TF)
+
+
+class Vectoriser:
+    """``query_vector`` with each token's and each pair of neighbours' features looked up once.
+
+    The n-grams of " tok tok " are those inside one " tok " and those with a space inside them
+    (not at an end), which span two neighbours and depend on those two only (n <= 4): both kinds
+    are remembered, so a question costs a few dictionary look-ups. The same vector up to the
+    order of its columns (sums over it may differ in the last bit)."""
+
+    def __init__(self, vocab: dict[str, int], idf: np.ndarray) -> None:
+        self._vocab = vocab
+        self._idf = idf
+        self._tokens: dict[str, list[int]] = {}
+        self._pairs: dict[tuple[str, str], list[int]] = {}
+
+    def _known(self, grams: list[str]) -> list[int]:
+        return [col for col in map(self._vocab.get, grams) if col is not None]
+
+    def _token_columns(self, token: str) -> list[int]:
+        """Columns of the n-grams inside " token " and of the token itself."""
+        cols = self._tokens.get(token)
+        if cols is None:
+            text = f" {token} "
+            cols = self._known(["c" + text[i : i + size] for size in CHAR_SIZES
+                                for i in range(len(text) - size + 1)] + ["w" + token])
+            if len(self._tokens) < TOKENS_AT_MOST:
+                self._tokens[token] = cols
+        return cols
+
+    def _pair_columns(self, first: str, second: str) -> list[int]:
+        """Columns of the n-grams across the space between two neighbours, and of the bigram."""
+        cols = self._pairs.get((first, second))
+        if cols is None:
+            text = f" {first} {second} "
+            space = len(first) + 1
+            # windows starting inside " first" (not before it) with the space strictly inside
+            grams = ["c" + text[start : start + size] for size in CHAR_SIZES
+                     for start in range(max(0, space - size + 2), space)]
+            cols = self._known([*grams, f"b{first} {second}"])
+            if len(self._pairs) < TOKENS_AT_MOST:
+                self._pairs[(first, second)] = cols
+        return cols
+
+    def vector(self, folded_tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
+        """The unit TF-IDF vector of a question over the vocab: (columns, values), None if empty."""
+        cols: list[int] = []
+        for token in folded_tokens:
+            cols.extend(self._token_columns(token))
+        for pair in zip(folded_tokens, folded_tokens[1:]):
+            cols.extend(self._pair_columns(*pair))
+        if not cols:
+            return None
+        # the distinct columns and how often each occurs: sorted, then cut where they change
+        ordered = np.array(cols, dtype=np.int64)
+        ordered.sort()
+        change = np.empty(len(ordered) + 1, dtype=bool)
+        change[0] = change[-1] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=change[1:-1])
+        firsts = change.nonzero()[0]
+        idx = ordered[firsts[:-1]]
+        vals = _TF_ARRAY[np.minimum(np.diff(firsts), 63)] * self._idf[idx]
+        return idx, vals / math.sqrt(float(vals @ vals))
+
+
 class CentroidIndex:
     """Cosine of a question with each topic's TF-IDF centroid."""
 
@@ -80,10 +147,26 @@ class CentroidIndex:
         self._idf = idf
         self._n = n_topics
 
-    def scores(self, folded_tokens: Sequence[str]) -> list[float]:
-        """Cosine with each topic centroid (0 for a question sharing no feature)."""
-        vector = query_vector(folded_tokens, self._vocab, self._idf)
+    @property
+    def vocab(self) -> dict[str, int]:
+        return self._vocab
+
+    @property
+    def idf(self) -> np.ndarray:
+        return self._idf
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """The unit centroids, one row per feature of the vocab, one column per topic."""
+        return self._centroids
+
+    def scores(self, folded_tokens: Sequence[str],
+               vector: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """Cosine with each topic centroid (0 for a question sharing no feature); ``vector``:
+        the question's ``query_vector`` over this index's vocab and idf, if already known."""
         if vector is None:
-            return [0.0] * self._n
+            vector = query_vector(folded_tokens, self._vocab, self._idf)
+        if vector is None:
+            return np.zeros(self._n)
         idx, vals = vector
-        return (vals @ self._centroids[idx]).tolist()
+        return vals @ self._centroids[idx]

@@ -59,7 +59,7 @@ class EnglishMatcher:
         tokens = english_tokens(question)
         if not tokens or self._learned is None:
             return None, 0.0, [], []
-        probs = self._learned.probabilities(tokens)
+        probs = self._learned.probabilities(tokens).tolist()
         order = sorted(range(len(probs)), key=lambda i: (-probs[i], i))
         candidates = [(i, round(probs[i], 4)) for i in order[:5]]
         best = order[0]

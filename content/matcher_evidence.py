@@ -7,6 +7,9 @@ Ranking uses every word; the confidence only the question's domain words (see
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from content.matcher_text import (
@@ -48,6 +51,20 @@ TYPO_WEIGHT = 0.7  # a term found only after typo correction
 
 
 
+class DomainTerms(NamedTuple):
+    """Sums over a question's domain terms (``EvidenceMixin._domain_terms``)."""
+
+    ideal: float
+    ex_ideal: float
+    mass: float
+    known: float
+    cover: float
+    ex_cover: float
+    missing: float
+    ex_missing: float
+    weights: list[float]  # per term of the question: its weight as evidence (0: none)
+
+
 class EvidenceMixin:
     """Evidence and cue methods; ``Matcher`` provides the index they read."""
 
@@ -55,13 +72,14 @@ class EvidenceMixin:
         """The (start, end) token spans of the out-of-scope cues in ``tokens``."""
         spans = []
         cues_acc, cues_fold = self._cues_acc, self._cues_fold
+        marked = [_has_marks(tok) for tok in tokens]
         for i, tok in enumerate(tokens):
-            for size in (1, 2):
-                if i + size > len(tokens):
-                    break
-                gram = tok if size == 1 else f"{tok} {tokens[i + 1]}"
-                if (gram in cues_acc) if _has_marks(gram) else (gram in cues_fold):
-                    spans.append((i, i + size))
+            if (tok in cues_acc) if marked[i] else (tok in cues_fold):
+                spans.append((i, i + 1))
+            if i + 1 < len(tokens):
+                gram = f"{tok} {tokens[i + 1]}"  # marked when either word is
+                if (gram in cues_acc) if marked[i] or marked[i + 1] else (gram in cues_fold):
+                    spans.append((i, i + 2))
         return spans
 
     def _has_cue(self, tokens: list[str], expanded: list[str] | None = None) -> bool:
@@ -111,8 +129,8 @@ class EvidenceMixin:
         else:
             first, second = term.split(" ")
             generic = (_is_generic(first, folded_space), _is_generic(second, folded_space))
-            known = term in self._post[space]
-            fold_known = self._post["fold"]
+            known = term in self._postings.rows[space]
+            fold_known = self._postings.rows["fold"]
             if all(generic) or (any(generic) and not known):
                 kind = None  # "hôm nay"; "nấu canh" half generic and unknown: no evidence either way
             elif not known and not (_fold(first) in fold_known and _fold(second) in fold_known):
@@ -123,31 +141,28 @@ class EvidenceMixin:
             self._kinds[key] = kind
         return kind
 
-    def _evidence(self, terms: list[tuple[str, str, float, str]], folded: list[str], best: int
-                  ) -> tuple[float, float, float, float, float]:
-        """How well topic ``best`` explains the question's domain words, ignoring generic ones.
-
-        Return the same three features as the ranking (topic BM25 share, best example share,
-        fuzzy ratio), computed over the non-generic terms only, the idf-weighted share of
-        those terms the knowledge base knows, and the rank score the whole knowledge base would
-        get (each term explained by whichever topic explains it best). A question made of generic words only ("hôm nay
-        bao nhiêu") scores 0. A single syllable typed without diacritics earns only
-        FOLD_SYLLABLE_CREDIT: "gia" in "gia vang" matching "giá trị" or "giả mạo" is weak evidence.
-        """
-        ideal = ex_ideal = mass = known = score = cover = ex_cover = missing = ex_missing = 0.0
-        ex_scores: dict[int, float] = {}
+    def _domain_terms(self, terms: list[tuple[str, str, float, str]]) -> DomainTerms:
+        """What the evidence needs of a question's terms, whichever topic ranks first."""
+        ideal = ex_ideal = mass = known = cover = ex_cover = missing = ex_missing = 0.0
+        weights: list[float] = []
         unknown_idf, ex_unknown_idf = self._unknown_idf, self._ex_unknown_idf
+        table = self._postings.rows
+        kinds = self._kinds
         for space, term, weight, typed in terms:
             # an accented term known only once folded is judged as typed ("thời tiết", not "thoi")
-            kind = self._evidence_kind("acc", typed) if weight < 0 else self._evidence_kind(space, term)
+            key = ("acc", typed) if weight < 0 else (space, term)
+            kind = kinds.get(key, False)
+            if kind is False:
+                kind = self._evidence_kind(*key)
             if kind is None:
+                weights.append(0.0)
                 continue
             share, credit = kind
             accented_unknown = weight < 0
             if weight < 0:  # accented, unknown as written, known folded: as if typed folded
                 weight = -weight / FOLDED_FALLBACK
                 credit = FOLD_SYLLABLE_CREDIT
-            post = self._post[space].get(term)
+            post = table[space].get(term)
             idf = post.idf if post is not None else None
             if share == 1.0:
                 # an accented word unknown as written ("đơ") weighs what an unknown word does,
@@ -160,7 +175,6 @@ class EvidenceMixin:
                 missing += weight * (1.0 - share) * unknown_idf
             else:
                 ideal += weight * idf
-                score += credit * weight * post.topic_part.get(best, 0.0)
                 cover += credit * weight * post.topic_max
             ex_idf = post.ex_idf if post is not None else None
             if ex_idf is None:
@@ -169,8 +183,24 @@ class EvidenceMixin:
             else:
                 ex_ideal += weight * ex_idf
                 ex_cover += credit * weight * post.example_max
-                for doc, part in post.examples_of.get(best, ()):
-                    ex_scores[doc] = ex_scores.get(doc, 0.0) + credit * weight * part
+            weights.append(credit * weight)
+        return DomainTerms(ideal, ex_ideal, mass, known, cover, ex_cover, missing, ex_missing, weights)
+
+    def _evidence(self, domain: DomainTerms, topic_scores: np.ndarray, ex_scores: np.ndarray,
+                  folded: list[str], best: int) -> tuple[float, float, float, float, float]:
+        """How well topic ``best`` explains the question's domain words, ignoring generic ones.
+
+        ``topic_scores`` and ``ex_scores``: the BM25 sums of the question's domain terms
+        (weighted by ``domain.weights``) per topic and per example. Return the same three
+        features as the ranking (topic BM25 share, best example share, fuzzy ratio), computed
+        over the non-generic terms only, the idf-weighted share of those terms the knowledge
+        base knows, and the rank score the whole knowledge base would get (each term explained
+        by whichever topic explains it best). A question made of generic words only ("hôm nay
+        bao nhiêu") scores 0. A single syllable typed without diacritics earns only
+        FOLD_SYLLABLE_CREDIT: "gia" in "gia vang" matching "giá trị" or "giả mạo" is weak evidence.
+        """
+        ideal, ex_ideal, mass, known = domain.ideal, domain.ex_ideal, domain.mass, domain.known
+        score = float(topic_scores[best])
         if ideal <= 0:
             return 0.0, 0.0, 0.0, 0.0, 0.0
         # a question needs about one distinctive word's worth of domain words to be sure of
@@ -178,27 +208,32 @@ class EvidenceMixin:
         floor = EVIDENCE_FLOOR * self._unknown_idf
         topic_share = score / (max(ideal, floor) * self._max_field_weight)
         ex_floor = EVIDENCE_FLOOR * self._ex_unknown_idf
-        example_share = max(ex_scores.values(), default=0.0) / (max(ex_ideal, ex_floor) * (K1 + 1))
+        best_example = float(ex_scores[self._postings.examples_of(best)].max(initial=0.0))
+        example_share = best_example / (max(ex_ideal, ex_floor) * (K1 + 1))
         query = " ".join(tok for tok in folded if not _is_generic(tok))
-        hit = process.extractOne(query, self._domain_choices[best], scorer=fuzz.token_sort_ratio,
-                                 score_cutoff=30) if query else None
+        # token_sort_ratio against the examples, their tokens sorted once when the index was built
+        hit = process.extractOne(" ".join(sorted(query.split())), self._sorted_domain[best],
+                                 scorer=fuzz.ratio, score_cutoff=30) if query else None
         fuzzy = hit[1] / 100.0 * min(1.0, ideal / floor) if hit else 0.0
         # the whole knowledge base explains more than any one topic, so it gets no benefit of
         # the doubt: an unknown pair of known words ("thời tiết") counts as fully unknown
-        coverage = _rank_score(cover / (max(ideal + missing, floor) * self._max_field_weight),
-                               ex_cover / (max(ex_ideal + ex_missing, ex_floor) * (K1 + 1)), fuzzy)
+        coverage = _rank_score(domain.cover / (max(ideal + domain.missing, floor) * self._max_field_weight),
+                               domain.ex_cover / (max(ex_ideal + domain.ex_missing, ex_floor) * (K1 + 1)),
+                               fuzzy)
         return topic_share, example_share, fuzzy, known / mass if mass else 0.0, coverage
 
 
-def _rank_score(topic_share: float, example_share: float, fuzzy: float) -> float:
-    """Blend the three pieces of evidence into one score; about 0..1, above 1 for sure hits.
+def _rank_score(topic_share, example_share, fuzzy):
+    """Blend the three pieces of evidence into one score; about 0..1, above 1 for sure hits
+    (floats, or numpy arrays of one value per topic).
 
     ``topic_share`` is the topic's BM25F score over the score of a topic matching every query
     term at saturation in every field (unknown terms count fully), so it falls when a question
     is about something the knowledge base never mentions; ``example_share`` is the same for the
     single best example question; ``fuzzy`` the best token-sort ratio against the examples.
     """
-    fz = max(0.0, (fuzzy - FUZZY_FLOOR) / (1.0 - FUZZY_FLOOR))
+    fz = (fuzzy - FUZZY_FLOOR) / (1.0 - FUZZY_FLOOR)
+    fz = np.maximum(0.0, fz) if isinstance(fz, np.ndarray) else max(0.0, fz)
     return (TOPIC_WEIGHT * topic_share / TOPIC_SHARE_FULL
             + EXAMPLE_WEIGHT * example_share / EXAMPLE_SHARE_FULL
             + FUZZY_WEIGHT * fz)

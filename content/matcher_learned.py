@@ -113,15 +113,33 @@ class LearnedIndex:
             return 0.0
         return sum(("w" + tok) in self._vocab for tok in folded_tokens) / len(folded_tokens)
 
-    def probabilities(self, folded_tokens: Sequence[str]) -> list[float]:
-        """Probability of each topic (all 0 for a question sharing no feature)."""
+    def same_features(self, vocab: dict[str, int], idf: np.ndarray) -> bool:
+        """Whether this index reads questions with exactly this vocab and idf (the centroids'
+        built from the same examples): then one ``query_vector`` serves both."""
+        return (self._weights is not None and list(vocab) == list(self._vocab)
+                and np.array_equal(idf, self._idf))
+
+    def probabilities(self, folded_tokens: Sequence[str],
+                      vector: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """Probability of each topic (all 0 for a question sharing no feature); ``vector``: the
+        question's ``query_vector``, if already known (see ``same_features``)."""
         if self._weights is None:
-            return [0.0] * self._n
-        vector = query_vector(folded_tokens, self._vocab, self._idf)
+            return np.zeros(self._n)
         if vector is None:
-            return [0.0] * self._n
+            vector = query_vector(folded_tokens, self._vocab, self._idf)
+        if vector is None:
+            return np.zeros(self._n)
         idx, vals = vector
-        logits = SOFTMAX_SCALE * (vals @ self._weights[idx]) + self._bias
+        return self.softmax(vals @ self._weights[idx])
+
+    @property
+    def weights(self) -> np.ndarray | None:
+        """The learned weights, one row per feature of the vocab, one column per topic."""
+        return self._weights
+
+    def softmax(self, scores: np.ndarray) -> np.ndarray:
+        """Topic probabilities from the ridge scores of a question (its vector times ``weights``)."""
+        logits = SOFTMAX_SCALE * scores + self._bias
         logits -= logits.max()
         exp = np.exp(logits)
-        return (exp / exp.sum()).tolist()
+        return exp / exp.sum()

@@ -134,12 +134,16 @@ def _canonical_abbrev(token: str, prev: str | None, nxt: str | None) -> str:
     return ABBREVIATIONS.get(token, token)
 
 
-def _build_phrase_table() -> tuple[dict[tuple[str, ...], tuple[str, ...]], int]:
+def _build_phrase_table() -> tuple[dict[tuple[str, ...], tuple[str, ...]], dict[str, int]]:
+    """The phrase synonyms by their folded words, and the longest phrase starting with each word."""
     table = {tuple(key.split()): tuple(value.split()) for key, value in PHRASE_SYNONYMS.items()}
-    return table, max(len(key) for key in table)
+    longest: dict[str, int] = {}
+    for key in table:
+        longest[key[0]] = max(longest.get(key[0], 0), len(key))
+    return table, longest
 
 
-_PHRASES, _PHRASE_MAX = _build_phrase_table()
+_PHRASES, _PHRASE_LONGEST = _build_phrase_table()
 
 
 def expand_tokens(text: str) -> list[str]:
@@ -162,7 +166,7 @@ def normalize_tokens(text: str, expanded: list[str] | None = None) -> list[str]:
     out: list[str] = []
     i = 0
     while i < len(expanded):
-        for size in range(min(_PHRASE_MAX, len(expanded) - i), 0, -1):
+        for size in range(min(_PHRASE_LONGEST.get(folded[i], 0), len(expanded) - i), 0, -1):
             replacement = _PHRASES.get(tuple(folded[i : i + size]))
             if replacement is not None:
                 out.extend(replacement)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from enum import StrEnum
 from pathlib import Path
 
-from content.matcher_text import ABBREVIATIONS, is_vietnamese_syllable
+from content.matcher_text import ABBREVIATIONS, _fold, is_vietnamese_syllable
 from content.text import fold_key
 
 _DATA = tomllib.loads((Path(__file__).parent / "lexicon" / "conversation.toml").read_text(encoding="utf-8"))
@@ -36,7 +37,9 @@ def _by_first_word(phrases: list[tuple[str, ...]]) -> dict[str, list[tuple[str, 
 _THANKS = _by_first_word(_phrases("thanks"))
 _ACKS = _by_first_word(_phrases("acknowledgements"))
 _POLITE = {words[0] for words in _phrases("polite") if len(words) == 1}
-_PERSON = [" ".join(words) for words in _phrases("wants_a_person")]
+# one alternation instead of a loop over the phrases (same answer: any phrase as whole words)
+_PERSON = re.compile(" (?:" + "|".join(re.escape(" ".join(words))
+                                     for words in _phrases("wants_a_person") if words) + ") ")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -63,6 +66,14 @@ def _covered(words: list[str], phrases: dict[str, list[tuple[str, ...]]], hit: l
     return left
 
 
+def wants_person(text: str) -> bool:
+    """Whether ``text`` asks for a person to help ("có ai đến giúp không"). The words are
+    folded one by one (remembered by ``matcher_text._fold``), not the whole text as by
+    ``fold_key``: the same key for any text whose letters NFC composes (all Vietnamese)."""
+    words = _WORD.findall(unicodedata.normalize("NFC", text or "").lower())
+    return _PERSON.search(f" {' '.join(map(_fold, words))} ") is not None
+
+
 def classify(text: str) -> Kind | None:
     """Which conversation basic ``text`` is, or None for a real question (or an emoji)."""
     raw = _WORD.findall((text or "").lower())
@@ -70,8 +81,7 @@ def classify(text: str) -> Kind | None:
     words = key.split()
     if not words:
         return None
-    padded = f" {key} "
-    if any(f" {phrase} " in padded for phrase in _PERSON):
+    if _PERSON.search(f" {key} "):
         return Kind.PERSON
     thanks: list[bool] = []
     acks: list[bool] = []
