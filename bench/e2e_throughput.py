@@ -96,7 +96,7 @@ async def bench_ours(users: int, per_user: int) -> float:
                                     telegram_base_url=f"{fake.url}/bot",
                                     telegram_base_file_url=f"{fake.url}/file/bot"))
             await app.prepare()
-            _ = app.matcher  # build the index before timing, as a running bot has
+            _ = app.services.matcher  # build the index before timing, as a running bot has
             stop = asyncio.Event()
             task = asyncio.create_task(run_channels(app, stop))
             await fake.wait_for(lambda c: c.method == "deleteWebhook", timeout=10)

@@ -60,14 +60,6 @@ class App:
         """A background loop or a channel just did its work."""
         self.health.ok(job)
 
-    @property
-    def kb(self):
-        return self.services.kb
-
-    @property
-    def matcher(self):
-        return self.services.matcher
-
     @cached_property
     def router(self) -> Router:
         return Router(self, self.registry)

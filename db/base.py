@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -19,6 +21,33 @@ NAMING = {
 def utcnow() -> datetime:
     """Now, as an aware UTC datetime (stored as UTC; shown in Asia/Ho_Chi_Minh)."""
     return datetime.now(UTC)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite gives naive datetimes back; every stored time is UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class Numbered:
+    """A row people refer to by a prefixed number ("BC-000123") and whose ``status`` column holds
+    the value of an enum: the model sets ``NUMBER_PREFIX`` and ``STATUS``."""
+
+    NUMBER_PREFIX: ClassVar[str]
+    STATUS: ClassVar[type[enum.Enum]]
+
+    @property
+    def number(self) -> str:
+        return numbered(self.NUMBER_PREFIX, self.id)
+
+    @property
+    def status_enum(self):
+        return self.STATUS(self.status)
+
+
+def numbered(prefix: str, row_id: int) -> str:
+    return f"{prefix}-{row_id:06d}"
 
 
 class Base(DeclarativeBase):

@@ -14,14 +14,14 @@ import enum
 import re
 import statistics
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ForeignKey, Integer, String, Text, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from content.text import fold_key
-from db.base import Base, utcnow
+from db.base import Base, Numbered, aware, numbered, utcnow
 from db.models import AdminUnit, Role, UnitLevel, User
 from db.reports import MAX_DESCRIPTION, MIN_DESCRIPTION
 from db.units import strip_kind, unit_and_descendants
@@ -56,8 +56,9 @@ class Routed(str, enum.Enum):
     nobody = "nobody"  # neither a team nor an official uses the bot yet
 
 
-class HelpRequest(Base):
+class HelpRequest(Numbered, Base):
     __tablename__ = "help_requests"
+    NUMBER_PREFIX, STATUS = "HT", HelpStatus  # "HT-000123"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     citizen_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
@@ -81,14 +82,6 @@ class HelpRequest(Base):
     escalated_at: Mapped[datetime | None] = mapped_column()
     rated_at: Mapped[datetime | None] = mapped_column()
 
-    @property
-    def number(self) -> str:
-        return request_number(self.id)
-
-    @property
-    def status_enum(self) -> HelpStatus:
-        return HelpStatus(self.status)
-
 
 class HelpEvent(Base):
     """One thing that happened to a request (messages are counted here, their text is not kept)."""
@@ -106,14 +99,7 @@ class HelpEvent(Base):
 # --- helpers ------------------------------------------------------------------------------
 
 def request_number(request_id: int) -> str:
-    return f"HT-{request_id:06d}"
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite gives naive datetimes back; every stored time is UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return numbered(HelpRequest.NUMBER_PREFIX, request_id)
 
 
 _PHONE = re.compile(r"^0[0-9]{9,10}$")

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from content.text import read_int
-from db.base import Base, utcnow
+from db.base import Base, Numbered, aware, numbered, utcnow
 from db.models import AdminUnit, Role, User
 from db.units import unit_and_descendants
 
@@ -123,8 +123,9 @@ class ReportCategory(Base):
         return self.name_en if locale == "en" and self.name_en else self.name
 
 
-class Report(Base):
+class Report(Numbered, Base):
     __tablename__ = "reports"
+    NUMBER_PREFIX, STATUS = "BC", ReportStatus  # "BC-000123"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     draft_key: Mapped[str] = mapped_column(String(40), unique=True)  # one report per draft, even if sent twice
@@ -149,14 +150,6 @@ class Report(Base):
     fixed_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
     reopened_at: Mapped[datetime | None] = mapped_column()
-
-    @property
-    def number(self) -> str:
-        return report_number(self.id)
-
-    @property
-    def status_enum(self) -> ReportStatus:
-        return ReportStatus(self.status)
 
 
 class ReportPhoto(Base):
@@ -205,7 +198,7 @@ class ReportFollower(Base):
 # --- helpers ------------------------------------------------------------------------------
 
 def report_number(report_id: int) -> str:
-    return f"BC-{report_id:06d}"
+    return numbered(Report.NUMBER_PREFIX, report_id)
 
 
 def parse_number(text: str) -> int | None:
@@ -214,13 +207,6 @@ def parse_number(text: str) -> int | None:
 
 
 _NUMBER_PREFIX = re.compile(r"^\s*(?:bc|#)?[\s#:-]*", re.IGNORECASE)
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite gives naive datetimes back; every stored time is UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class ReportError(Exception):

@@ -83,6 +83,9 @@ class _RunNow:
             future.set_result(result)
 
 
+_CURSOR_READS = frozenset({"description", "rowcount", "lastrowid"})
+
+
 class InlineCursor:
     """An ``aiosqlite.Cursor`` look-alike whose awaitables run the ``sqlite3`` call at once."""
 
@@ -133,17 +136,11 @@ class InlineCursor:
     async def setinputsizes(self, *sizes) -> None:
         return None
 
-    @property
-    def description(self):
-        return self._cursor.description
-
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
-
-    @property
-    def lastrowid(self):
-        return self._cursor.lastrowid
+    def __getattr__(self, name: str):
+        """``description``, ``rowcount`` and ``lastrowid``: the sqlite3 cursor's, read as they are."""
+        if name in _CURSOR_READS:
+            return getattr(self._cursor, name)
+        raise AttributeError(name)
 
     @property
     def arraysize(self) -> int:

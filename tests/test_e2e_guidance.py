@@ -40,7 +40,7 @@ async def test_guidance_end_to_end(tmp_path):
 
         # A "did you mean" choice.
         question = next(q for q in ["bạn có thể làm những gì", "chung thuc", "phi", "ho so"]
-                        if app.matcher.match(q).suggestions)
+                        if app.services.matcher.match(q).suggestions)
         asked = await _say(fake, CITIZEN, question)
         assert asked.text == "Có phải bạn muốn hỏi…?"
         choice = _data(fake, asked)[0]

@@ -41,8 +41,8 @@ async def test_a_question_without_diacritics_is_answered(talker):
 async def test_the_answer_follows_the_users_language_with_vietnamese_fallback(app, talker):
     await talker.say("/language")
     await talker.press("lang:en")
-    english = [t for t in app.kb.topics.values() if t.body_en]
-    vietnamese_only = [t for t in app.kb.topics.values() if not t.body_en]
+    english = [t for t in app.services.kb.topics.values() if t.body_en]
+    vietnamese_only = [t for t in app.services.kb.topics.values() if not t.body_en]
     await talker.say("/guides")
     await talker.press(f"g:c:{english[0].category}")
     await talker.press(f"g:t:{english[0].id}")
@@ -67,7 +67,7 @@ async def test_out_of_scope_is_refused_kindly_with_the_menu_and_logged(app, talk
 
 async def test_a_close_call_asks_did_you_mean_with_topic_buttons(app, talker):
     question = next(q for q in ["bạn có thể làm những gì", "chung thuc", "phi", "ho so"]
-                    if app.matcher.match(q).suggestions)
+                    if app.services.matcher.match(q).suggestions)
     await talker.say(question)
     assert talker.text == "Có phải bạn muốn hỏi…?"
     data = talker.button_data()
@@ -78,7 +78,7 @@ async def test_a_close_call_asks_did_you_mean_with_topic_buttons(app, talker):
 
 async def test_another_question_logs_the_question_as_unanswered(app, talker):
     question = next(q for q in ["bạn có thể làm những gì", "chung thuc", "phi", "ho so"]
-                    if app.matcher.match(q).suggestions)
+                    if app.services.matcher.match(q).suggestions)
     await talker.say(question)
     await talker.press("g:other")
     async with app.sessions() as session:

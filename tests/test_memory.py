@@ -42,7 +42,7 @@ def test_the_matcher_memos_are_bounded(app):
     for i in range(matcher_text.FOLDED_AT_MOST + 100):
         _fold(f"rác{i}")
     assert len(matcher_text._FOLDED) <= max(before, matcher_text.FOLDED_AT_MOST)
-    m = app.matcher
+    m = app.services.matcher
     for i in range(200):
         m.match(" ".join(f"từ{i}x{j}" for j in range(150)))
     assert len(m._kinds) <= matcher_evidence.KINDS_AT_MOST

@@ -50,12 +50,12 @@ async def cmd_ask(args, app) -> int:
     from content.matcher import answer_questions
 
     questions = list(args.question) if args.question else [line.strip() for line in sys.stdin if line.strip()]
-    for result in answer_questions(app.matcher, questions):
+    for result in answer_questions(app.services.matcher, questions):
         if args.json:
             print(json.dumps(result, ensure_ascii=False))
         else:
             topic = result["topic"] or (("? " + ", ".join(result["suggestions"])) if result["suggestions"] else "-")
-            title = app.kb.get(result["topic"]).title if result["topic"] else ""
+            title = app.services.kb.get(result["topic"]).title if result["topic"] else ""
             print(f"{result['question']}\t{topic}\t{result['score']:.3f}\t{title}")
     return 0
 
@@ -66,7 +66,7 @@ async def cmd_unanswered(args, app) -> int:
     async with app.sessions() as session:
         if args.unanswered_command in ("map", "ignore"):
             topic = getattr(args, "topic", None)
-            if topic is not None and app.kb.get(topic) is None:
+            if topic is not None and app.services.kb.get(topic) is None:
                 print(f"Không có chủ đề {topic}", file=sys.stderr)
                 return 2
             closed = await guidance.resolve_group(session, args.group, topic)
