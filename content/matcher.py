@@ -5,9 +5,12 @@ synonyms rewritten to one canonical spelling, one-letter typos corrected against
 vocabulary), then topics are ranked by BM25 over syllable unigrams and bigrams of their title,
 example questions and body (examples weigh most), blended with a fuzzy match against the
 example questions, a character n-gram centroid (matcher_chargram) and a linear model learned
-from the example questions at start-up (matcher_learned). A calibrated confidence decides between
-answering, asking "Có phải bạn muốn hỏi…?" with a few suggestions (also when the learned model
-prefers another topic), and abstaining on out-of-scope questions. A question in English is
+from the example questions at start-up (matcher_learned), which also learns everyday questions
+the bot does not answer (content/lexicon/out_of_scope.toml) as one more class. One calibrated
+confidence (matcher_calibration: a logistic function of the domain evidence below and of that
+out-of-scope probability, fitted by bench/calibrate_matcher.py) decides between answering,
+asking "Có phải bạn muốn hỏi…?" with up to three topics, and abstaining; a tie between the two
+best topics is always asked. A question in English is
 matched against the English example questions instead (matcher_english); one asking for a
 person goes to help.contact (smalltalk). The word tables are data in content/lexicon/*.toml
 (matcher_text loads them); the evidence and cue rules are in matcher_evidence.
@@ -46,7 +49,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from content import smalltalk
+from content import matcher_calibration, smalltalk
 from content.matcher_bm25 import PostingArrays
 from content.matcher_chargram import CentroidIndex, Vectoriser
 from content.matcher_english import EnglishMatcher
@@ -74,6 +77,7 @@ from content.matcher_text import (
     ACCENTED_ONLY_CUES,
     FILLER,
     OUT_OF_SCOPE_CUES,
+    OUT_OF_SCOPE_EXAMPLES,
     _content_tokens,
     _fold,
     _is_generic,
@@ -86,24 +90,14 @@ from content.matcher_text import (
     normalize_tokens,
 )
 
-# --- thresholds (calibrated with bench/faq_accuracy.py, see the report in BENCHMARKS.md) -----
+# --- the confidence's parts (the decision itself: content/matcher_calibration.py) -----------
 
-ANSWER_THRESHOLD = 0.22
-"""Below this confidence the matcher does not answer directly (calibrated on questions written
-for the purpose, not on tests/data/questions-holdout*.tsv)."""
-CLARIFY_THRESHOLD = 0.22
-"""Between this and ANSWER_THRESHOLD (or on a close call) it asks with suggestions; below, abstains."""
-CLOSE_CALL_GAP = 0.003
-"""A runner-up this close to the winner's rank score is a real tie: ask, do not guess. (Wider
-gaps turned more right answers into questions than they saved wrong ones, measured by
-cross-validation over the example questions.)"""
 KNOWN_BASE = 0.35
 """Confidence = domain evidence x (KNOWN_BASE + (1 - KNOWN_BASE) x share of the question's domain
 words the knowledge base knows), times the out-of-scope priors below."""
 SHORT_QUESTION_TOKENS = 2
-SHORT_TIE_RATIO = 0.10
-"""A question of at most SHORT_QUESTION_TOKENS content words ("chứng thực", "phí") names a subject,
-not a question about it: runners-up within this share of the winner's rank make a close call."""
+"""A question of at most this many content words ("chứng thực", "phí") names a subject, not a
+question about it: the learned model does not rank it, the calibration knows it is one."""
 HELP_TOPIC = "help.contact"
 SMALL_TALK_TOPICS = frozenset({"bot.about"})
 SMALL_TALK_RANK = 0.55
@@ -111,8 +105,13 @@ SMALL_TALK_MARGIN = 0.2
 """A topic about the bot itself ("bạn là ai", "mi giúp được chi") is asked in generic words only,
 so the domain evidence cannot vouch for it: it is answered when it ranks first with at least
 SMALL_TALK_RANK and leads the runner-up by SMALL_TALK_MARGIN, and no out-of-scope cue is used."""
-SUGGEST_RATIO = 0.75
-"""When unsure but not close, runners-up above this fraction of the winner are suggested too."""
+SUGGESTIONS = 3
+"""A "did you mean" offers at most this many topics."""
+TIE_GAP = 0.003
+"""A runner-up this close to the winner's rank score is a tie: ask, whatever the confidence."""
+SHORT_TIE_RATIO = 0.10
+"""A question of at most SHORT_QUESTION_TOKENS content words ("chứng thực", "phí") names a subject,
+not a question about it: runners-up within this share of the winner's rank make a tie."""
 OUT_OF_SCOPE_CUE_FACTOR = 0.5
 """Confidence multiplier for a question using an out-of-scope cue word (see OUT_OF_SCOPE_CUES)."""
 UNANCHORED_CUE_FACTOR = 0.6
@@ -130,12 +129,6 @@ CENTROID_WEIGHT = 1.0
 added to the rank score: it ranks only, the confidence ignores it."""
 LEARNED_WEIGHT = 1.0
 """Weight of the learned model's topic probability (matcher_learned) added to the rank score."""
-DOUBT_MARGIN = -0.1
-"""A question the confidence would answer is asked back ("did you mean", with the learned model's
-favourite first) when the learned model prefers another topic to the best-ranked one by more
-than this. Measured by cross-validation: wider bands (0, +0.05) turned more right answers into
-questions than wrong answers into a choice holding the right one."""
-
 _ARITHMETIC = re.compile(r"\d\s*(?:[-+*/x×:=]|cộng|cong|trừ|tru|nhân|nhan|chia|chia cho)\s*\d", re.IGNORECASE)
 
 
@@ -168,6 +161,7 @@ class MatchResult:
     candidates: list[tuple[str, float]]
     margin: float = 0.0  # the learned model's lead of the best-ranked topic over the next one
     language: str = "vi"  # "en" when the question was read as English (answer with body_en)
+    features: tuple[float, ...] = ()  # what the calibrated confidence was computed from
 
 
 def default_cache_dir() -> Path:
@@ -183,8 +177,11 @@ class Matcher(EvidenceMixin):
     """BM25 + fuzzy matcher over the knowledge-base topics."""
 
     def __init__(self, topics: Mapping[str, TopicLike] | Iterable[TopicLike],
-                 cache_dir: Path | None = None) -> None:
-        """``cache_dir``: where what is learned from the examples is kept between starts."""
+                 cache_dir: Path | None = None,
+                 out_of_scope: tuple[Sequence[str], Sequence[str]] = OUT_OF_SCOPE_EXAMPLES) -> None:
+        """``cache_dir``: where what is learned from the examples is kept between starts;
+        ``out_of_scope``: everyday questions the bot does not answer (Vietnamese, English),
+        learned as one more class."""
         items = list(topics.values()) if isinstance(topics, Mapping) else list(topics)
         normalized: dict[str, list[str]] = {}
 
@@ -273,9 +270,11 @@ class Matcher(EvidenceMixin):
                     self._ex_owner.append(idx)
         docs = [(idx, [_fold(tok) for tok in content_tokens(text)])
                 for idx, t in enumerate(items) for text in (t.title, *t.examples)]
-        self._centroids = CentroidIndex(docs, n)
-        self._learned = LearnedIndex(docs, n, cache_dir)
-        self._english = EnglishMatcher(items, cache_dir)
+        # the out-of-scope questions are class n of the learned model (and share its vocabulary)
+        docs += [(n, [_fold(tok) for tok in content_tokens(text)]) for text in out_of_scope[0]]
+        self._centroids = CentroidIndex(docs, n + 1)
+        self._learned = LearnedIndex(docs, n + 1, cache_dir)
+        self._english = EnglishMatcher(items, cache_dir, out_of_scope[1])
         m = len(ex_terms)
         avg = (sum(map(len, ex_terms)) / m) if m else 1.0
         self._ex_contrib: dict[str, dict[str, list[tuple[int, float]]]] = {"acc": {}, "fold": {}}
@@ -304,6 +303,7 @@ class Matcher(EvidenceMixin):
                                 for keys in self._fuzzy_choices]
         self._sorted_domain = [[" ".join(sorted(key.split())) for key in keys]
                                for keys in self._domain_choices]
+        self._calibration = matcher_calibration.load()
         self._vectoriser = Vectoriser(self._centroids.vocab, self._centroids.idf)
         # the centroids and the learned weights side by side: one product scores both
         self._joint = (np.hstack([self._centroids.matrix, self._learned.weights])
@@ -450,27 +450,30 @@ class Matcher(EvidenceMixin):
             fuzzy[topics] = np.maximum.reduceat(ratios, starts) / 100.0
         return fuzzy
 
-    def _cosines_and_probabilities(self, folded: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Per topic: the cosine with its n-gram centroid, the learned model's probability."""
+    def _cosines_and_probabilities(self, folded: list[str]) -> tuple[np.ndarray, np.ndarray, float]:
+        """Per topic: the cosine with its n-gram centroid, the learned model's probability (among
+        the topics); and the learned probability that the question is out of scope."""
         n = self._n
         vector = self._vectoriser.vector(folded)
         if vector is not None and self._joint is not None:
             idx, vals = vector
             both = vals @ self._joint[idx]
-            cosines, probs = both[:n], self._learned.softmax(both[n:])
+            cosines, learned = both[:n], self._learned.softmax(both[n + 1 :])
         else:
-            cosines = self._centroids.scores(folded, vector)
-            probs = self._learned.probabilities(folded)
+            cosines = self._centroids.scores(folded, vector)[:n]
+            learned = self._learned.probabilities(folded)
+        outside = float(learned[n]) if learned.any() else 0.0
+        probs = learned[:n] / (1.0 - outside) if 0.0 < outside < 1.0 else learned[:n]
         if len(folded) <= SHORT_QUESTION_TOKENS:
             probs = np.full(n, 1.0 / n)
-        return cosines, probs
+        return cosines, probs, outside
 
     def match(self, question: str) -> MatchResult:
         """Return the topic to answer, or suggestions, or nothing (abstain)."""
         found = self._match_cached(question or "")
         # Fresh lists, so a caller changing them cannot change the cached answer.
         return MatchResult(found.topic, found.score, list(found.suggestions), list(found.candidates),
-                           found.margin, found.language)
+                           found.margin, found.language, found.features)
 
     def _match_uncached(self, question: str) -> MatchResult:
         if not self._n:
@@ -480,10 +483,10 @@ class Matcher(EvidenceMixin):
             return MatchResult(HELP_TOPIC, 1.0, [], [(HELP_TOPIC, 1.0)], 1.0,
                                "en" if is_english(question) else "vi")
         if self._english.ready and is_english(question):
-            best, conf, suggested, ranked = self._english.decide(question)
+            best, conf, suggested, ranked, features = self._english.decide(question, self._calibration["en"])
             return MatchResult(None if best is None else self.ids[best], conf,
                                [self.ids[i] for i in suggested],
-                               [(self.ids[i], p) for i, p in ranked], 0.0, "en")
+                               [(self.ids[i], p) for i, p in ranked], 0.0, "en", features)
         expanded = expand_tokens(question or "")
         terms, folded, normalized = self._query_terms(question or "", expanded)
         domain = self._domain_terms(terms)
@@ -492,7 +495,7 @@ class Matcher(EvidenceMixin):
             return MatchResult(None, 0.0, [], [])
         # a bare subject ("thanh toán") names no question: the learned model would pick the
         # sibling with most examples, so it ranks only questions of more words
-        cosines, probs_array = self._cosines_and_probabilities(folded)
+        cosines, probs_array, outside = self._cosines_and_probabilities(folded)
         rank_array = (_rank_score(topic_share, example_share, fuzzy) + CENTROID_WEIGHT * cosines
                       + LEARNED_WEIGHT * probs_array)
         order = (-rank_array).argsort(kind="stable").tolist()
@@ -508,30 +511,33 @@ class Matcher(EvidenceMixin):
         conf = min(1.0, evidence) * (KNOWN_BASE + (1 - KNOWN_BASE) * known)
         if _ARITHMETIC.search(question):
             conf *= ARITHMETIC_FACTOR
-        elif conf >= CLARIFY_THRESHOLD and self._has_cue(normalized, expanded):
+        elif self._has_cue(normalized, expanded):
             conf *= OUT_OF_SCOPE_CUE_FACTOR
             if not self._anchored(expanded, [_fold(tok) for tok in expanded],
                                   self._cue_spans(expanded)):
                 conf *= UNANCHORED_CUE_FACTOR
-        if (conf < ANSWER_THRESHOLD and self.ids[best] in SMALL_TALK_TOPICS
-                and rank[best] >= SMALL_TALK_RANK and rank[best] - rank[order[1]] >= SMALL_TALK_MARGIN
+        runner_up = order[1] if self._n > 1 else best
+        features = (conf, min(rank[best], 2.0), rank[best] - rank[runner_up], probs[best], margin,
+                    float(len(folded) <= SHORT_QUESTION_TOKENS), outside)
+        calibration = self._calibration["vi"]
+        probability = calibration.probability(features)
+        decision = calibration.decide(probability)
+        tie = TIE_GAP if len(folded) > SHORT_QUESTION_TOKENS else max(TIE_GAP, SHORT_TIE_RATIO * rank[best])
+        if decision == "answer" and rank[best] - rank[runner_up] < tie:
+            decision = "clarify"  # a tie: ask, do not guess
+        if (decision != "answer" and self.ids[best] in SMALL_TALK_TOPICS
+                and rank[best] >= SMALL_TALK_RANK and rank[best] - rank[runner_up] >= SMALL_TALK_MARGIN
                 and not _ARITHMETIC.search(question) and not self._has_cue(normalized, expanded)):
-            return MatchResult(self.ids[best], ANSWER_THRESHOLD, [], candidates, margin)
-        if conf < CLARIFY_THRESHOLD:
-            return MatchResult(None, conf, [], candidates, margin)
-        gap = CLOSE_CALL_GAP
-        if len(folded) <= SHORT_QUESTION_TOKENS:
-            gap = max(gap, SHORT_TIE_RATIO * rank[best])
-        close = [i for i in order[1:3] if rank[best] - rank[i] < gap]
-        if margin < DOUBT_MARGIN and not close:
+            return MatchResult(self.ids[best], calibration.answer, [], candidates, margin, "vi", features)
+        if decision == "abstain":
+            return MatchResult(None, probability, [], candidates, margin, "vi", features)
+        if decision == "clarify":
+            # the best-ranked topic, the learned model's favourite if another, then the runners-up
             favourite = max(range(self._n), key=probs.__getitem__)
-            close = [favourite] + [i for i in order[1:3] if i != favourite][:1]
-        if conf < ANSWER_THRESHOLD or close:
-            suggestions = [self.ids[best]] + [self.ids[i] for i in close]
-            if not close:
-                suggestions += [self.ids[i] for i in order[1:3] if rank[i] >= SUGGEST_RATIO * rank[best]]
-            return MatchResult(None, conf, suggestions, candidates, margin)
-        return MatchResult(self.ids[best], conf, [], candidates, margin)
+            choices = list(dict.fromkeys([best, favourite, *order[1:SUGGESTIONS]]))[:SUGGESTIONS]
+            return MatchResult(None, probability, [self.ids[i] for i in choices], candidates, margin,
+                               "vi", features)
+        return MatchResult(self.ids[best], probability, [], candidates, margin, "vi", features)
 
 
 def answer_questions(matcher: Matcher, questions: Iterable[str]) -> list[dict]:

@@ -3,9 +3,9 @@
 The Vietnamese ranker knows no English word, so a question that reads as English
 (``matcher_text.is_english``) is scored by a linear model learned at start-up from the topics'
 ``examples_en`` and the heading of their English body (``matcher_learned.LearnedIndex``). The
-confidence is the share of the question's content words the English examples and bodies use
-(a question about the weather uses words they never do), lowered by a lead of the best topic
-over the next that is too small to be sure, and by an out-of-scope cue word.
+confidence is calibrated (``matcher_calibration``) from the share of the question's content
+words the English examples and bodies use (a question about the weather uses words they never
+do), the learned model's probability and lead, and an out-of-scope cue word.
 """
 
 from __future__ import annotations
@@ -14,21 +14,11 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from content.matcher_calibration import Calibration
 from content.matcher_learned import LearnedIndex
 from content.matcher_text import ENGLISH_CUES, _strip_html, english_tokens
 
-EN_ANSWER_THRESHOLD = 0.5
-"""Below this confidence an English question is not answered directly."""
-EN_CLARIFY_THRESHOLD = 0.35
-"""Between this and EN_ANSWER_THRESHOLD the matcher asks "did you mean" with its best topics."""
-EN_SURE_MARGIN = 0.30
-"""A lead of the best topic's probability over the next this large counts as sure."""
-EN_ANSWER_MARGIN = 0.05
-"""...and only when the best topic leads the next by at least this much (else "did you mean").
-Both set by the cross-validation over the English examples (bench/faq_accuracy.py)."""
-EN_CUE_FACTOR = 0.5
-EN_SUGGEST_RATIO = 0.5
-"""Runners-up with at least this share of the best topic's probability are suggested too."""
+SUGGESTIONS = 3
 
 
 def _heading(body_en: str | None) -> str:
@@ -41,7 +31,9 @@ def _heading(body_en: str | None) -> str:
 class EnglishMatcher:
     """Topic decision for English questions: (topic, confidence, suggestions)."""
 
-    def __init__(self, items: Sequence, cache_dir: Path | None = None) -> None:
+    def __init__(self, items: Sequence, cache_dir: Path | None = None,
+                 out_of_scope: Sequence[str] = ()) -> None:
+        """``out_of_scope``: English questions the bot does not answer, one more class."""
         docs: list[tuple[int, list[str]]] = []
         vocab: set[str] = set()
         for idx, topic in enumerate(items):
@@ -51,28 +43,34 @@ class EnglishMatcher:
             for text in (*texts, _strip_html(body_en or "")):
                 vocab.update(english_tokens(text))
         self.ready = any(tokens for _idx, tokens in docs)
-        self._learned = LearnedIndex(docs, len(items), cache_dir) if self.ready else None
+        self._n = len(items)
+        docs.extend((self._n, english_tokens(text)) for text in out_of_scope)
+        self._learned = LearnedIndex(docs, self._n + 1, cache_dir) if self.ready else None
         self._vocab = frozenset(vocab)
 
-    def decide(self, question: str) -> tuple[int | None, float, list[int], list[tuple[int, float]]]:
-        """Return (topic index or None, confidence, suggested topic indexes, ranked candidates)."""
+    def decide(self, question: str, calibration: Calibration
+               ) -> tuple[int | None, float, list[int], list[tuple[int, float]], tuple[float, ...]]:
+        """Return (topic index or None, calibrated confidence, suggested topic indexes, ranked
+        candidates, the features the confidence was computed from)."""
         tokens = english_tokens(question)
         if not tokens or self._learned is None:
-            return None, 0.0, [], []
-        probs = self._learned.probabilities(tokens).tolist()
+            return None, 0.0, [], [], ()
+        learned = self._learned.probabilities(tokens)
+        outside = float(learned[self._n]) if learned.any() else 0.0
+        probs = (learned[: self._n] / (1.0 - outside) if 0.0 < outside < 1.0 else learned[: self._n]).tolist()
         order = sorted(range(len(probs)), key=lambda i: (-probs[i], i))
         candidates = [(i, round(probs[i], 4)) for i in order[:5]]
         best = order[0]
         if probs[best] <= 0.0:
-            return None, 0.0, [], candidates
+            return None, 0.0, [], candidates, ()
         known = sum(tok in self._vocab for tok in tokens) / len(tokens)
         margin = probs[best] - probs[order[1]] if len(order) > 1 else probs[best]
-        conf = known * (0.6 + 0.4 * min(1.0, margin / EN_SURE_MARGIN))
-        if any(tok in ENGLISH_CUES or re.fullmatch(r"\d+", tok) for tok in tokens):
-            conf *= EN_CUE_FACTOR
-        if conf >= EN_ANSWER_THRESHOLD and margin >= EN_ANSWER_MARGIN:
-            return best, conf, [], candidates
-        if conf >= EN_CLARIFY_THRESHOLD:
-            suggestions = [best] + [i for i in order[1:3] if probs[i] >= EN_SUGGEST_RATIO * probs[best]]
-            return None, conf, suggestions, candidates
-        return None, conf, [], candidates
+        cue = float(any(tok in ENGLISH_CUES or re.fullmatch(r"\d+", tok) for tok in tokens))
+        features = (known, probs[best], margin, cue, outside)
+        probability = calibration.probability(features)
+        decision = calibration.decide(probability)
+        if decision == "answer":
+            return best, probability, [], candidates, features
+        if decision == "clarify":
+            return None, probability, order[:SUGGESTIONS], candidates, features
+        return None, probability, [], candidates, features

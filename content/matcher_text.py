@@ -32,6 +32,9 @@ _NORMALISE = _load("normalise")
 _WORDS = _load("words")
 _SCOPE = _load("scope")
 _ENGLISH = _load("english")
+_OUT_OF_SCOPE = _load("out_of_scope")
+OUT_OF_SCOPE_EXAMPLES: tuple[list[str], list[str]] = (_OUT_OF_SCOPE["examples"], _OUT_OF_SCOPE["examples_en"])
+"""Everyday questions the bot does not answer (Vietnamese, English): the learned models' extra class."""
 
 ABBREVIATIONS: dict[str, str] = _NORMALISE["abbreviations"]
 DIALECT_ACCENTED: dict[str, str] = _NORMALISE["dialect_accented"]

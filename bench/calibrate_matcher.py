@@ -1,0 +1,182 @@
+"""Fit the matcher's calibrated confidence and its answer / "did you mean" / abstain thresholds.
+
+Usage (from the repo root)::
+
+    .venv/bin/python bench/calibrate_matcher.py [--write]
+
+In-scope questions: every knowledge-base example (Vietnamese, 10 folds; English, 5 folds) held
+out once and read by a matcher built without it, so its numbers are those of a question never
+seen. Out-of-scope questions: those of ``content/lexicon/out_of_scope.toml`` (each held out
+once from the learned model's out-of-scope class, 5 folds). And every line, in scope or not, of
+``tests/data/questions-extra.tsv`` and the older ``questions-holdout*.tsv`` files (never the
+sealed ones, ``faq_accuracy.SEALED``), read by the whole matcher: real questions, typed as
+people type. A logistic
+regression learns from them whether the best-ranked topic is right (an out-of-scope question:
+never; the out-of-scope questions weigh as much together as the in-scope ones); the thresholds are then chosen on the same questions to maximise in-scope top-1 +
+served with "did you mean" + abstention. ``--write`` stores the result in
+``content/lexicon/calibration.toml``, which the matcher reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+
+from faq_accuracy import SEALED, folds_of, read_questions  # noqa: E402
+
+from content import matcher_calibration  # noqa: E402
+from content.kb import TOPICS_DIR, KnowledgeBase  # noqa: E402
+from content.matcher import Matcher  # noqa: E402
+from content.matcher_calibration import CALIBRATION_FILE, EN_FEATURES, VI_FEATURES, Calibration  # noqa: E402
+from content.matcher_text import OUT_OF_SCOPE_EXAMPLES  # noqa: E402
+
+L2 = 1.0
+USED = {"vi": ("evidence", "out_of_scope"), "en": EN_FEATURES}
+"""The features the logistic model uses (the others get weight 0). For Vietnamese the evidence
+confidence and the out-of-scope probability alone did as well as all seven on these questions
+(the rank leads and learned probabilities added nothing once they were there)."""
+BAND = 0.05
+"""The "did you mean" band is at least this wide: between answering and abstaining, ask."""
+ALWAYS_ASK = Calibration((), 0.0, 2.0, -1.0)  # every question read and asked back: its features and choices
+
+
+@dataclass
+class Reading:
+    """One question as the matcher read it, before any threshold."""
+
+    language: str
+    features: tuple[float, ...]
+    choices: list[str]  # the best-ranked topic first, then the "did you mean" choices
+    forced: str | None  # a topic answered whatever the confidence (small talk, a person)
+    ok: frozenset[str]  # acceptable topics; empty: out of scope
+
+
+def read(matcher: Matcher, question: str, ok: frozenset[str]) -> Reading:
+    matcher._calibration = {"vi": ALWAYS_ASK, "en": ALWAYS_ASK}
+    result = matcher._match_uncached(question)
+    if result.topic is not None:  # answered before any threshold (bot.about, help.contact)
+        return Reading(result.language, result.features, [result.topic], result.topic, ok)
+    return Reading(result.language, result.features, list(result.suggestions), None, ok)
+
+
+def readings(kb: KnowledgeBase) -> list[Reading]:
+    out: list[Reading] = []
+    for field, folds in (("examples", 10), ("examples_en", 5)):
+        for train, test in folds_of(kb, folds, field):
+            matcher = Matcher(train)
+            out.extend(read(matcher, question, ok) for question, ok in test)
+    matcher = Matcher(kb.topics)
+    files = [REPO_ROOT / "tests" / "data" / "questions-extra.tsv",
+             *sorted((REPO_ROOT / "tests" / "data").glob("questions-holdout*.tsv"))]
+    for path in files:
+        if path.name in SEALED:
+            continue
+        out.extend(read(matcher, q, ok) for q, ok in read_questions(path))
+    # the learned model's own out-of-scope questions, each held out once (5 folds)
+    vi, en = OUT_OF_SCOPE_EXAMPLES
+    for fold in range(5):
+        kept = ([q for i, q in enumerate(vi) if i % 5 != fold], [q for i, q in enumerate(en) if i % 5 != fold])
+        matcher = Matcher(kb.topics, out_of_scope=kept)
+        out.extend(read(matcher, q, frozenset()) for questions in (vi, en)
+                   for i, q in enumerate(questions) if i % 5 == fold)
+    return out
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, float]:
+    """Logistic regression by Newton's method (``weight``: of each question), a small L2
+    penalty on the weights."""
+    design = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(design.shape[1])
+    penalty = np.full(design.shape[1], L2)
+    penalty[-1] = 0.0
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-np.clip(design @ w, -30, 30)))
+        grad = design.T @ (weight * (p - y)) + penalty * w
+        hess = (design * (weight * p * (1 - p))[:, None]).T @ design + np.diag(penalty)
+        step = np.linalg.solve(hess + 1e-9 * np.eye(len(w)), grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w[:-1], float(w[-1])
+
+
+def score(rows: list[Reading], probs: np.ndarray, answer: float, clarify: float) -> tuple[float, float, float]:
+    """(in-scope top-1, served with "did you mean", abstention) under these thresholds."""
+    top1 = served = inscope = abstained = outscope = 0
+    for row, p in zip(rows, probs):
+        decision = "answer" if row.forced or p >= answer else "clarify" if p >= clarify else "abstain"
+        if row.ok:
+            inscope += 1
+            right = decision == "answer" and row.choices[:1] and row.choices[0] in row.ok
+            top1 += bool(right)
+            served += bool(right) or (decision == "clarify" and bool(row.ok & set(row.choices)))
+        else:
+            outscope += 1
+            abstained += decision == "abstain"
+    return (top1 / max(inscope, 1), served / max(inscope, 1), abstained / max(outscope, 1))
+
+
+def calibrate(rows: list[Reading], names: tuple[str, ...], used: tuple[str, ...]
+              ) -> tuple[Calibration, tuple[float, float, float]]:
+    fitted = [r for r in rows if r.features and not r.forced]
+    columns = [names.index(name) for name in used]
+    x = np.array([[r.features[c] for c in columns] for r in fitted], dtype=float)
+    y = np.array([bool(r.ok) and r.choices[0] in r.ok for r in fitted], dtype=float)
+    # the out-of-scope questions weigh as much together as the in-scope ones, as in the score
+    inside = np.array([bool(r.ok) for r in fitted])
+    weight = np.where(inside, 1.0, inside.sum() / max(1, (~inside).sum()))
+    fitted_weights, bias = fit_logistic(x, y, weight)
+    weights = np.zeros(len(names))
+    weights[columns] = fitted_weights
+    model = Calibration(tuple(weights), bias, 1.0, 0.0)
+    probs = np.array([model.probability(r.features) if r.features else 0.0 for r in rows])
+    grid = [round(v, 2) for v in np.arange(0.05, 0.96, 0.01)]
+    best = max(((a, c) for a in grid for c in grid if c <= a - BAND + 1e-9),
+                key=lambda ac: (sum(score(rows, probs, *ac)), ac))
+    return Calibration(tuple(weights), bias, *best), score(rows, probs, *best)
+
+
+def toml_text(found: dict[str, Calibration]) -> str:
+    lines = ["# Written by bench/calibrate_matcher.py: a logistic model of whether the best-ranked topic",
+             "# is right, and the thresholds answer / \"did you mean\" / abstain (content/matcher_calibration.py).", ""]
+    for lang, names in (("vi", VI_FEATURES), ("en", EN_FEATURES)):
+        cal = found[lang]
+        lines += [f"[{lang}]", f"bias = {cal.bias:.6f}", f"answer = {cal.answer:.2f}", f"clarify = {cal.clarify:.2f}",
+                  f"[{lang}.weights]"]
+        lines += [f"{name} = {w:.6f}" for name, w in zip(names, cal.weights)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", action="store_true", help=f"store the result in {CALIBRATION_FILE}")
+    args = parser.parse_args(argv)
+    kb = KnowledgeBase.load(TOPICS_DIR)
+    rows = readings(kb)
+    found = {}
+    for lang, names in (("vi", VI_FEATURES), ("en", EN_FEATURES)):
+        part = [r for r in rows if r.language == lang]
+        cal, (top1, served, abstention) = calibrate(part, names, USED[lang])
+        found[lang] = cal
+        n_in = sum(bool(r.ok) for r in part)
+        print(f"{lang}: {n_in} in scope, {len(part) - n_in} out of scope; answer at {cal.answer:.2f}, "
+              f"ask at {cal.clarify:.2f}: top-1 {top1:.1%}, served {served:.1%}, abstention {abstention:.1%}")
+        print("    weights " + ", ".join(f"{n} {w:+.3f}" for n, w in zip(names, cal.weights)) + f", bias {cal.bias:+.3f}")
+    if args.write:
+        CALIBRATION_FILE.write_text(toml_text(found), encoding="utf-8")
+        matcher_calibration.load()  # it reads back
+        print(f"written to {CALIBRATION_FILE.relative_to(REPO_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

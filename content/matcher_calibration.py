@@ -1,0 +1,58 @@
+"""One calibrated confidence per question: the probability that the best-ranked topic is right.
+
+A logistic function of a few numbers the matcher reads in a question (for Vietnamese: the
+evidence confidence, the best rank score and its lead, the learned model's probability and
+lead, whether the question is a bare subject; for English: the share of known words, the
+learned model's probability and lead, an out-of-scope cue; for both, the learned model's
+probability of its out-of-scope class, learned from ``content/lexicon/out_of_scope.toml``). Its weights and the two thresholds
+that turn it into answer / "did you mean" / abstain are data, in
+``content/lexicon/calibration.toml``, fitted by ``bench/calibrate_matcher.py`` on
+cross-validated questions (every knowledge-base example held out once, so it is scored by a
+matcher that never saw it) and on out-of-scope questions (label: not right).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+CALIBRATION_FILE = Path(__file__).parent / "lexicon" / "calibration.toml"
+
+VI_FEATURES = ("evidence", "rank", "rank_lead", "learned", "learned_lead", "bare_subject", "out_of_scope")
+EN_FEATURES = ("known", "learned", "learned_lead", "cue", "out_of_scope")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A logistic model and its two thresholds for one language."""
+
+    weights: tuple[float, ...]
+    bias: float
+    answer: float  # at or above: answer
+    clarify: float  # at or above (and below ``answer``): "did you mean"; below: abstain
+
+    def probability(self, features: Sequence[float]) -> float:
+        z = self.bias + sum(w * x for w, x in zip(self.weights, features))
+        if z < -30:
+            return 0.0
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def decide(self, probability: float) -> str:
+        """"answer", "clarify" or "abstain"."""
+        if probability >= self.answer:
+            return "answer"
+        return "clarify" if probability >= self.clarify else "abstain"
+
+
+def load(path: Path = CALIBRATION_FILE) -> dict[str, Calibration]:
+    """The calibration of each language ("vi", "en")."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    out = {}
+    for lang, names in (("vi", VI_FEATURES), ("en", EN_FEATURES)):
+        part = data[lang]
+        out[lang] = Calibration(tuple(float(part["weights"][name]) for name in names), float(part["bias"]),
+                                float(part["answer"]), float(part["clarify"]))
+    return out
