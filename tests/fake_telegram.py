@@ -33,15 +33,15 @@ import itertools
 import json
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
-from tests.fake_server import FakeBotServer
+from tests.fake_server import ApiError as _ApiError
+from tests.fake_server import Call as BaseCall
+from tests.fake_server import FakeBotServer, error_response, window_full
 
 __all__ = ["Call", "FakeTelegram", "TelegramHTMLError", "check_telegram_html"]
 
@@ -50,29 +50,10 @@ __all__ = ["Call", "FakeTelegram", "TelegramHTMLError", "check_telegram_html"]
 
 
 @dataclass
-class Call:
+class Call(BaseCall):
     """One Bot API request the bot made (getUpdates polls are not recorded)."""
 
-    method: str
-    params: dict
-    files: dict = field(default_factory=dict)  # part name -> bytes
-    time: float = 0.0  # time.monotonic()
     filenames: dict = field(default_factory=dict)  # part name -> uploaded filename
-    ok: bool = True
-    result: Any = None
-    error_code: int | None = None
-    description: str | None = None
-
-    @property
-    def chat_id(self) -> Any:
-        return self.params.get("chat_id")
-
-    @property
-    def text(self) -> str | None:
-        """``text`` (sendMessage/editMessageText) or ``caption`` (media sends)."""
-        if "text" in self.params:
-            return self.params["text"]
-        return self.params.get("caption")
 
     @property
     def reply_markup(self) -> dict | None:
@@ -82,14 +63,6 @@ class Call:
 
 class TelegramHTMLError(ValueError):
     """Raised by :func:`check_telegram_html`; the message mimics Telegram's description."""
-
-
-class _ApiError(Exception):
-    def __init__(self, code: int, description: str, parameters: dict | None = None):
-        super().__init__(description)
-        self.code = code
-        self.description = description
-        self.parameters = parameters
 
 
 # --------------------------------------------------------------------------- HTML validation
@@ -361,19 +334,8 @@ class FakeTelegram(FakeBotServer):
     BOT_USERNAME = "hatinh_test_bot"
     BOT_FIRST_NAME = "HaTinh Test Bot"
 
-    def __init__(
-        self,
-        token: str = "123:TEST",
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        auto_deliver_webhook: bool = True,
-    ):
-        self.token = token
-        self.host = host
-        self.port = port
-        self.url = ""  # "http://127.0.0.1:<port>" after start()
-        self.auto_deliver_webhook = auto_deliver_webhook
+    def __init__(self, token: str = "123:TEST", **server: Any):
+        super().__init__(token, **server)
         try:
             self.bot_id = int(token.split(":", 1)[0])
         except ValueError:
@@ -388,11 +350,9 @@ class FakeTelegram(FakeBotServer):
             "supports_inline_queries": False,
         }
 
-        self.sent: list[Call] = []
         self.updates_log: dict[int, dict] = {}  # every update ever injected, by update_id
         self.delivered_count = 0  # updates handed out by getUpdates (counting re-deliveries)
         self.webhook: dict = {"url": "", "secret_token": None}
-        self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status)
         self.commands: dict[tuple[str, str], list[dict]] = {}  # (scope json, lang) -> commands
         self.files: dict[str, dict] = {}  # file_id -> {data, file_path, file_unique_id, ...}
         self.messages: dict[tuple[Any, int], dict] = {}  # (chat_id, message_id) -> Message
@@ -401,40 +361,23 @@ class FakeTelegram(FakeBotServer):
         self.blocked: set = set()  # chat ids that blocked the bot: every send -> 403
         self.rate_limited_count = 0  # 429s produced by rate_limit()
 
-        self._by_chat: dict[Any, list[tuple[int, Call]]] = {}  # messages_to index
         self._queue: list[list] = []  # [update_id, update, forced]
         self._next_update_id = 1
         self._msg_ids: dict[Any, itertools.count] = {}
         self._file_seq = itertools.count(1)
         self._cbq_seq = itertools.count(1)
-        self._faults: list[dict] = []
-        self._rate_per_second: int | None = None
         self._rate_per_chat: float | None = None
-        self._send_times: collections.deque = collections.deque()
         self._chat_send_times: dict[Any, collections.deque] = {}
-        self._update_event: asyncio.Event | None = None
-        self._call_event: asyncio.Event | None = None
         self._poll_generation = 0
-        self._closing = False
-        self._runner: web.AppRunner | None = None
-        self._session: aiohttp.ClientSession | None = None
-        self._webhook_queue: asyncio.Queue | None = None
-        self._webhook_task: asyncio.Task | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     MAX_BODY = 64 * 1024 * 1024
+    MESSAGE_METHODS = frozenset(_MESSAGE_METHODS)
+    WEBHOOK_ATTEMPTS = 3
+    WEBHOOK_RETRY_PAUSE = 0.2
 
-    def _reset_events(self) -> None:
-        self._update_event = asyncio.Event()
-        self._call_event = asyncio.Event()
-
-    def _add_routes(self, app: web.Application) -> None:
-        app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
-        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._handle_file)
-
-    def _wake_waiters(self) -> None:
-        self._wake_pollers()
+    DOWNLOAD_ROUTE = "/file/bot{token}/{path:.+}"
 
     def app_builder(self):
         """``ApplicationBuilder`` preset with this fake's token, base_url and base_file_url."""
@@ -457,39 +400,8 @@ class FakeTelegram(FakeBotServer):
 
     # ------------------------------------------------------------------ HTTP plumbing
 
-    @staticmethod
-    def _envelope_error(code: int, description: str, parameters: dict | None = None):
-        body: dict = {"ok": False, "error_code": code, "description": description}
-        if parameters:
-            body["parameters"] = parameters
-        return web.json_response(body, status=code)
-
     async def _read_params(self, request: web.Request) -> tuple[dict, dict, dict]:
-        params: dict = dict(request.query)
-        files: dict = {}
-        filenames: dict = {}
-        ctype = request.content_type
-        if request.method == "POST" and request.can_read_body:
-            if ctype == "application/json":
-                body = await request.json()
-                if isinstance(body, dict):
-                    params.update(body)
-            elif ctype.startswith("multipart/"):
-                reader = await request.multipart()
-                async for part in reader:
-                    if part.filename is not None:
-                        files[part.name] = bytes(await part.read(decode=False))
-                        filenames[part.name] = part.filename
-                    else:
-                        params[part.name] = await part.text()
-            else:
-                form = await request.post()
-                for k, v in form.items():
-                    if isinstance(v, web.FileField):
-                        files[k] = v.file.read()
-                        filenames[k] = v.filename
-                    else:
-                        params[k] = v
+        params, files, filenames = await self._read_body(request)
         # Empty form fields count as absent (as in the real API).
         params = {k: _decode_value(k, v) for k, v in params.items() if v != ""}
         # Resolve attach://name references to uploaded parts.
@@ -506,44 +418,31 @@ class FakeTelegram(FakeBotServer):
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
-            return self._envelope_error(401, "Unauthorized")
+            return error_response(401, "Unauthorized")
         raw_method = request.match_info["method"]
         method = _CANONICAL.get(raw_method.lower(), raw_method)
         try:
             params, files, filenames = await self._read_params(request)
         except Exception as exc:  # malformed body
-            return self._envelope_error(400, f"Bad Request: can't parse request: {exc}")
+            return error_response(400, f"Bad Request: can't parse request: {exc}")
 
         if method == "getUpdates":
             try:
                 result = await self._get_updates(params)
             except _ApiError as err:
-                return self._envelope_error(err.code, err.description, err.parameters)
+                return error_response(err.code, err.description, err.parameters)
             return web.Response(
                 text='{"ok":true,"result":' + json.dumps(result, ensure_ascii=False) + "}",
                 content_type="application/json",
             )
 
-        call = Call(method, params, files, time.monotonic(), filenames)
-        try:
-            self._apply_faults(method, params)
-            handler = getattr(self, f"_m_{method}", None)
-            result = handler(params, files, filenames) if handler else True
-            if asyncio.iscoroutine(result):
-                result = await result
-        except _ApiError as err:
-            call.ok, call.error_code, call.description = False, err.code, err.description
-            self._record(call)
-            return self._envelope_error(err.code, err.description, err.parameters)
-        except Exception as exc:  # a bug in the fake or a wildly malformed parameter
-            call.ok, call.error_code, call.description = False, 400, f"Bad Request: {exc!r}"
-            self._record(call)
-            return self._envelope_error(400, call.description)
-        call.result = result
-        self._record(call)
-        return web.json_response({"ok": True, "result": result}, dumps=_dumps)
+        call = Call(method, params, files, time.monotonic(), filenames=filenames)
+        handler = getattr(self, f"_m_{method}", None)
+        return await self._answer(
+            call, lambda: handler(params, files, filenames) if handler else True
+        )
 
-    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
+    async def _handle_download(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
             return web.Response(status=401, text="Unauthorized")
         path = request.match_info["path"]
@@ -551,16 +450,6 @@ class FakeTelegram(FakeBotServer):
             if f["file_path"] == path:
                 return web.Response(body=f["data"], content_type="application/octet-stream")
         return web.Response(status=404, text="Not Found")
-
-    def _record(self, call: Call) -> None:
-        self.sent.append(call)
-        if call.method in _MESSAGE_METHODS:
-            self._by_chat.setdefault(call.params.get("chat_id"), []).append(
-                (len(self.sent) - 1, call)
-            )
-        if self._call_event is not None:
-            self._call_event.set()
-            self._call_event = asyncio.Event()
 
     # ------------------------------------------------------------------ faults / rate limit
 
@@ -589,19 +478,8 @@ class FakeTelegram(FakeBotServer):
                 500: "Internal Server Error",
             }.get(error_code, "Error")
         canon = _CANONICAL.get(method.lower(), method) if method else None
-        self._faults.append(
-            {
-                "method": canon,
-                "chat_id": chat_id,
-                "code": error_code,
-                "description": description,
-                "retry_after": retry_after if error_code == 429 else None,
-                "times": times,
-            }
-        )
-
-    def clear_faults(self) -> None:
-        self._faults.clear()
+        self._add_fault(canon, chat_id, error_code, description, times,
+                        retry_after if error_code == 429 else None)
 
     def rate_limit(self, per_second: int | None, *, per_chat_per_second: float | None = None):
         """Global budget: sends beyond ``per_second`` in any rolling second get 429
@@ -619,49 +497,24 @@ class FakeTelegram(FakeBotServer):
         self.blocked.discard(chat_id)
 
     def _apply_faults(self, method: str, params: dict) -> None:
+        super()._apply_faults(method, params)
         chat_id = params.get("chat_id")
-        for f in self._faults:
-            if f["method"] not in (None, method):
-                continue
-            if f["chat_id"] is not None and f["chat_id"] != chat_id:
-                continue
-            f["times"] -= 1
-            if f["times"] <= 0:
-                self._faults.remove(f)
-            extra = {"retry_after": f["retry_after"]} if f["retry_after"] is not None else None
-            raise _ApiError(f["code"], f["description"], extra)
         if method in _SEND_METHODS and chat_id in self.blocked:
             raise _ApiError(403, "Forbidden: bot was blocked by the user")
         if method in _SEND_METHODS and (self._rate_per_second or self._rate_per_chat):
             now = time.monotonic()
-            if self._rate_per_second:
-                dq = self._send_times
-                while dq and dq[0] <= now - 1.0:
-                    dq.popleft()
-                if len(dq) >= self._rate_per_second:
-                    self.rate_limited_count += 1
-                    raise _ApiError(
-                        429, "Too Many Requests: retry after 1", {"retry_after": 1}
-                    )
+            cdq = self._chat_send_times.setdefault(chat_id, collections.deque())
+            if (self._rate_per_second and window_full(self._send_times, self._rate_per_second, now)) or (
+                self._rate_per_chat and window_full(cdq, self._rate_per_chat, now)
+            ):
+                self.rate_limited_count += 1
+                raise _ApiError(429, "Too Many Requests: retry after 1", {"retry_after": 1})
             if self._rate_per_chat:
-                cdq = self._chat_send_times.setdefault(chat_id, collections.deque())
-                while cdq and cdq[0] <= now - 1.0:
-                    cdq.popleft()
-                if len(cdq) >= self._rate_per_chat:
-                    self.rate_limited_count += 1
-                    raise _ApiError(
-                        429, "Too Many Requests: retry after 1", {"retry_after": 1}
-                    )
                 cdq.append(now)
             if self._rate_per_second:
                 self._send_times.append(now)
 
     # ------------------------------------------------------------------ getUpdates
-
-    def _wake_pollers(self) -> None:
-        if self._update_event is not None:
-            self._update_event.set()
-            self._update_event = asyncio.Event()
 
     async def _get_updates(self, params: dict) -> list:
         if self.webhook["url"]:
@@ -933,30 +786,15 @@ class FakeTelegram(FakeBotServer):
 
     # ------------------------------------------------------------------ webhook delivery
 
-    def _enqueue_webhook(self, update: dict) -> None:
-        if self._webhook_queue is None:
-            self._webhook_queue = asyncio.Queue()
-        self._webhook_queue.put_nowait(update)
-        if self._webhook_task is None or self._webhook_task.done():
-            self._webhook_task = asyncio.get_running_loop().create_task(self._webhook_worker())
+    def _back_to_polling(self, update: dict) -> None:
+        self._queue.append([update["update_id"], update, True])
+        self._wake_pollers()
 
-    async def _webhook_worker(self) -> None:
-        assert self._webhook_queue is not None
-        while True:
-            update = await self._webhook_queue.get()
-            if not self.webhook["url"]:
-                self._queue.append([update["update_id"], update, True])
-                self._wake_pollers()
-                continue
-            for _attempt in range(3):
-                try:
-                    status = await self.post_update_to_webhook(update)
-                except Exception:
-                    status = 0
-                self.webhook_deliveries.append((update["update_id"], status))
-                if 200 <= status < 300:
-                    break
-                await asyncio.sleep(0.2)
+    def _post_webhook(self, update: dict):
+        return self.post_update_to_webhook(update)
+
+    def _delivery_id(self, update: dict) -> int:
+        return update["update_id"]
 
     async def post_update_to_webhook(
         self, update_dict: dict, url: str | None = None, secret: str | None = None
@@ -964,21 +802,9 @@ class FakeTelegram(FakeBotServer):
         """POST an update to the webhook URL (default: the one set by setWebhook) with header
         X-Telegram-Bot-Api-Secret-Token (default: the secret set by setWebhook; pass ``secret``
         to send a wrong one). Returns the HTTP status. Does not assign an update_id."""
-        target = url or self.webhook["url"]
-        if not target:
-            raise RuntimeError("no webhook set and no url given")
-        headers = {"Content-Type": "application/json"}
-        token = secret if secret is not None else self.webhook.get("secret_token")
-        if token:
-            headers["X-Telegram-Bot-Api-Secret-Token"] = token
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession()
-        async with self._session.post(
-            target, data=json.dumps(update_dict), headers=headers,
-            timeout=aiohttp.ClientTimeout(total=10),
-        ) as resp:
-            await resp.read()
-            return resp.status
+        return await self._post_json(
+            url, json.dumps(update_dict), "X-Telegram-Bot-Api-Secret-Token", secret
+        )
 
     # ------------------------------------------------------------------ method handlers
 
@@ -1080,6 +906,8 @@ class FakeTelegram(FakeBotServer):
         return self._message(params.get("chat_id"), params, **content)
 
     def _find_message(self, params) -> dict | None:
+        """The message an edit names (its new keyboard checked first); None for inline messages."""
+        self._validate_markup(params)
         if params.get("inline_message_id"):
             return None
         key = (params.get("chat_id"), params.get("message_id"))
@@ -1088,29 +916,30 @@ class FakeTelegram(FakeBotServer):
             raise _ApiError(400, "Bad Request: message to edit not found")
         return msg
 
-    def _m_editMessageText(self, params, files, filenames):
-        text = self._check_text(params)
-        self._validate_markup(params)
-        msg = self._find_message(params)
-        if msg is None:
-            return True
+    def _edit_with_markup(self, params, msg: dict, **fields) -> dict:
+        """``msg`` with ``fields`` and the keyboard of ``params``, stored; "message is not
+        modified" when neither changes."""
         new_markup = params.get("reply_markup") if isinstance(params.get("reply_markup"), dict) else None
-        if msg.get("text") == text and msg.get("reply_markup") == new_markup:
+        if all(msg.get(k) == v for k, v in fields.items()) and msg.get("reply_markup") == new_markup:
             raise _ApiError(
                 400,
                 "Bad Request: message is not modified: specified new message content and reply "
                 "markup are exactly the same as a current content and reply markup of the message",
             )
-        msg = dict(msg, text=text, edit_date=int(time.time()))
+        msg = dict(msg, **fields, edit_date=int(time.time()))
         msg.pop("reply_markup", None)
         if new_markup and "inline_keyboard" in new_markup:
             msg["reply_markup"] = new_markup
         self._store_edit(msg)
         return msg
 
+    def _m_editMessageText(self, params, files, filenames):
+        text = self._check_text(params)
+        msg = self._find_message(params)
+        return True if msg is None else self._edit_with_markup(params, msg, text=text)
+
     def _m_editMessageCaption(self, params, files, filenames):
         cap = self._check_caption(params)
-        self._validate_markup(params)
         msg = self._find_message(params)
         if msg is None:
             return True
@@ -1123,23 +952,8 @@ class FakeTelegram(FakeBotServer):
         return msg
 
     def _m_editMessageReplyMarkup(self, params, files, filenames):
-        self._validate_markup(params)
         msg = self._find_message(params)
-        if msg is None:
-            return True
-        new_markup = params.get("reply_markup") if isinstance(params.get("reply_markup"), dict) else None
-        if msg.get("reply_markup") == new_markup:
-            raise _ApiError(
-                400,
-                "Bad Request: message is not modified: specified new message content and reply "
-                "markup are exactly the same as a current content and reply markup of the message",
-            )
-        msg = dict(msg, edit_date=int(time.time()))
-        msg.pop("reply_markup", None)
-        if new_markup and "inline_keyboard" in new_markup:
-            msg["reply_markup"] = new_markup
-        self._store_edit(msg)
-        return msg
+        return True if msg is None else self._edit_with_markup(params, msg)
 
     def _store_edit(self, msg: dict) -> None:
         chat_id = msg["chat"]["id"]
@@ -1305,29 +1119,6 @@ class FakeTelegram(FakeBotServer):
 
     # ------------------------------------------------------------------ test helpers
 
-    def calls(self, method: str | None = None, *, ok: bool | None = None) -> list[Call]:
-        """Recorded calls, optionally filtered by method and success."""
-        return [
-            c for c in self.sent
-            if (method is None or c.method == method) and (ok is None or c.ok == ok)
-        ]
-
-    def mark(self) -> int:
-        """Current position in ``sent``; pass as ``since=`` to wait only for newer calls."""
-        return len(self.sent)
-
-    def messages_to(self, chat_id: Any, *, include_failed: bool = False,
-                    since: int = 0) -> list[Call]:
-        """Successful sendMessage/sendPhoto/sendDocument/editMessageText calls to ``chat_id``."""
-        return [
-            c for i, c in self._by_chat.get(chat_id, ())
-            if i >= since and (include_failed or c.ok)
-        ]
-
-    def last_message(self, chat_id: Any) -> Call | None:
-        msgs = self.messages_to(chat_id)
-        return msgs[-1] if msgs else None
-
     @staticmethod
     def buttons(call: Call | dict | None) -> list[list[tuple[str, str | None]]]:
         """Inline keyboard of a call (or a reply_markup / Message dict) as rows of
@@ -1347,76 +1138,9 @@ class FakeTelegram(FakeBotServer):
             for row in rm.get("inline_keyboard", [])
         ]
 
-    async def wait_for(self, predicate: Callable[[Call], bool], timeout: float = 5, *,
-                       since: int = 0) -> Call:
-        """Wait until a recorded call (at index >= since) satisfies ``predicate``; return it."""
-        deadline = time.monotonic() + timeout
-        idx = since
-        while True:
-            while idx < len(self.sent):
-                c = self.sent[idx]
-                idx += 1
-                if predicate(c):
-                    return c
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(
-                    f"wait_for timed out after {timeout}s; last calls: {self._summary()}"
-                )
-            await self._wait_call(remaining)
-
-    async def wait_messages(self, chat_id: Any, count: int, timeout: float = 5, *,
-                            since: int = 0) -> list[Call]:
-        """Wait until at least ``count`` messages (see messages_to) went to ``chat_id``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            msgs = self.messages_to(chat_id, since=since)
-            if len(msgs) >= count:
-                return msgs
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(
-                    f"expected {count} messages to {chat_id}, got {len(msgs)}: "
-                    f"{[m.text for m in msgs]}; last calls: {self._summary()}"
-                )
-            await self._wait_call(remaining)
-
-    async def wait_idle(self, quiet: float = 0.2, timeout: float = 5) -> None:
-        """Wait until no call has arrived for ``quiet`` seconds."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            n = len(self.sent)
-            await asyncio.sleep(quiet)
-            if len(self.sent) == n:
-                return
-        raise AssertionError("bot never went idle")
-
-    async def _wait_call(self, remaining: float) -> None:
-        ev = self._call_event
-        if ev is None:
-            await asyncio.sleep(min(remaining, 0.05))
-            return
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(ev.wait(), min(remaining, 1.0))
-
-    def _summary(self, n: int = 8) -> str:
-        return "; ".join(
-            f"{c.method}({c.params.get('chat_id')!r}, {str(c.text)[:40]!r})"
-            f"{'' if c.ok else ' -> ' + str(c.error_code)}"
-            for c in self.sent[-n:]
-        ) or "(none)"
-
-    def reset(self) -> None:
-        """Forget recorded calls (not state such as messages, files, webhook)."""
-        self.sent.clear()
-        self._by_chat.clear()
-
 
 def _guess_mime(filename: str) -> str:
     import mimetypes
 
     return mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False)

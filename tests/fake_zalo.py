@@ -30,19 +30,16 @@ import asyncio
 import collections
 import contextlib
 import itertools
-import json
 import mimetypes
 import re
 import secrets
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
-from tests.fake_server import FakeBotServer
+from tests.fake_server import ApiError as _ApiError
+from tests.fake_server import Call, FakeBotServer, dumps, error_response, window_full
 
 __all__ = ["FakeZalo", "ZaloCall"]
 
@@ -53,35 +50,7 @@ _METHODS = [
 ]
 
 
-@dataclass
-class ZaloCall:
-    """One Zalo Bot API request the bot made (getUpdates polls are not recorded)."""
-
-    method: str
-    params: dict
-    files: dict = field(default_factory=dict)
-    time: float = 0.0
-    ok: bool = True
-    result: Any = None
-    error_code: int | None = None
-    description: str | None = None
-
-    @property
-    def chat_id(self) -> Any:
-        return self.params.get("chat_id")
-
-    @property
-    def text(self) -> str | None:
-        if "text" in self.params:
-            return self.params["text"]
-        return self.params.get("caption")
-
-
-class _ApiError(Exception):
-    def __init__(self, code: int, description: str):
-        super().__init__(description)
-        self.code = code
-        self.description = description
+ZaloCall = Call  # one Zalo Bot API request the bot made (getUpdates polls are not recorded)
 
 
 def _now_ms() -> int:
@@ -99,18 +68,12 @@ class FakeZalo(FakeBotServer):
         self,
         token: str = "1234567890123456789:ZALOTESTSECRET",
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
         allow_http_webhook: bool = False,
-        auto_deliver_webhook: bool = True,
         webhook_wrapped: bool = True,
+        **server: Any,
     ):
-        self.token = token
-        self.host = host
-        self.port = port
-        self.url = ""  # "http://127.0.0.1:<port>" after start(); the API base URL
+        super().__init__(token, **server)  # url: the API base URL
         self.allow_http_webhook = allow_http_webhook  # accept http:// in setWebhook (local tests)
-        self.auto_deliver_webhook = auto_deliver_webhook
         self.webhook_wrapped = webhook_wrapped  # auto-delivery wraps events in {ok, result}
         self.bot_id = token.split(":", 1)[0]
         self.bot_info = {
@@ -119,41 +82,22 @@ class FakeZalo(FakeBotServer):
             "account_type": "BASIC",
             "can_join_groups": False,
         }
-        self.sent: list[ZaloCall] = []
         self.events_log: list[dict] = []  # every event injected
         self.webhook: dict = {"url": "", "secret_token": None, "updated_at": 0}
-        self.webhook_deliveries: list[tuple[str, int]] = []  # (message_id, HTTP status)
         self.static: dict[str, tuple[bytes, str]] = {}
         self.quota_remaining: int | None = None  # None = unlimited; see set_quota()
 
-        self._by_chat: dict[str, list[tuple[int, ZaloCall]]] = {}
         self._queue: collections.deque = collections.deque()
-        self._faults: list[dict] = []
-        self._rate_per_second: int | None = None
-        self._send_times: collections.deque = collections.deque()
         self._seq = itertools.count(1)
-        self._event: asyncio.Event | None = None
-        self._call_event: asyncio.Event | None = None
-        self._closing = False
-        self._runner: web.AppRunner | None = None
-        self._session: aiohttp.ClientSession | None = None
-        self._webhook_queue: asyncio.Queue | None = None
-        self._webhook_task: asyncio.Task | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
-    MAX_BODY = 32 * 1024 * 1024
+    MESSAGE_METHODS = frozenset(_SEND_METHODS)
 
-    def _reset_events(self) -> None:
-        self._event = asyncio.Event()
-        self._call_event = asyncio.Event()
+    DOWNLOAD_ROUTE = "/static/{name:.+}"
 
-    def _add_routes(self, app: web.Application) -> None:
-        app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
-        app.router.add_route("GET", "/static/{name:.+}", self._handle_static)
-
-    def _wake_waiters(self) -> None:
-        self._wake()
+    def _chat_key(self, chat_id: Any) -> str:
+        return str(chat_id)
 
     @property
     def api_url(self) -> str:
@@ -162,65 +106,28 @@ class FakeZalo(FakeBotServer):
 
     # ------------------------------------------------------------------ HTTP plumbing
 
-    @staticmethod
-    def _error(code: int, description: str) -> web.Response:
-        return web.json_response(
-            {"ok": False, "error_code": code, "description": description}, status=code
-        )
-
-    async def _read_params(self, request: web.Request) -> tuple[dict, dict]:
-        params: dict = dict(request.query)
-        files: dict = {}
-        if request.method == "POST" and request.can_read_body:
-            ctype = request.content_type
-            if ctype == "application/json":
-                body = await request.json()
-                if isinstance(body, dict):
-                    params.update(body)
-            else:
-                form = await request.post()
-                for k, v in form.items():
-                    if isinstance(v, web.FileField):
-                        files[k] = v.file.read()
-                    else:
-                        params[k] = v
-        return params, files
-
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
-            return self._error(401, "Unauthorized")
+            return error_response(401, "Unauthorized")
         method = request.match_info["method"]  # case-sensitive, as documented
         if method not in _METHODS:
-            return self._error(404, "Not Found")
+            return error_response(404, "Not Found")
         try:
-            params, files = await self._read_params(request)
+            params, files, _names = await self._read_body(request)
         except Exception as exc:
-            return self._error(400, f"Bad Request: {exc}")
+            return error_response(400, f"Bad Request: {exc}")
 
         if method == "getUpdates":
             try:
                 event = await self._get_updates(params)
             except _ApiError as err:
-                return self._error(err.code, err.description)
-            return web.json_response({"ok": True, "result": event}, dumps=_dumps)
+                return error_response(err.code, err.description)
+            return web.json_response({"ok": True, "result": event}, dumps=dumps)
 
         call = ZaloCall(method, params, files, time.monotonic())
-        try:
-            self._apply_faults(method, params)
-            result = getattr(self, f"_m_{method}")(params)
-        except _ApiError as err:
-            call.ok, call.error_code, call.description = False, err.code, err.description
-            self._record(call)
-            return self._error(err.code, err.description)
-        except Exception as exc:  # malformed parameter
-            call.ok, call.error_code, call.description = False, 400, f"Bad Request: {exc!r}"
-            self._record(call)
-            return self._error(400, call.description)
-        call.result = result
-        self._record(call)
-        return web.json_response({"ok": True, "result": result}, dumps=_dumps)
+        return await self._answer(call, lambda: getattr(self, f"_m_{method}")(params))
 
-    async def _handle_static(self, request: web.Request) -> web.StreamResponse:
+    async def _handle_download(self, request: web.Request) -> web.StreamResponse:
         item = self.static.get(request.match_info["name"])
         if item is None:
             return web.Response(status=404, text="Not Found")
@@ -231,15 +138,6 @@ class FakeZalo(FakeBotServer):
         ctype = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
         self.static[name] = (bytes(data), ctype)
         return f"{self.url}/static/{name}"
-
-    def _record(self, call: ZaloCall) -> None:
-        self.sent.append(call)
-        if call.method in _SEND_METHODS:
-            self._by_chat.setdefault(str(call.params.get("chat_id")), []).append(
-                (len(self.sent) - 1, call))
-        if self._call_event is not None:
-            self._call_event.set()
-            self._call_event = asyncio.Event()
 
     # ------------------------------------------------------------------ faults
 
@@ -253,11 +151,7 @@ class FakeZalo(FakeBotServer):
                 429: "Quota exceeded", 401: "Unauthorized", 403: "Internal server error",
                 400: "Bad Request", 404: "Not Found", 408: "Request timeout",
             }.get(error_code, "Error")
-        self._faults.append({"method": method, "chat_id": chat_id, "code": error_code,
-                             "description": description, "times": times})
-
-    def clear_faults(self) -> None:
-        self._faults.clear()
+        self._add_fault(method, chat_id, error_code, description, times)
 
     def set_quota(self, remaining: int | None) -> None:
         """Only ``remaining`` more successful sends, then every send gets 429 "Quota exceeded"
@@ -270,32 +164,17 @@ class FakeZalo(FakeBotServer):
         self._send_times.clear()
 
     def _apply_faults(self, method: str, params: dict) -> None:
-        for f in self._faults:
-            if f["method"] not in (None, method):
-                continue
-            if f["chat_id"] is not None and f["chat_id"] != params.get("chat_id"):
-                continue
-            f["times"] -= 1
-            if f["times"] <= 0:
-                self._faults.remove(f)
-            raise _ApiError(f["code"], f["description"])
+        super()._apply_faults(method, params)
         if method in _SEND_METHODS:
             if self._rate_per_second:
                 now = time.monotonic()
-                while self._send_times and self._send_times[0] <= now - 1.0:
-                    self._send_times.popleft()
-                if len(self._send_times) >= self._rate_per_second:
+                if window_full(self._send_times, self._rate_per_second, now):
                     raise _ApiError(429, "Quota exceeded")
                 self._send_times.append(now)
             if self.quota_remaining is not None and self.quota_remaining <= 0:
                 raise _ApiError(429, "Quota exceeded")
 
     # ------------------------------------------------------------------ getUpdates
-
-    def _wake(self) -> None:
-        if self._event is not None:
-            self._event.set()
-            self._event = asyncio.Event()
 
     async def _get_updates(self, params: dict) -> dict:
         if self.webhook["url"]:
@@ -312,7 +191,7 @@ class FakeZalo(FakeBotServer):
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self._closing:
                 raise _ApiError(408, "Request timeout")
-            ev = self._event
+            ev = self._update_event
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(ev.wait(), remaining)
 
@@ -354,7 +233,7 @@ class FakeZalo(FakeBotServer):
                 self._enqueue_webhook(event)
             else:
                 self._queue.append(event)
-        self._wake()
+        self._wake_pollers()
         return event
 
     def send_duplicate(self, event: dict) -> dict:
@@ -392,26 +271,15 @@ class FakeZalo(FakeBotServer):
 
     # ------------------------------------------------------------------ webhook
 
-    def _enqueue_webhook(self, event: dict) -> None:
-        if self._webhook_queue is None:
-            self._webhook_queue = asyncio.Queue()
-        self._webhook_queue.put_nowait(event)
-        if self._webhook_task is None or self._webhook_task.done():
-            self._webhook_task = asyncio.get_running_loop().create_task(self._webhook_worker())
+    def _back_to_polling(self, event: dict) -> None:
+        self._queue.append(event)
+        self._wake_pollers()
 
-    async def _webhook_worker(self) -> None:
-        assert self._webhook_queue is not None
-        while True:
-            event = await self._webhook_queue.get()
-            if not self.webhook["url"]:
-                self._queue.append(event)
-                self._wake()
-                continue
-            try:
-                status = await self.post_to_webhook(event, wrapped=self.webhook_wrapped)
-            except Exception:
-                status = 0
-            self.webhook_deliveries.append((event.get("message", {}).get("message_id"), status))
+    def _post_webhook(self, event: dict):
+        return self.post_to_webhook(event, wrapped=self.webhook_wrapped)
+
+    def _delivery_id(self, event: dict) -> str | None:
+        return event.get("message", {}).get("message_id")
 
     async def post_to_webhook(self, event: dict, url: str | None = None,
                               secret: str | None = None, wrapped: bool = True) -> int:
@@ -419,20 +287,8 @@ class FakeZalo(FakeBotServer):
         ``X-Bot-Api-Secret-Token`` (default: the secret set via setWebhook). ``wrapped`` sends
         ``{"ok": true, "result": event}`` (official sample), else the bare event. Returns the
         HTTP status."""
-        target = url or self.webhook["url"]
-        if not target:
-            raise RuntimeError("no webhook set and no url given")
-        token = secret if secret is not None else self.webhook.get("secret_token")
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["X-Bot-Api-Secret-Token"] = token
         body = {"ok": True, "result": event} if wrapped else event
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession()
-        async with self._session.post(target, data=_dumps(body), headers=headers,
-                                      timeout=aiohttp.ClientTimeout(total=10)) as resp:
-            await resp.read()
-            return resp.status
+        return await self._post_json(url, dumps(body), "X-Bot-Api-Secret-Token", secret)
 
     # ------------------------------------------------------------------ methods
 
@@ -450,7 +306,7 @@ class FakeZalo(FakeBotServer):
         if not isinstance(secret, str) or not 8 <= len(secret) <= 256:
             raise _ApiError(400, "Bad Request: secret_token must be 8-256 characters")
         self.webhook = {"url": url, "secret_token": secret, "updated_at": _now_ms()}
-        self._wake()
+        self._wake_pollers()
         if self.auto_deliver_webhook and self._queue:
             pending = list(self._queue)
             self._queue.clear()
@@ -504,72 +360,3 @@ class FakeZalo(FakeBotServer):
         if params.get("action") != "typing":
             raise _ApiError(400, "Bad Request: action must be 'typing'")
         return True
-
-    # ------------------------------------------------------------------ test helpers
-
-    def calls(self, method: str | None = None, *, ok: bool | None = None) -> list[ZaloCall]:
-        return [c for c in self.sent
-                if (method is None or c.method == method) and (ok is None or c.ok == ok)]
-
-    def mark(self) -> int:
-        return len(self.sent)
-
-    def messages_to(self, chat_id: str, *, include_failed: bool = False,
-                    since: int = 0) -> list[ZaloCall]:
-        """Successful sendMessage/sendPhoto/sendSticker calls to ``chat_id``."""
-        return [c for i, c in self._by_chat.get(str(chat_id), ())
-                if i >= since and (include_failed or c.ok)]
-
-    def last_message(self, chat_id: str) -> ZaloCall | None:
-        msgs = self.messages_to(chat_id)
-        return msgs[-1] if msgs else None
-
-    async def wait_for(self, predicate: Callable[[ZaloCall], bool], timeout: float = 5, *,
-                       since: int = 0) -> ZaloCall:
-        deadline = time.monotonic() + timeout
-        idx = since
-        while True:
-            while idx < len(self.sent):
-                c = self.sent[idx]
-                idx += 1
-                if predicate(c):
-                    return c
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"wait_for timed out after {timeout}s; last calls: {self._summary()}")
-            await self._wait_call(remaining)
-
-    async def wait_messages(self, chat_id: str, count: int, timeout: float = 5, *,
-                            since: int = 0) -> list[ZaloCall]:
-        deadline = time.monotonic() + timeout
-        while True:
-            msgs = self.messages_to(chat_id, since=since)
-            if len(msgs) >= count:
-                return msgs
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(
-                    f"expected {count} messages to {chat_id}, got {len(msgs)}: "
-                    f"{[m.text for m in msgs]}; last calls: {self._summary()}")
-            await self._wait_call(remaining)
-
-    async def _wait_call(self, remaining: float) -> None:
-        ev = self._call_event
-        if ev is None:
-            await asyncio.sleep(min(remaining, 0.05))
-            return
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(ev.wait(), min(remaining, 1.0))
-
-    def _summary(self, n: int = 8) -> str:
-        return "; ".join(
-            f"{c.method}({c.params.get('chat_id')!r}, {str(c.text)[:40]!r})"
-            f"{'' if c.ok else ' -> ' + str(c.error_code)}" for c in self.sent[-n:]) or "(none)"
-
-    def reset(self) -> None:
-        self.sent.clear()
-        self._by_chat.clear()
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False)
