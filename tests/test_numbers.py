@@ -11,7 +11,7 @@ from db import reports as repo
 from db.models import DialogState
 from db.reports import Report
 from tests.conftest import Talker
-from tests.test_reports import file_report, setup_people
+from tests.reporting import file_report, open_second_as_duplicate, setup_people
 
 TRICKY = ["²", "①", "٣", "１", "3²", "1①", "𝟕", "⁵", "½", "Ⅻ", "߃", "-1", "+1", "1e3", " ", ""]
 
@@ -74,12 +74,7 @@ async def test_the_menu_the_people_step_and_the_duplicate_step_refuse_unicode_di
         report = await session.scalar(select(Report))
     assert report.people_affected == 1200
 
-    await file_report(member, text="Lại không nhận được OTP nữa rồi")
-    await member.press("rp:send")
-    official = Talker(app, "9")
-    await official.say("/reports")
-    await official.press("ro:o:2")
-    await official.press("ro:d:2")
+    official = await open_second_as_duplicate(app, member)
     for text in ("BC-①", "²", "BC-00000①"):  # the duplicate-number step
         await official.say(text)
         assert "BC-000123" in official.text  # "type a number like BC-000123"

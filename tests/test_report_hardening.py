@@ -21,7 +21,7 @@ from handlers.messages import Attachment, Incoming
 from handlers.reports import export as export_module
 from handlers.reports.photos import MAX_PIXELS
 from tests.conftest import Talker
-from tests.test_reports import file_report, jpeg, setup_people
+from tests.reporting import first_report, jpeg, send_report, setup_people, start_report
 
 CONTROL = "".join(chr(c) for c in (*range(0, 9), 11, 12, *range(14, 32), 127))
 
@@ -41,18 +41,14 @@ def test_text_entering_from_a_channel_is_cleaned():
 
 
 async def test_a_report_typed_with_control_characters_is_stored_clean(app):
-    await setup_people(app)
-    member = await file_report(Talker(app, "1"), text="Không nhận\x00 được mã OTP\x01 VNeID\x1f")
-    await member.press("rp:send")
+    await first_report(app, text="Không nhận\x00 được mã OTP\x01 VNeID\x1f")
     async with app.sessions() as session:
         report = await session.scalar(select(Report))
     assert report.description == "Không nhận được mã OTP VNeID"
 
 
 async def test_one_bad_row_already_in_the_database_does_not_break_any_export(app, tmp_path):
-    await setup_people(app)
-    member = await file_report(Talker(app, "1"))
-    await member.press("rp:send")
+    await first_report(app)
     async with app.sessions() as session:  # written before the boundary cleaned text
         await session.execute(update(Report).values(description="lỗi\x00 cổng\x08 =1+1", resolution_note="\x0c"))
         await session.commit()
@@ -78,10 +74,7 @@ def png(width, height) -> bytes:
 
 
 async def to_photo_step(member: Talker):
-    await member.say("/baocao")
-    await member.press("rp:k:d")
-    await member.press(member.button_data()[0])
-    await member.press("rp:pl:ok")
+    await start_report(member)
     await member.say("Không nhận được mã OTP khi đăng nhập VNeID")
 
 
@@ -129,9 +122,7 @@ async def test_the_export_workbook_is_built_after_the_lock_in_a_thread(app, monk
         return original(*args, **kwargs)
 
     monkeypatch.setattr(export_module, "report_file", spy)
-    await setup_people(app)
-    member = await file_report(Talker(app, "1"))
-    await member.press("rp:send")
+    await first_report(app)
     official = Talker(app, "9")
     await official.say("/export")
     [reply] = official.replies
@@ -149,8 +140,7 @@ async def test_an_export_too_large_for_one_file_is_refused_clearly(app, monkeypa
     await setup_people(app)
     member = Talker(app, "1")
     for text in ("Không nhận được mã OTP khi đăng nhập", "Cổng dịch vụ công báo lỗi khi nộp hồ sơ"):
-        await file_report(member, text=text)
-        await member.press("rp:send")
+        await send_report(member, text=text)
     official = Talker(app, "9")
     await official.say("/export")
     [reply] = official.replies
@@ -169,11 +159,7 @@ async def revoke(app, platform_user_id):
 
 async def test_a_member_whose_role_is_revoked_mid_report_cannot_keep_typing(app):
     await setup_people(app)
-    member = Talker(app, "1")
-    await member.say("/baocao")
-    await member.press("rp:k:d")
-    await member.press(member.button_data()[0])
-    await member.press("rp:pl:ok")
+    member = await start_report(Talker(app, "1"))
     await revoke(app, "1")
     await member.say("Không nhận được mã OTP khi đăng nhập VNeID")
     assert "chỉ dành cho" in member.text
@@ -187,9 +173,7 @@ async def test_a_member_whose_role_is_revoked_mid_report_cannot_keep_typing(app)
 
 
 async def test_an_official_whose_role_is_revoked_mid_answer_cannot_finish_it(app):
-    await setup_people(app)
-    member = await file_report(Talker(app, "1"))
-    await member.press("rp:send")
+    await first_report(app)
     official = Talker(app, "9")
     await official.press("ro:o:1")
     await official.press("ro:f:1")

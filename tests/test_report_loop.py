@@ -11,13 +11,12 @@ from db.admin import grant_role
 from db.invites import find_or_create_village
 from db.reports import Report
 from tests.conftest import Talker
-from tests.test_reports import communes, file_report, only_report, outbox_for, setup_people
+from tests.reporting import communes, file_report, only_report, outbox_for, send_report, setup_people, start_report
 
 
 async def test_the_reporter_is_told_the_commune_officials_know_only_when_there_are_some(app):
     a, _b = await setup_people(app)
-    member = await file_report(Talker(app, "1"))
-    await member.press("rp:send")
+    member = await send_report(Talker(app, "1"))
     assert "BC-000001" in member.text and "Cán bộ " in member.text and "đã được báo" in member.text
     assert "cán bộ tỉnh" not in member.text
     assert any("BC-000001" in m.text for m in await outbox_for(app, "9"))
@@ -37,8 +36,7 @@ async def test_with_no_commune_official_the_province_officials_are_told_and_the_
 
 async def test_with_no_official_at_all_nobody_is_said_to_be_told(app):
     _a, _b, c = await communes(app, 3)
-    reporter = await file_report(await second_member(app, c, "1", "Thôn 1"))
-    await reporter.press("rp:send")
+    reporter = await send_report(await second_member(app, c, "1", "Thôn 1"))
     assert "BC-000001" in reporter.text
     assert "Chưa có cán bộ nào tham gia bot" in reporter.text and "đã được báo" not in reporter.text
 
@@ -53,8 +51,7 @@ async def second_member(app, commune, user_id="2", village="Thôn 5"):
 
 async def test_a_follower_sees_the_report_in_my_reports_gets_its_news_and_the_official_adds_them_up(app):
     a, _b = await setup_people(app)
-    first = await file_report(Talker(app, "1"), people="12")
-    await first.press("rp:send")
+    first = await send_report(Talker(app, "1"), people="12")
     other = await second_member(app, a)
     await file_report(other, text="Ở thôn 5 bà con cũng không nhận được OTP VNeID", people="5")
     assert "rp:same:1" in other.button_data()
@@ -82,10 +79,7 @@ async def test_a_follower_sees_the_report_in_my_reports_gets_its_news_and_the_of
 
 
 async def file_good_practice(member: Talker, text="Tổ mở lớp hướng dẫn cài VNeID cho người cao tuổi tại nhà văn hóa"):
-    await member.say("/baocao")
-    await member.press("rp:k:g")
-    await member.press(member.button_data()[0])
-    await member.press("rp:pl:ok")
+    await start_report(member, "g")
     asked_desc = member.text
     await member.say(text)
     asked_photos = member.text
@@ -145,8 +139,7 @@ async def test_a_good_practice_is_acknowledged_or_shared_never_resolved(app):
 
 async def test_a_transfer_to_a_department_keeps_the_place_and_shows_the_handling_unit(app):
     a, _b = await setup_people(app)
-    member = await file_report(Talker(app, "1"))
-    await member.press("rp:send")
+    await send_report(Talker(app, "1"))
     async with app.sessions() as session:
         await grant_role(session, "console", "60", "official", "42-SO-KHCN")
         await session.commit()

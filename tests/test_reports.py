@@ -6,7 +6,6 @@ import io
 from datetime import timedelta
 
 from openpyxl import load_workbook
-from PIL import Image
 from sqlalchemy import func, select, update
 
 from content.sheets import neutralise
@@ -14,65 +13,22 @@ from db import reports as repo
 from db.admin import grant_role
 from db.base import utcnow
 from db.invites import find_or_create_village
-from db.models import AdminUnit, DialogState, UnitLevel, User
-from db.outbox import OutboxMessage
+from db.models import DialogState, User
 from db.reports import Report, ReportHistory, ReportPhoto
 from handlers.messages import Attachment, Incoming
 from handlers.reports import remind_stale
 from tests.conftest import Talker
-
-
-def jpeg(color=(200, 30, 30)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (40, 30), color).save(out, format="JPEG")
-    return out.getvalue()
-
-
-async def communes(app, n=2):
-    async with app.sessions() as session:
-        return list((await session.scalars(select(AdminUnit.code).where(AdminUnit.level == UnitLevel.xa)
-                                           .order_by(AdminUnit.code).limit(n))).all())
-
-
-async def setup_people(app):
-    """A member (1) with a village in commune A, an official of A (9), an official of B (8)."""
-    a, b = await communes(app)
-    async with app.sessions() as session:
-        member = await grant_role(session, "console", "1", "team", a)
-        village = await find_or_create_village(session, a, "Thôn 3")
-        member.village_code = village.code
-        await grant_role(session, "console", "9", "official", a)
-        await grant_role(session, "console", "8", "official", b)
-        await session.commit()
-    return a, b
-
-
-async def file_report(member: Talker, text="Bà con không nhận được mã OTP khi đăng nhập VNeID", photo=True,
-                      people="12"):
-    await member.say("/baocao")
-    await member.press("rp:k:d")
-    category = member.button_data()[0]
-    await member.press(category)
-    await member.press("rp:pl:ok")
-    await member.say(text)
-    if photo:
-        await member.send(Incoming("console", member.user_id, member.user_id,
-                                   attachments=[Attachment("photo", jpeg())]))
-    await member.press("rp:ph")
-    await member.say(people)
-    return member
-
-
-async def outbox_for(app, platform_user_id):
-    async with app.sessions() as session:
-        user = await session.scalar(select(User).where(User.platform_user_id == platform_user_id))
-        return list((await session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id)
-                                           .order_by(OutboxMessage.id))).all())
-
-
-async def only_report(app) -> Report:
-    async with app.sessions() as session:
-        return await session.scalar(select(Report))
+from tests.reporting import (
+    file_report,
+    first_report,
+    jpeg,
+    only_report,
+    open_second_as_duplicate,
+    outbox_for,
+    send_report,
+    setup_people,
+    start_report,
+)
 
 
 async def test_a_member_files_a_report_with_a_photo_and_the_commune_official_is_told(app):
@@ -97,11 +53,7 @@ async def test_a_member_files_a_report_with_a_photo_and_the_commune_official_is_
 
 async def test_each_step_is_saved_and_a_stale_number_is_not_taken_as_an_option(app):
     await setup_people(app)
-    member = Talker(app, "1")
-    await member.say("/baocao")
-    await member.press("rp:k:d")
-    await member.press(member.button_data()[0])
-    await member.press("rp:pl:ok")
+    member = await start_report(Talker(app, "1"))
     await member.say("2")  # the description step shows no options: "2" is just too short
     assert "too short" in member.text or "quá ngắn" in member.text
     async with app.sessions() as session:
@@ -115,11 +67,7 @@ async def test_each_step_is_saved_and_a_stale_number_is_not_taken_as_an_option(a
 
 async def test_the_description_must_be_10_to_2000_characters(app):
     await setup_people(app)
-    member = Talker(app, "1")
-    await member.say("/baocao")
-    await member.press("rp:k:g")
-    await member.press(member.button_data()[0])
-    await member.press("rp:pl:ok")
+    member = await start_report(Talker(app, "1"), "g")
     await member.say("x" * 2001)
     async with app.sessions() as session:
         assert (await session.scalar(select(DialogState.step))) == "desc"
@@ -130,11 +78,7 @@ async def test_the_description_must_be_10_to_2000_characters(app):
 
 async def test_at_most_three_photos_and_image_files_count_too(app):
     await setup_people(app)
-    member = Talker(app, "1")
-    await member.say("/baocao")
-    await member.press("rp:k:d")
-    await member.press(member.button_data()[0])
-    await member.press("rp:pl:ok")
+    member = await start_report(Talker(app, "1"))
     await member.say("Cổng dịch vụ công báo lỗi liên tục")
     for i in range(2):
         await member.send(Incoming("console", "1", "1", attachments=[Attachment("photo", jpeg((i, 0, 0)))]))
@@ -163,9 +107,7 @@ async def test_a_draft_untouched_for_24_hours_expires(app):
 
 
 async def test_sending_twice_creates_one_report(app):
-    await setup_people(app)
-    member = await file_report(Talker(app, "1"))
-    await member.press("rp:send")
+    member = await first_report(app)
     await member.press("rp:send")
     async with app.sessions() as session:
         assert await session.scalar(select(func.count(Report.id))) == 1
@@ -183,8 +125,7 @@ async def test_the_same_update_delivered_twice_creates_one_report(app):
 
 async def test_an_open_report_of_the_same_category_is_offered_and_can_be_followed(app):
     a, _b = await setup_people(app)
-    first = await file_report(Talker(app, "1"))
-    await first.press("rp:send")
+    await send_report(Talker(app, "1"))
     async with app.sessions() as session:
         other = await grant_role(session, "console", "2", "team", a)
         other.village_code = (await find_or_create_village(session, a, "thon 5")).code
@@ -213,9 +154,7 @@ async def test_twenty_reports_a_day_at_most(app):
 
 
 async def test_the_official_takes_resolves_and_the_reporter_is_told_and_reopens(app):
-    await setup_people(app)
-    member = await file_report(Talker(app, "1"))
-    await member.press("rp:send")
+    member = await first_report(app)
     official = Talker(app, "9")
     await official.press("ro:o:1")  # shown through the outbox notification
     assert any(r.photo for r in official.replies)
@@ -241,9 +180,7 @@ async def test_the_official_takes_resolves_and_the_reporter_is_told_and_reopens(
 
 
 async def test_reopening_is_refused_after_14_days(app):
-    await setup_people(app)
-    member = await file_report(Talker(app, "1"))
-    await member.press("rp:send")
+    member = await first_report(app)
     async with app.sessions() as session:
         await session.execute(update(Report).values(status="closed", closed_at=utcnow() - timedelta(days=15)))
         await session.commit()
@@ -256,9 +193,7 @@ async def test_reopening_is_refused_after_14_days(app):
 
 
 async def test_an_official_of_another_commune_cannot_see_or_act(app):
-    await setup_people(app)
-    member = await file_report(Talker(app, "1"))
-    await member.press("rp:send")
+    await first_report(app)
     other = Talker(app, "8")
     await other.say("/phananh")
     assert "BC-000001" not in other.text
@@ -299,8 +234,7 @@ async def test_the_list_has_filters_and_pages_of_ten(app):
 
 async def test_rerouting_hands_the_report_to_the_other_commune_and_keeps_its_place(app):
     a, b = await setup_people(app)
-    member = await file_report(Talker(app, "1"))
-    await member.press("rp:send")
+    await send_report(Talker(app, "1"))
     official = Talker(app, "9")
     await official.press("ro:o:1")
     await official.press("ro:r:1")
@@ -312,16 +246,8 @@ async def test_rerouting_hands_the_report_to_the_other_commune_and_keeps_its_pla
 
 
 async def test_duplicates_are_linked_and_comments_reach_the_reporter(app):
-    await setup_people(app)
-    member = Talker(app, "1")
-    await file_report(member)
-    await member.press("rp:send")
-    await file_report(member, text="Lại không nhận được OTP nữa rồi")
-    await member.press("rp:send")
-    official = Talker(app, "9")
-    await official.say("/reports")
-    await official.press("ro:o:2")
-    await official.press("ro:d:2")
+    member = await first_report(app)
+    official = await open_second_as_duplicate(app, member)
     await official.say("BC-000001")
     async with app.sessions() as session:
         dup = await session.get(Report, 2)
@@ -333,9 +259,7 @@ async def test_duplicates_are_linked_and_comments_reach_the_reporter(app):
 
 
 async def test_stale_reports_are_reminded_once_a_day(app):
-    await setup_people(app)
-    member = await file_report(Talker(app, "1"))
-    await member.press("rp:send")
+    await first_report(app)
     later = utcnow() + timedelta(days=4)
     async with app.sessions() as session:
         assert await remind_stale(session, later) == 1
@@ -346,9 +270,7 @@ async def test_stale_reports_are_reminded_once_a_day(app):
 
 
 async def test_export_contains_the_report_and_neutralises_formulas(app):
-    await setup_people(app)
-    member = await file_report(Talker(app, "1"), text="=HYPERLINK(\"http://x\") lỗi cổng")
-    await member.press("rp:send")
+    await first_report(app, text="=HYPERLINK(\"http://x\") lỗi cổng")
     official = Talker(app, "9")
     await official.say("/export")
     [reply] = official.replies
@@ -361,9 +283,7 @@ async def test_export_contains_the_report_and_neutralises_formulas(app):
 
 
 async def test_deleting_my_data_keeps_the_report_anonymised(app):
-    await setup_people(app)
-    member = await file_report(Talker(app, "1"))
-    await member.press("rp:send")
+    member = await first_report(app)
     await member.say("/xoadulieu")
     await member.press("dd:yes")
     async with app.sessions() as session:
@@ -387,11 +307,7 @@ async def test_citizens_cannot_file_and_team_members_cannot_triage(app):
 
 async def test_typing_bo_qua_at_the_photo_step_goes_on_without_a_photo(app):
     await setup_people(app)
-    member = Talker(app, "1")
-    await member.say("/baocao")
-    await member.press("rp:k:d")
-    await member.press(member.button_data()[0])
-    await member.press("rp:pl:ok")
+    member = await start_report(Talker(app, "1"))
     await member.say("Không nhận được mã OTP khi đăng nhập")
     await member.say("bo qua")
     async with app.sessions() as session:
