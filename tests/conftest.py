@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import pytest
@@ -23,6 +24,30 @@ def make_settings(tmp_path, **overrides) -> Settings:
                   admin_telegram_ids="", user_hash_salt="test-salt")
     values.update(overrides)
     return Settings(_env_file=None, **values)
+
+
+def on_app(tmp_path, work):
+    """``await work(app)`` on a prepared App over tmp_path's database, outside any event loop (as
+    before a CLI command runs); returns what ``work`` returns."""
+
+    async def run():
+        application = App(make_settings(tmp_path))
+        await application.prepare()
+        try:
+            return await work(application)
+        finally:
+            await application.aclose()
+
+    return asyncio.run(run())
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch):
+    """``python -m bot`` commands read the SQLite file of tmp_path and know no bot token."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/bot.db")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "")
+    monkeypatch.setenv("ZALO_BOT_TOKEN", "")
+    return monkeypatch
 
 
 @pytest.fixture

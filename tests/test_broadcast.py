@@ -24,7 +24,7 @@ from db.progress import import_figures
 from db.subscriptions import unsubscribe
 from handlers.progress.daily import enqueue_daily_summaries, next_run, run_daily_job
 from handlers.progress.summary import CAPTION_LIMIT, SummaryLine, load_progress, render_summary
-from tests.conftest import make_settings
+from tests.conftest import make_settings, on_app
 from tests.fake_telegram import FakeTelegram
 from tests.fake_telegram import check_telegram_html as assert_telegram_html
 
@@ -240,20 +240,10 @@ async def test_the_running_bot_sends_the_daily_summary_at_the_daily_time(tmp_pat
         assert len(fake.messages_to(201)) == 1
 
 
-def test_the_broadcast_daily_command(tmp_path, monkeypatch, capsys):
+def test_the_broadcast_daily_command(tmp_path, cli_env, capsys):
     from bot.__main__ import main
 
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/bot.db")
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "")
-    monkeypatch.setenv("ZALO_BOT_TOKEN", "")
-
-    async def setup():
-        app = App(make_settings(tmp_path))
-        await app.prepare()
-        await officials(app, "telegram", [("1", None), ("2", None)])
-        await app.aclose()
-
-    asyncio.run(setup())
+    on_app(tmp_path, lambda app: officials(app, "telegram", [("1", None), ("2", None)]))
     assert main(["broadcast", "daily", "--date", "2026-11-20"]) == 0
     assert "2 tin" in capsys.readouterr().out
     assert main(["broadcast", "daily", "--date", "2026-11-20", "--no-send"]) == 0

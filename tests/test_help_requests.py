@@ -16,7 +16,7 @@ from db.models import User
 from db.outbox import OutboxMessage
 from handlers.help import escalate_due, forget_user_data
 from handlers.messages import Incoming
-from tests.conftest import Talker
+from tests.conftest import Talker, on_app
 
 NAMES = {"1": "Bà Lan", "2": "Anh Hùng", "3": "Chị Mai", "9": "Ông Nam"}
 
@@ -68,6 +68,15 @@ async def ask(citizen: Person, commune="cam xuyen", village="thon 3", need="hr:k
     if send:
         await citizen.press("hr:send")
     return citizen
+
+
+async def taken_by_member(app, **request) -> tuple[Person, Person]:
+    """The people of people(); citizen 1 asks (see ask) and member 2 takes HT-000001."""
+    await people(app)
+    citizen = await ask(Person(app, "1"), **request)
+    member = Person(app, "2")
+    await member.press("hr:t:1")
+    return citizen, member
 
 
 async def outbox_of(app, platform_user_id: str) -> list[OutboxMessage]:
@@ -135,10 +144,7 @@ async def test_two_members_press_take_at_once_and_only_one_gets_it(app):
 
 
 async def test_member_and_citizen_talk_through_the_bot_without_seeing_accounts(app):
-    await people(app)
-    citizen = await ask(Person(app, "1"))
-    member = Person(app, "2")
-    await member.press("hr:t:1")
+    citizen, member = await taken_by_member(app)
     await member.press("hr:m:1")
     await member.say("Chiều mai 3 giờ tôi qua nhà bác nhé")
     assert "Đã gửi" in member.text
@@ -152,10 +158,7 @@ async def test_member_and_citizen_talk_through_the_bot_without_seeing_accounts(a
 
 
 async def test_done_is_rated_by_the_citizen_and_counted_for_the_official(app):
-    await people(app)
-    citizen = await ask(Person(app, "1"))
-    member = Person(app, "2")
-    await member.press("hr:t:1")
+    citizen, member = await taken_by_member(app)
     await member.press("hr:d:1")
     assert "HT-000001" in member.text
     [asked] = [m for m in await outbox_of(app, "1") if "đã xong" in m.text]
@@ -176,10 +179,7 @@ async def test_done_is_rated_by_the_citizen_and_counted_for_the_official(app):
 
 
 async def test_not_possible_needs_a_reason_and_not_done_yet_goes_back_to_the_helper(app):
-    await people(app)
-    citizen = await ask(Person(app, "1"))
-    member = Person(app, "2")
-    await member.press("hr:t:1")
+    citizen, member = await taken_by_member(app)
     await member.press("hr:d:1")
     await citizen.press("hr:nd:1")
     assert (await the_request(app)).status == "taken"
@@ -213,9 +213,7 @@ async def test_a_phone_number_is_kept_only_with_consent_shown_only_to_the_taker_
 
 
 async def test_a_helper_who_deletes_their_data_gives_the_request_back_to_the_commune(app):
-    await people(app)
-    await ask(Person(app, "1"))
-    await Person(app, "2").press("hr:t:1")
+    await taken_by_member(app)
     async with app.sessions() as session:
         helper = await session.scalar(select(User).where(User.platform_user_id == "2"))
         await forget_user_data(session, helper)
@@ -229,9 +227,7 @@ async def test_the_officials_excel_export_has_the_help_request_sheets(app):
 
     from openpyxl import load_workbook
 
-    await people(app)
-    await ask(Person(app, "1"), phone="0912345678")
-    await Person(app, "2").press("hr:t:1")
+    await taken_by_member(app, phone="0912345678")
     official = Person(app, "9")
     await official.say("/export")
     [document] = [r for r in official.replies if r.document]
@@ -326,20 +322,12 @@ async def test_yeucau_lists_the_open_requests_of_the_members_commune(app):
     assert "HT-000001" not in citizen.text
 
 
-def test_the_cli_lists_figures_per_commune_as_json_without_names_or_phones(tmp_path, monkeypatch, capsys):
+def test_the_cli_lists_figures_per_commune_as_json_without_names_or_phones(tmp_path, cli_env, capsys):
     import json
 
     from bot.__main__ import main
-    from bot.app import App
-    from tests.conftest import make_settings
 
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/bot.db")
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "")
-    monkeypatch.setenv("ZALO_BOT_TOKEN", "")
-
-    async def setup():
-        app = App(make_settings(tmp_path))
-        await app.prepare()
+    async def setup(app):
         await people(app)
         await ask(Person(app, "1"), phone="0912345678")
         await ask(Person(app, "1"))
@@ -347,9 +335,8 @@ def test_the_cli_lists_figures_per_commune_as_json_without_names_or_phones(tmp_p
         await member.press("hr:t:1")
         await member.press("hr:d:1")
         await Person(app, "1").press("hr:s:1:4")
-        await app.aclose()
 
-    asyncio.run(setup())
+    on_app(tmp_path, setup)
     assert main(["help-requests", "list", "--unit", "cam xuyen", "--json"]) == 0
     out = capsys.readouterr().out
     data = json.loads(out)

@@ -12,7 +12,7 @@ from bot.leader import Leadership
 from db.base import utcnow
 from db.locks import Lease
 from db.models import ProcessedUpdate
-from tests.conftest import make_settings
+from tests.conftest import make_settings, on_app
 
 
 async def test_one_process_leads_and_another_takes_over_when_it_stops(app):
@@ -53,23 +53,18 @@ async def test_only_the_leader_runs_the_background_work_and_sets_the_webhooks(ap
     assert await Leadership(app, holder="c").try_acquire()  # released at the stop: anyone may lead
 
 
-def test_broadcast_daily_only_enqueues_while_a_bot_runs(tmp_path, monkeypatch, capsys):
+def test_broadcast_daily_only_enqueues_while_a_bot_runs(tmp_path, cli_env, capsys):
     from bot.__main__ import main
     from tests.test_broadcast import officials, outbox_rows
 
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/bot.db")
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:fake")
-    monkeypatch.setenv("ZALO_BOT_TOKEN", "")
+    cli_env.setenv("TELEGRAM_BOT_TOKEN", "123:fake")
 
-    async def bot_running():
-        app = App(make_settings(tmp_path))
-        await app.prepare()
+    async def bot_running(app):
         await officials(app, "telegram", [("1", None), ("2", None)])
         running = Leadership(app, holder="the bot")
         assert await running.try_acquire()
-        await app.aclose()
 
-    asyncio.run(bot_running())
+    on_app(tmp_path, bot_running)
     assert main(["broadcast", "daily", "--date", "2026-11-20"]) == 0
     out = capsys.readouterr().out
     assert "Đã đưa 2 tin" in out and "Bot đang chạy" in out  # no second sender
