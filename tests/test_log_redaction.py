@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
-import sys
-from pathlib import Path
 
 from bot.logs import redact, redact_secrets
+from tests.e2e import start_bot_process
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
 
-ROOT = Path(__file__).resolve().parent.parent
 TELEGRAM_TOKEN = "987654321:AAH-telegram-SECRET-part_xyz"
 ZALO_TOKEN = "1234567890123456789:ZALO-secret-PART-abcdef"
 
@@ -40,13 +37,8 @@ def test_every_logger_and_traceback_is_redacted(caplog):
 
 async def test_python_m_bot_run_at_debug_logs_no_token(tmp_path):
     async with FakeTelegram(token=TELEGRAM_TOKEN) as telegram, FakeZalo(token=ZALO_TOKEN) as zalo:
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_BASE_URL": f"{telegram.url}/bot",
-               "TELEGRAM_BASE_FILE_URL": f"{telegram.url}/file/bot", "ZALO_BOT_TOKEN": ZALO_TOKEN,
-               "ZALO_BASE_URL": zalo.url, "WEBHOOK_URL": "", "PUBLIC_BASE_URL": "", "LOG_LEVEL": "DEBUG",
-               "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/run.db", "PYTHONPATH": str(ROOT)}
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        process = await start_bot_process(tmp_path, telegram, ZALO_BOT_TOKEN=ZALO_TOKEN, ZALO_BASE_URL=zalo.url,
+                                          PUBLIC_BASE_URL="", LOG_LEVEL="DEBUG")
         try:
             await telegram.wait_for(lambda call: call.method == "deleteWebhook", timeout=60)
             telegram.user_sends_text(777, "/start", first_name="Minh")

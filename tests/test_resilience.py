@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
-import sys
-from pathlib import Path
 
 import httpx
 
@@ -16,13 +13,12 @@ from bot.app import App
 from bot.channels.zalo import ZaloChannel, ZaloClient
 from bot.server import run_channels
 from tests.conftest import make_settings
-from tests.e2e import running_bot
-from tests.e2e_zalo import free_port
+from tests.e2e import running_bot, start_bot_process
+from tests.e2e_zalo import free_port, running_zalo_bot
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
 from tests.test_webserver import SECRET, TELEGRAM_USER, ZALO_USER, web_server
 
-ROOT = Path(__file__).resolve().parent.parent
 USER = 5151
 
 
@@ -44,33 +40,22 @@ async def test_a_press_whose_answer_fails_is_still_handled(tmp_path, caplog):
 async def test_malformed_zalo_events_do_not_stop_polling_and_healthz_tells(tmp_path, caplog):
     """Point 5: one bad event is ignored with one line; polling goes on; /healthz is true."""
     port = free_port()
-    async with FakeZalo() as zalo:
-        app = App(make_settings(tmp_path, zalo_bot_token=zalo.token, zalo_base_url=zalo.url,
-                                public_base_url=f"http://127.0.0.1:{port}", port=port))
-        await app.prepare()
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_channels(app, stop))
-        try:
-            await zalo.wait_for(lambda c: c.method == "deleteWebhook", timeout=10)
-            good = zalo.make_text_event(ZALO_USER, "/menu")
-            for bad in ({"event_name": "message.text.received", "message": "not a dict"}, [1, 2], 5, "x",
-                        {"event_name": "message.text.received",
-                         "message": {**good["message"], "from": "x", "message_id": "m-bad"}},
-                        {"event_name": "message.text.received",
-                         "message": {**good["message"], "chat": [1], "message_id": "m-bad2"}}):
-                zalo.inject_event(bad)
-            zalo.inject_event(good)
-            [menu] = await zalo.wait_messages(ZALO_USER, 1, timeout=10)
-            assert menu.text.startswith("Menu chính")
-            async with httpx.AsyncClient() as http:
-                response = await http.get(f"http://127.0.0.1:{port}/healthz")
-            health = response.json()
-            assert response.status_code == 200 and health["zalo"] is True
-            assert health["parts"]["zalo"]["last_success"] is not None
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, timeout=10)
-            await app.aclose()
+    async with running_zalo_bot(tmp_path, public_base_url=f"http://127.0.0.1:{port}", port=port) as (zalo, app):
+        good = zalo.make_text_event(ZALO_USER, "/menu")
+        for bad in ({"event_name": "message.text.received", "message": "not a dict"}, [1, 2], 5, "x",
+                    {"event_name": "message.text.received",
+                     "message": {**good["message"], "from": "x", "message_id": "m-bad"}},
+                    {"event_name": "message.text.received",
+                     "message": {**good["message"], "chat": [1], "message_id": "m-bad2"}}):
+            zalo.inject_event(bad)
+        zalo.inject_event(good)
+        [menu] = await zalo.wait_messages(ZALO_USER, 1, timeout=10)
+        assert menu.text.startswith("Menu chính")
+        async with httpx.AsyncClient() as http:
+            response = await http.get(f"http://127.0.0.1:{port}/healthz")
+        health = response.json()
+        assert response.status_code == 200 and health["zalo"] is True
+        assert health["parts"]["zalo"]["last_success"] is not None
     assert not [r for r in caplog.records if r.exc_info and r.name.startswith("bot")]
 
 
@@ -169,12 +154,7 @@ async def test_a_refused_telegram_token_stops_the_bot_with_status_1(tmp_path, ca
 
 async def test_python_m_bot_run_exits_non_zero_on_a_refused_token(tmp_path):
     async with FakeTelegram() as fake:
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": "999:WRONG-token-xyz", "TELEGRAM_BASE_URL": f"{fake.url}/bot",
-               "TELEGRAM_BASE_FILE_URL": f"{fake.url}/file/bot", "ZALO_BOT_TOKEN": "", "WEBHOOK_URL": "",
-               "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/run.db", "PYTHONPATH": str(ROOT)}
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        process = await start_bot_process(tmp_path, fake, TELEGRAM_BOT_TOKEN="999:WRONG-token-xyz")
         try:
             _out, err = await asyncio.wait_for(process.communicate(), timeout=60)
         finally:

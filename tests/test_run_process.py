@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
-from pathlib import Path
 
+from tests.e2e import start_bot_process
 from tests.fake_telegram import FakeTelegram
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 async def test_run_with_a_token_answers_start_with_inline_buttons(tmp_path):
     async with FakeTelegram() as fake:
         # Like a checker's own fake server: no command menu support.
         fake.fail_next("setMyCommands", error_code=404, description="Not Found: method not found", times=2)
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_BASE_URL": f"{fake.url}/bot",
-               "TELEGRAM_BASE_FILE_URL": f"{fake.url}/file/bot", "ZALO_BOT_TOKEN": "", "WEBHOOK_URL": "",
-               "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/run.db", "PYTHONPATH": str(ROOT)}
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        process = await start_bot_process(tmp_path, fake)
         try:
             await fake.wait_for(lambda call: call.method == "deleteWebhook", timeout=60)
             fake.user_sends_text(777, "/start", first_name="Minh")

@@ -12,7 +12,7 @@ from bot.app import App
 from bot.server import run_channels
 from handlers.messages import Reply
 from tests.conftest import make_settings
-from tests.e2e_zalo import free_port
+from tests.e2e_zalo import free_port, running_zalo_bot
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
 
@@ -145,33 +145,22 @@ async def test_a_chart_for_zalo_is_served_from_an_unguessable_link(tmp_path):
 
 async def test_polling_with_a_public_base_url_serves_media_but_takes_no_webhooks(tmp_path):
     port = free_port()
-    async with FakeZalo() as zalo:
-        app = App(make_settings(tmp_path, zalo_bot_token=zalo.token, zalo_base_url=zalo.url,
-                                public_base_url=f"http://127.0.0.1:{port}", port=port))
-        await app.prepare()
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_channels(app, stop))
-        try:
-            await zalo.wait_for(lambda c: c.method == "deleteWebhook", timeout=10)
+    async with running_zalo_bot(tmp_path, public_base_url=f"http://127.0.0.1:{port}", port=port) as (zalo, app):
 
-            @app.router.registry.command("chart")
-            async def chart(ctx):
-                return Reply("Biểu đồ", photo=PNG)
+        @app.router.registry.command("chart")
+        async def chart(ctx):
+            return Reply("Biểu đồ", photo=PNG)
 
-            zalo.user_sends_text(ZALO_USER, "/chart")
-            [photo] = await zalo.wait_messages(ZALO_USER, 1)
-            async with httpx.AsyncClient() as http:
-                assert (await http.get(photo.params["photo"])).content == PNG
-                refused = await http.post(f"http://127.0.0.1:{port}/zalo", json={},
-                                          headers={"X-Bot-Api-Secret-Token": "x" * 10})
-                assert refused.status_code in (404, 405)
-                health = (await http.get(f"http://127.0.0.1:{port}/healthz")).json()
-            assert {k: v for k, v in health.items() if k != "parts"} == {"ok": True, "database": True, "zalo": True}
-            assert health["parts"]["zalo"]["last_success"] and health["parts"]["outbox-sender"]["ok"]
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, timeout=10)
-            await app.aclose()
+        zalo.user_sends_text(ZALO_USER, "/chart")
+        [photo] = await zalo.wait_messages(ZALO_USER, 1)
+        async with httpx.AsyncClient() as http:
+            assert (await http.get(photo.params["photo"])).content == PNG
+            refused = await http.post(f"http://127.0.0.1:{port}/zalo", json={},
+                                      headers={"X-Bot-Api-Secret-Token": "x" * 10})
+            assert refused.status_code in (404, 405)
+            health = (await http.get(f"http://127.0.0.1:{port}/healthz")).json()
+        assert {k: v for k, v in health.items() if k != "parts"} == {"ok": True, "database": True, "zalo": True}
+        assert health["parts"]["zalo"]["last_success"] and health["parts"]["outbox-sender"]["ok"]
 
 
 async def test_a_webhook_call_is_answered_only_after_the_message_was_handled(tmp_path):
