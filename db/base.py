@@ -6,8 +6,8 @@ import enum
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from sqlalchemy import DateTime, MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import DateTime, ForeignKey, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -44,6 +44,16 @@ class Numbered:
     @property
     def status_enum(self):
         return self.STATUS(self.status)
+
+
+class HistoryColumns:
+    """Who (``actor_id``, kept as NULL once that user is deleted) did what (``action``) when, with
+    a note: the columns of every history table; the model adds its id and the row it is about."""
+
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
 
 
 def numbered(prefix: str, row_id: int) -> str:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from content.text import fold_key
-from db.base import Base, Numbered, aware, numbered, utcnow
+from db.base import Base, HistoryColumns, Numbered, aware, numbered, utcnow
 from db.models import AdminUnit, Role, UnitLevel, User
 from db.reports import MAX_DESCRIPTION, MIN_DESCRIPTION
 from db.units import strip_kind, unit_and_descendants
@@ -83,17 +83,14 @@ class HelpRequest(Numbered, Base):
     rated_at: Mapped[datetime | None] = mapped_column()
 
 
-class HelpEvent(Base):
-    """One thing that happened to a request (messages are counted here, their text is not kept)."""
+class HelpEvent(HistoryColumns, Base):
+    """One thing that happened to a request (messages are counted here, their text is not kept);
+    ``action``: created, taken, message, done, not_possible, …"""
 
     __tablename__ = "help_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("help_requests.id", ondelete="CASCADE"), index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created: Mapped[datetime] = mapped_column(default=utcnow)
-    action: Mapped[str] = mapped_column(String(20))  # created, taken, message, done, not_possible, …
-    note: Mapped[str] = mapped_column(Text, default="")
 
 
 # --- helpers ------------------------------------------------------------------------------

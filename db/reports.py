@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from content.text import read_int
-from db.base import Base, Numbered, aware, numbered, utcnow
+from db.base import Base, HistoryColumns, Numbered, aware, numbered, utcnow
 from db.models import AdminUnit, Role, User
 from db.units import unit_and_descendants
 
@@ -165,19 +165,17 @@ class ReportPhoto(Base):
     created: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class ReportHistory(Base):
+class ReportHistory(HistoryColumns, Base):
+    """One change of a report; ``action``: "status", "comment", "reroute", "same_problem", …"""
+
     __tablename__ = "report_history"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created: Mapped[datetime] = mapped_column(default=utcnow)
-    action: Mapped[str] = mapped_column(String(20))  # "status", "comment", "reroute", "same_problem"
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str | None] = mapped_column(String(20))
     from_unit: Mapped[str | None] = mapped_column(String(32))
     to_unit: Mapped[str | None] = mapped_column(String(32))
-    note: Mapped[str] = mapped_column(Text, default="")
 
 
 class ReportFollower(Base):
