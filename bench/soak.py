@@ -12,6 +12,10 @@ lines and tracebacks its log has (and no "Task exception was never retrieved"); 
 process's RSS at start and after the run (VmRSS, and its peak VmHWM).
 
     .venv/bin/python bench/soak.py [--updates 30000] [--workers 8] [--seed 1]
+
+``--tracemalloc N`` runs the bot under tracemalloc (N frames; ~10 times slower) and prints the
+Python allocations that grew most from a third of the run (warm: the matcher built, every kind
+of update seen) to its end, by traceback: what keeps growing.
 """
 
 from __future__ import annotations
@@ -71,6 +75,8 @@ async def main() -> None:
     parser.add_argument("--probe-every", type=float, default=0.5)
     parser.add_argument("--log", help="keep the bot's log in this file")
     parser.add_argument("--skip", default="", help="kinds not to send, e.g. tg-file,zalo-other")
+    parser.add_argument("--tracemalloc", type=int, default=0, metavar="FRAMES",
+                        help="trace the bot's Python allocations and print what grew most")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     port = free_port()
@@ -90,7 +96,9 @@ async def main() -> None:
                               "42" if role == "official" else "18754")
             log_path = Path(tmp) / "bot.log"
             log_file = log_path.open("wb")
-            process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", env=env, cwd=tmp,
+            command = (["-X", f"tracemalloc={args.tracemalloc}", "-c", TRACED.format(folder=tmp)]
+                       if args.tracemalloc else ["-m", "bot", "run"])
+            process = await asyncio.create_subprocess_exec(sys.executable, *command, env=env, cwd=tmp,
                                                            stdout=asyncio.subprocess.DEVNULL, stderr=log_file)
             try:
                 await telegram.wait_for(lambda c: c.method == "setWebhook", timeout=120)
@@ -99,9 +107,12 @@ async def main() -> None:
                     async with http.get(f"{base}/healthz") as response:
                         health_start = response.status
                     rss_start = rss(process.pid)
-                    report = await soak(http, base, telegram, zalo, rng, args)
+                    report = await soak(http, base, telegram, zalo, rng, args, process.pid,
+                                        warm=lambda: snapshot(process, tmp, 0, args))
                     await asyncio.sleep(5.0)  # let the outbox and the last handlers finish
                     rss_end = rss(process.pid)
+                    await snapshot(process, tmp, 1, args)
+                    grown = traced_growth(tmp) if args.tracemalloc else ""
                     async with http.get(f"{base}/healthz") as response:
                         health_end = response.status, await response.json()
                     alive = process.returncode is None
@@ -130,13 +141,54 @@ async def main() -> None:
     print(f"probe /menu replies: {len(stalls)}, median {statistics.median(stalls):.2f} s, "
           f"p99 {sorted(stalls)[int(len(stalls) * 0.99) - 1]:.2f} s, longest {max(stalls):.2f} s; "
           f"probes unanswered within 60 s: {report['lost_probes']}")
-    print(f"RSS at start {rss_start[0]:.0f} MB; after the run {rss_end[0]:.0f} MB (peak {rss_end[1]:.0f} MB)")
+    print(f"RSS at start {rss_start[0]:.0f} MB; after the run {rss_end[0]:.0f} MB (peak {rss_end[1]:.0f} MB); "
+          f"along the run: {', '.join(f'{mb:.0f}' for mb in report['rss'])} MB")
     print(f"log: {len(lines)} lines, {dict(levels)}, tracebacks {log.count('Traceback')}, "
           f"'Task exception was never retrieved' {log.count('Task exception was never retrieved')}")
     for text, count in first_lines.most_common(8):
         print(f"  {count:5d} × {text}")
     if health_end[0] != 200:
         print(f"/healthz: {json.dumps(health_end[1])[:600]}")
+    if grown:
+        print(grown)
+
+
+# The bot under tracemalloc: SIGUSR1 writes a snapshot (after a full collection) to snapshot-N.
+TRACED = """
+import gc, itertools, signal, sys, runpy, tracemalloc
+taken = itertools.count()
+def dump(*_):
+    gc.collect()
+    tracemalloc.take_snapshot().dump(f"{folder}/snapshot-{{next(taken)}}")
+signal.signal(signal.SIGUSR1, dump)
+sys.argv = ["bot", "run"]
+runpy.run_module("bot", run_name="__main__", alter_sys=True)
+"""
+
+
+async def snapshot(process, folder: str, number: int, args) -> None:
+    if not args.tracemalloc:
+        return
+    process.send_signal(signal.SIGUSR1)
+    path = Path(folder) / f"snapshot-{number}"
+    for _ in range(600):
+        await asyncio.sleep(0.5)
+        if path.exists() and path.stat().st_size and abs(time.time() - path.stat().st_mtime) > 1:
+            return
+
+
+def traced_growth(folder: str, top: int = 25) -> str:
+    import tracemalloc
+
+    start, end = (tracemalloc.Snapshot.load(f"{folder}/snapshot-{n}") for n in (0, 1))
+    traced = [sum(stat.size for stat in s.statistics("filename")) / 1e6 for s in (start, end)]
+    lines = [f"traced Python memory: {traced[0]:.1f} MB after a third of the run, {traced[1]:.1f} MB at the end; "
+             "grew most:"]
+    for stat in end.compare_to(start, "traceback")[:top]:
+        lines.append(f"  {stat.size_diff / 1e6:+8.2f} MB {stat.count_diff:+8d} blocks")
+        lines += [f"      {frame.filename.split('site-packages/')[-1]}:{frame.lineno}"
+                  for frame in list(stat.traceback)[-8:]]
+    return "\n".join(lines)
 
 
 def telegram_text(user: int, text: str, update_id: int) -> dict:
@@ -158,7 +210,7 @@ async def post(http: aiohttp.ClientSession, base: str, channel: str, body) -> in
         return -1 if not isinstance(exc, TimeoutError) else -2
 
 
-async def soak(http, base, telegram, zalo, rng, args) -> dict:
+async def soak(http, base, telegram, zalo, rng, args, pid: int, warm) -> dict:
     traffic = Traffic(rng, telegram, zalo, staff=STAFF, skip=tuple(filter(None, args.skip.split(","))))
     statuses: collections.Counter = collections.Counter()
     stalls: list[float] = []
@@ -167,10 +219,16 @@ async def soak(http, base, telegram, zalo, rng, args) -> dict:
     remaining = args.updates
     started = time.monotonic()
 
+    samples: list[float] = []
+
     async def sender() -> None:
         nonlocal remaining
         while remaining > 0:
             remaining -= 1
+            if remaining % 5000 == 0:
+                samples.append(rss(pid)[0])
+            if remaining == args.updates * 2 // 3:
+                await warm()  # the bot is warm: a tracemalloc snapshot, when asked for
             _kind, channel, body = traffic.next()
             statuses[await post(http, base, channel, body)] += 1
 
@@ -207,7 +265,7 @@ async def soak(http, base, telegram, zalo, rng, args) -> dict:
     telegram.clear_faults()
     zalo.clear_faults()
     return {"sent": args.updates, "seconds": seconds, "statuses": statuses, "stalls": stalls or [0.0],
-            "lost_probes": lost, "kinds": traffic.counts}
+            "lost_probes": lost, "kinds": traffic.counts, "rss": samples}
 
 
 if __name__ == "__main__":

@@ -248,3 +248,20 @@ def test_admin_grant_works_with_a_zalo_string_id(tmp_path, monkeypatch, capsys):
     assert f"zalo:{USER} → official" in capsys.readouterr().out
     assert main(["admin", "list"]) == 0
     assert f"zalo:{USER}\tofficial" in capsys.readouterr().out
+
+
+async def test_a_reply_refused_with_403_is_one_log_line_without_traceback(make_channel, fake, caplog):
+    channel = make_channel(poll_timeout=0.2)
+    await channel.start()
+    fake.fail_next("sendMessage", chat_id=USER, error_code=403, description="Forbidden: user blocked the bot")
+    with caplog.at_level(logging.WARNING):
+        fake.user_sends_text(USER, "/menu")
+        await fake.wait_for(lambda call: call.method == "sendMessage" and not call.ok)
+        fake.user_sends_text(USER, "/help")  # handled in turn after the refused one: it is done
+        [answer] = await fake.wait_messages(USER, 1)
+    assert answer.text.startswith("Cách dùng trợ lý")
+    records = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [(r.levelname, r.getMessage()) for r in records] == [
+        ("WARNING", f"Zalo refused a reply to chat {USER}: error 403: Forbidden: user blocked the bot")]
+    assert records[0].exc_info is None and "Traceback" not in caplog.text
+    assert len(fake.calls("sendMessage", ok=False)) == 1  # no apology Zalo would refuse again

@@ -323,7 +323,11 @@ class ZaloChannel:
                 await self.send_reply(chat_id, reply)
             except (ZaloError, ZaloNetworkError) as exc:
                 if isinstance(exc, ZaloError) and exc.code not in (429, 500, 502, 503, 504):
-                    raise
+                    # Refused for good (403: blocked or not allowed; 400): one line, no traceback,
+                    # and no apology, which Zalo would refuse the same way.
+                    log.warning("Zalo refused a reply to chat %s: error %d: %s", chat_id, exc.code,
+                                exc.description or "(no description)")
+                    return
                 await self._keep_for_later(user_id, reply, exc)
 
     async def _keep_for_later(self, user_id: str, reply: Reply, exc: Exception) -> None:
