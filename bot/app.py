@@ -65,4 +65,7 @@ class App:
         return Router(self, self.registry)
 
     async def aclose(self) -> None:
+        from handlers.progress.chart_process import stop_chart_process
+
+        await stop_chart_process()
         await self.engine.dispose()

@@ -73,3 +73,27 @@ def render_chart(summary: Summary, words: ChartWords = ChartWords()) -> bytes:
     out = io.BytesIO()
     fig.savefig(out, format="png", dpi=90)
     return out.getvalue()
+
+
+def serve(source=None, sink=None) -> None:
+    """The chart process (``python -m content.progress_chart``): reads pickled ``(summary, words)``
+    requests, each after its 4-byte length, until end of input, and answers each with one status
+    byte (0: PNG follows, 1: an error text follows), a 4-byte length and the bytes. Matplotlib
+    (~35 MB) lives in this process only: the bot's stays small (handlers/progress/chart_process.py)."""
+    import pickle
+    import sys
+
+    source = source or sys.stdin.buffer
+    sink = sink or sys.stdout.buffer
+    while len(header := source.read(4)) == 4:
+        request = source.read(int.from_bytes(header, "big"))
+        try:
+            status, body = b"\x00", render_chart(*pickle.loads(request))  # noqa: S301 - from our own parent
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, which logs it
+            status, body = b"\x01", f"{type(exc).__name__}: {exc}".encode()
+        sink.write(status + len(body).to_bytes(4, "big") + body)
+        sink.flush()
+
+
+if __name__ == "__main__":
+    serve()

@@ -2,39 +2,101 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from content import matcher_evidence, matcher_text
 from content.matcher_text import _fold
+from content.progress_chart import ChartWords, render_chart
+from handlers.progress import summary as summary_module
+from handlers.progress.chart_process import ChartError, ChartProcess
+from tests.test_progress import sample_summary
+from tests.test_progress_chat import communes, make_official, seed_figures, today
 
 ROOT = Path(__file__).resolve().parent.parent
 
 PROGRAM = """
 import asyncio, sys, tempfile
+from datetime import date, timedelta
+from pathlib import Path
 from bot.app import App
 import bot.server, bot.cli.run, bot.channels.telegram, bot.channels.zalo
+import content.campaign as campaign_module
+from content.progress_import import FigureRow, ParsedFile
+from db.admin import grant_role
+from db.progress import import_figures
 from tests.conftest import make_settings
 from handlers.messages import Incoming
 
+def running_campaign(folder):  # as the running_campaign fixture of tests/conftest.py
+    folder.mkdir()
+    text = (campaign_module.EXAMPLES_DIR / "mau-2026-hai-cap.toml").read_text(encoding="utf-8")
+    text = (text.replace('id = "mau-2026-hai-cap"', 'id = "thu-nghiem"').replace("example = true", "example = false")
+            .replace("start = 2026-01-01", f"start = {date.today() - timedelta(days=60)}")
+            .replace("end = 2026-12-31", f"end = {date.today() + timedelta(days=60)}"))
+    (folder / "thu-nghiem.toml").write_text(text, encoding="utf-8")
+    campaign_module.CAMPAIGNS_DIR = folder
+    return campaign_module.load_campaign(folder / "thu-nghiem.toml")
+
 async def main():
-    app = App(make_settings(tempfile.mkdtemp()))
+    folder = Path(tempfile.mkdtemp())
+    campaign = running_campaign(folder / "campaigns")
+    app = App(make_settings(folder))
     await app.prepare()
     for text in ("/start", "/menu", "làm căn cước ở đâu", "/help"):
         await app.router.handle(Incoming.from_text("console", "1", "1", text))
+    rows = [FigureRow(1, "42", "42", {m.id: (200, 1000) for m in campaign.metrics})]
+    async with app.sessions() as session:
+        await grant_role(session, "console", "2", "official", None)
+        assert (await import_figures(session, campaign, date.today(), ParsedFile(rows=rows), None, "seed", b"s")).ok
+    [progress] = await app.router.handle(Incoming.from_text("console", "2", "2", "/progress"))
     await app.aclose()
-    print(sorted(m for m in ("matplotlib", "openpyxl") if m in sys.modules))
+    print(progress.photo[:8] == b"\\x89PNG\\r\\n\\x1a\\n", sorted(m for m in ("matplotlib", "openpyxl") if m in sys.modules))
 
 asyncio.run(main())
 """
 
 
-def test_a_started_bot_answering_questions_has_not_imported_matplotlib_or_openpyxl():
+def test_a_bot_answering_questions_and_drawing_a_chart_has_not_imported_matplotlib_or_openpyxl():
     result = subprocess.run([sys.executable, "-c", PROGRAM], cwd=ROOT, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert result.stdout.strip().splitlines()[-1] == "True []"  # the chart was drawn in the chart process
+
+
+async def test_the_chart_process_draws_reports_errors_survives_a_death_and_exits_when_idle():
+    worker = ChartProcess(idle=0.3)
+    png = await worker.render(sample_summary(), ChartWords())
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and png == render_chart(sample_summary())
+    first = worker._process
+    with pytest.raises(ChartError, match="AttributeError"):
+        await worker.render("not a summary", ChartWords())
+    assert worker._process is first  # an error in one chart does not end the process
+    first.kill()
+    await first.wait()
+    assert (await worker.render(sample_summary(), ChartWords())).startswith(b"\x89PNG")  # started again
+    second = worker._process
+    assert second is not first
+    await asyncio.sleep(1.0)  # idle: the child ends and gives its memory back
+    assert second.returncode == 0 and not worker.running
+    await worker.stop()
+
+
+@pytest.mark.usefixtures("running_campaign")
+async def test_the_chart_cache_is_bounded(app, monkeypatch):
+    monkeypatch.setattr(summary_module, "CHART_CACHE", 3)
+    monkeypatch.setattr(summary_module, "_charts", type(summary_module._charts)())
+    a, b, _c = await communes(app)
+    official = await make_official(app, "1")
+    for i in range(summary_module.CHART_CACHE + 5):
+        await seed_figures(app, today(app), {a.code: 0.01 * (i + 1), b.code: 0.5})  # a new version: a new chart
+        [reply] = await official.say("/progress")
+        assert reply.photo.startswith(b"\x89PNG")
+    assert len(summary_module._charts) <= summary_module.CHART_CACHE
 
 
 def test_the_matcher_memos_are_bounded(app):

@@ -8,7 +8,6 @@ from the providers they add in ``handlers.extensions`` (``add_summary_extra``).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -19,18 +18,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.campaign import Campaign, campaign_in_view, load_campaigns
 from content.progress import STALE_DAYS, TREND_POINTS, Figure, MetricStatus, Summary, build_summary, scope_codes
-from content.progress_chart import ChartWords, render_chart
+from content.progress_chart import ChartWords
 from db.models import AdminUnit
 from db.units import PROVINCE_CODE
 from handlers.extensions import SummaryLine, summary_extras
 from handlers.i18n import N_, _, babel_locale, current_locale, format_number, format_percent, use_locale
 from handlers.messages import esc
+from handlers.progress.chart_process import render_chart_apart
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4000
 CAPTION_LIMIT = 1024  # a photo caption on Telegram
-CHART_CACHE = 256  # charts kept in memory (one per scope, day and language)
+CHART_CACHE = 64  # charts kept in memory (one per scope, day and language; ~50 KB each)
 LATE_SHOWN = 8
 
 LEVEL_LABELS = {"tinh": N_("departments (province level)"), "huyen": N_("district level"),
@@ -322,8 +322,8 @@ async def render_scope(session: AsyncSession, data: ProgressData, unit_code: str
         key = (data.source, data.campaign.id, unit_code or PROVINCE_CODE, day, data.version, len(data.units),
                locale)
         chart = _charts.get(key)
-        if chart is None:  # ~0.3 s of matplotlib: drawn once per scope, import and language
-            chart = await asyncio.to_thread(render_chart, summary, chart_words())
+        if chart is None:  # ~0.15 s of matplotlib in the chart process: once per scope, import and language
+            chart = await render_chart_apart(summary, chart_words())
             _charts[key] = chart
             while len(_charts) > CHART_CACHE:
                 _charts.popitem(last=False)
