@@ -2,7 +2,10 @@
 
 import sys
 
-from bot.cli import main
+from bot.memory import tune_malloc
 
 if __name__ == "__main__":
+    tune_malloc()  # first, before any large allocation (bot/memory.py)
+    from bot.cli import main
+
     sys.exit(main())

@@ -20,6 +20,7 @@ from bot.channels.base import ChannelUnreachable, TokenRejected
 from bot.jobs import lead_background_work
 from bot.leader import Leadership
 from bot.media import MediaStore
+from bot.memory import trim_loop
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -90,11 +91,13 @@ async def run_channels(app: App, stop: asyncio.Event | None = None) -> int:
                 return 1 if app.health.fatal_reason else 0
         # The sender, the daily summary, the reminders: in the leading process only.
         background = asyncio.create_task(lead_background_work(app, channels, stop, leadership, set_webhooks))
+        trimming = asyncio.create_task(trim_loop(stop))  # in every process, leader or not (bot/memory.py)
         fatal = asyncio.create_task(app.health.fatal_event.wait())
         await asyncio.wait([asyncio.create_task(stop.wait()), fatal], return_when=asyncio.FIRST_COMPLETED)
         stop.set()
         fatal.cancel()
         await background
+        await trimming
         if runner is not None:
             await _cleanup_once(runner)  # first, so no webhook call arrives while channels stop
     return 1 if app.health.fatal_reason else 0
