@@ -4,8 +4,9 @@ import sys
 
 from bot.memory import tune_malloc
 
-if __name__ == "__main__":
-    tune_malloc()  # first, before any large allocation (bot/memory.py)
-    from bot.cli import main
+tune_malloc()  # first, before any large allocation (bot/memory.py)
 
+from bot.cli import main  # noqa: E402
+
+if __name__ == "__main__":
     sys.exit(main())

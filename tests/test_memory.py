@@ -109,3 +109,40 @@ def test_the_matcher_memos_are_bounded(app):
         m.match(" ".join(f"từ{i}x{j}" for j in range(150)))
     assert len(m._kinds) <= matcher_evidence.KINDS_AT_MOST
     assert m._match_cached.cache_info().maxsize > 0
+
+
+MALLOC_PROBE = """
+import sys
+from bot.memory import tune_malloc
+if sys.argv[1] == "tuned":
+    assert tune_malloc()
+big = b"x" * (20 << 20)
+del big  # one large transient block (a hostile file, a 3 MB body): glibc raises its mmap threshold
+blocks = [b"y" * (1 << 20) for _ in range(100)]  # then 100 MB in blocks of 1 MB
+keep = blocks[-1:]
+del blocks  # all freed but the last one
+print(int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) // 1024)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc")
+def test_freed_large_blocks_go_back_to_the_system_once_malloc_is_tuned():
+    def rss_after(mode: str) -> int:
+        result = subprocess.run([sys.executable, "-c", MALLOC_PROBE, mode], cwd=ROOT, capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return int(result.stdout.split()[-1])
+
+    plain, tuned = rss_after("plain"), rss_after("tuned")
+    assert plain > 100 and tuned < plain - 80  # MB: glibc's default keeps the freed 99 MB
+
+
+async def test_the_trim_loop_trims_until_stopped():
+    from bot.memory import trim_loop
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(trim_loop(stop, every=0.01))
+    await asyncio.sleep(0.1)
+    assert not task.done()
+    stop.set()
+    await asyncio.wait_for(task, timeout=2)
