@@ -170,19 +170,13 @@ class EvidenceMixin:
                 mass += unknown_idf if idf is None or accented_unknown else idf
                 if idf is not None:
                     known += credit * idf
-            if idf is None:
-                ideal += weight * share * unknown_idf
-                missing += weight * (1.0 - share) * unknown_idf
-            else:
-                ideal += weight * idf
-                cover += credit * weight * post.topic_max
+            add_ideal, add_missing, add_cover = _term_share(
+                idf, unknown_idf, post.topic_max if idf is not None else 0.0, weight, share, credit)
+            ideal, missing, cover = ideal + add_ideal, missing + add_missing, cover + add_cover
             ex_idf = post.ex_idf if post is not None else None
-            if ex_idf is None:
-                ex_ideal += weight * share * ex_unknown_idf
-                ex_missing += weight * (1.0 - share) * ex_unknown_idf
-            else:
-                ex_ideal += weight * ex_idf
-                ex_cover += credit * weight * post.example_max
+            add_ideal, add_missing, add_cover = _term_share(
+                ex_idf, ex_unknown_idf, post.example_max if ex_idf is not None else 0.0, weight, share, credit)
+            ex_ideal, ex_missing, ex_cover = ex_ideal + add_ideal, ex_missing + add_missing, ex_cover + add_cover
             weights.append(credit * weight)
         return DomainTerms(ideal, ex_ideal, mass, known, cover, ex_cover, missing, ex_missing, weights)
 
@@ -237,3 +231,15 @@ def _rank_score(topic_share, example_share, fuzzy):
     return (TOPIC_WEIGHT * topic_share / TOPIC_SHARE_FULL
             + EXAMPLE_WEIGHT * example_share / EXAMPLE_SHARE_FULL
             + FUZZY_WEIGHT * fz)
+
+
+def _term_share(idf: float | None, unknown_idf: float, best: float, weight: float, share: float,
+                credit: float) -> tuple[float, float, float]:
+    """One term's part of (ideal, missing, cover), for topics or for example questions.
+
+    A known term adds its weight × idf to the ideal and what the best document scores on it to
+    the cover; an unknown one adds its known ``share`` of the unknown idf to the ideal and the
+    rest to what is missing."""
+    if idf is None:
+        return weight * share * unknown_idf, weight * (1.0 - share) * unknown_idf, 0.0
+    return weight * idf, 0.0, credit * weight * best

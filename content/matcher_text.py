@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
-from content.text import fold_diacritics
+from content.text import fold_diacritics, rewrite_phrases
 
 LEXICON_DIR = Path(__file__).parent / "lexicon"
 
@@ -166,19 +166,16 @@ def normalize_tokens(text: str, expanded: list[str] | None = None) -> list[str]:
     if expanded is None:
         expanded = expand_tokens(text)
     folded = [_fold(tok) for tok in expanded]
-    out: list[str] = []
-    i = 0
-    while i < len(expanded):
-        for size in range(min(_PHRASE_LONGEST.get(folded[i], 0), len(expanded) - i), 0, -1):
+    count = len(expanded)
+
+    def synonym_at(i: int) -> tuple[int, list[str]] | None:  # the longest phrase synonym starting at i
+        for size in range(min(_PHRASE_LONGEST.get(folded[i], 0), count - i), 0, -1):
             replacement = _PHRASES.get(tuple(folded[i : i + size]))
             if replacement is not None:
-                out.extend(replacement)
-                i += size
-                break
-        else:
-            out.append(expanded[i])
-            i += 1
-    return out
+                return size, replacement
+        return None
+
+    return rewrite_phrases(expanded, synonym_at)
 
 
 def normalize_question(text: str) -> str:

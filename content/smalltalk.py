@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from content.matcher_text import ABBREVIATIONS, _fold, is_vietnamese_syllable
-from content.text import fold_key
+from content.text import fold_key, rewrite_phrases
 
 _DATA = tomllib.loads((Path(__file__).parent / "lexicon" / "conversation.toml").read_text(encoding="utf-8"))
 
@@ -52,18 +52,15 @@ class Kind(StrEnum):
 
 def _covered(words: list[str], phrases: dict[str, list[tuple[str, ...]]], hit: list[bool]) -> list[str]:
     """Mark the words covered by one of ``phrases`` (grouped by first word); return the words left."""
-    left: list[str] = []
-    i = 0
-    while i < len(words):
+
+    def phrase_at(i: int) -> tuple[int, tuple[()]] | None:  # the first listed phrase at i: dropped, counted
         for phrase in phrases.get(words[i], ()):
             if tuple(words[i : i + len(phrase)]) == phrase:
                 hit.append(True)
-                i += len(phrase)
-                break
-        else:
-            left.append(words[i])
-            i += 1
-    return left
+                return len(phrase), ()
+        return None
+
+    return rewrite_phrases(words, phrase_at)
 
 
 def wants_person(text: str) -> bool:

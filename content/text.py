@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
 
 _SPACES = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^\w\s]", re.UNICODE)
@@ -51,3 +52,20 @@ def read_int(text: str, *, ignore: str = "", max_digits: int = 9) -> int | None:
     if not digits or len(digits) > max_digits or not _ASCII_DIGITS.issuperset(digits):
         return None
     return int(digits)
+
+
+def rewrite_phrases(words: list[str], find: Callable[[int], tuple[int, Sequence[str]] | None]) -> list[str]:
+    """``words`` left to right with each phrase replaced: where ``find(i)`` gives ``(size,
+    replacement)`` the ``size`` words from ``i`` become ``replacement`` (possibly none);
+    elsewhere the word stays."""
+    out: list[str] = []
+    i, count = 0, len(words)
+    while i < count:
+        found = find(i)
+        if found is None:
+            out.append(words[i])
+            i += 1
+        else:
+            out.extend(found[1])
+            i += found[0]
+    return out
