@@ -194,7 +194,7 @@ class Matcher(EvidenceMixin):
         n = len(items)
         self._n = n
         # per space ("acc", "fold") and field: postings
-        self._fields: dict[str, dict[str, _FieldIndex]] = {"acc": {}, "fold": {}}
+        fields: dict[str, dict[str, _FieldIndex]] = {"acc": {}, "fold": {}}
         field_texts = {
             "title": [[t.title] for t in items],
             "examples": [list(t.examples) for t in items],
@@ -204,7 +204,7 @@ class Matcher(EvidenceMixin):
         topic_terms: dict[str, list[set[str]]] = {"acc": [set() for _ in items], "fold": [set() for _ in items]}
         for fname, per_topic in field_texts.items():
             for space in ("acc", "fold"):
-                self._fields[space][fname] = _FieldIndex()
+                fields[space][fname] = _FieldIndex()
             for idx, texts in enumerate(per_topic):
                 acc_terms: list[str] = []
                 for text in texts:
@@ -212,13 +212,13 @@ class Matcher(EvidenceMixin):
                     acc_terms.extend(_terms(toks))
                 fold_terms = [_fold(term) for term in acc_terms]
                 for space, terms in (("acc", acc_terms), ("fold", fold_terms)):
-                    index = self._fields[space][fname]
+                    index = fields[space][fname]
                     index.lengths.append(len(terms))
                     for term, tf in Counter(terms).items():
                         index.postings.setdefault(term, {})[idx] = tf
                     topic_terms[space][idx].update(terms)
         for space in ("acc", "fold"):
-            for index in self._fields[space].values():
+            for index in fields[space].values():
                 index.avg_len = (sum(index.lengths) / len(index.lengths)) if index.lengths else 1.0
             for terms in topic_terms[space]:
                 df[space].update(terms)
@@ -229,24 +229,24 @@ class Matcher(EvidenceMixin):
         }
         self._unknown_idf = math.log(1 + (n + 0.5) / 0.5) ** IDF_POWER
         # precomputed per-term contributions: term -> list of (topic, weighted bm25 tf part)
-        self._contrib: dict[str, dict[str, list[tuple[int, float]]]] = {"acc": {}, "fold": {}}
+        contrib: dict[str, dict[str, list[tuple[int, float]]]] = {"acc": {}, "fold": {}}
         for space in ("acc", "fold"):
             merged: dict[str, dict[int, float]] = defaultdict(dict)
-            for fname, index in self._fields[space].items():
+            for fname, index in fields[space].items():
                 weight = FIELD_WEIGHTS[fname]
                 for term, post in index.postings.items():
                     slot = merged[term]
                     for idx, tf in post.items():
                         norm = K1 * (1 - B + B * index.lengths[idx] / index.avg_len)
                         slot[idx] = slot.get(idx, 0.0) + weight * tf * (K1 + 1) / (tf + norm)
-            self._contrib[space] = {term: list(post.items()) for term, post in merged.items()}
+            contrib[space] = {term: list(post.items()) for term, post in merged.items()}
         self._max_field_weight = sum(FIELD_WEIGHTS.values()) * (K1 + 1)  # saturation everywhere
         self._vocab_fold = sorted({t for t in self._idf["fold"] if " " not in t and len(t) >= 3})
         self._vocab_fold_set = set(self._vocab_fold)
         # fuzzy: folded canonical example questions (and titles), per topic; and the same
         # without the generic words, for the confidence
-        self._fuzzy_choices: list[list[str]] = []
-        self._domain_choices: list[list[str]] = []
+        fuzzy_choices: list[list[str]] = []
+        domain_choices: list[list[str]] = []
         for t in items:
             keys: list[str] = []
             domain_keys: list[str] = []
@@ -257,8 +257,8 @@ class Matcher(EvidenceMixin):
                 domain = " ".join(tok for tok in folded_tokens if not _is_generic(tok))
                 if domain:
                     domain_keys.append(domain)
-            self._fuzzy_choices.append(keys)
-            self._domain_choices.append(domain_keys)
+            fuzzy_choices.append(keys)
+            domain_choices.append(domain_keys)
         # example level: every example question (and the title) is its own BM25 document
         self._ex_owner: list[int] = []
         ex_terms: list[list[str]] = []
@@ -277,7 +277,7 @@ class Matcher(EvidenceMixin):
         self._english = EnglishMatcher(items, cache_dir, out_of_scope[1])
         m = len(ex_terms)
         avg = (sum(map(len, ex_terms)) / m) if m else 1.0
-        self._ex_contrib: dict[str, dict[str, list[tuple[int, float]]]] = {"acc": {}, "fold": {}}
+        ex_contrib: dict[str, dict[str, list[tuple[int, float]]]] = {"acc": {}, "fold": {}}
         self._ex_idf: dict[str, dict[str, float]] = {}
         for space in ("acc", "fold"):
             postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
@@ -287,7 +287,7 @@ class Matcher(EvidenceMixin):
                 norm = K1 * (1 - B + B * len(terms) / avg)
                 for term, tf in Counter(terms).items():
                     postings[term].append((doc, tf * (K1 + 1) / (tf + norm)))
-            self._ex_contrib[space] = dict(postings)
+            ex_contrib[space] = dict(postings)
             self._ex_idf[space] = {
                 term: math.log(1 + (m - len(post) + 0.5) / (len(post) + 0.5)) ** IDF_POWER
                 for term, post in postings.items()
@@ -295,14 +295,14 @@ class Matcher(EvidenceMixin):
         self._ex_unknown_idf = math.log(1 + (m + 0.5) / 0.5) ** IDF_POWER
         self._m = m
         # one row per (space, term): its idfs, its postings with the idf multiplied in
-        self._postings = PostingArrays(self._idf, self._ex_idf, self._contrib, self._ex_contrib,
+        self._postings = PostingArrays(self._idf, self._ex_idf, contrib, ex_contrib,
                                        self._ex_owner, n)
         # fuzzy matching compares the sorted tokens (token_sort_ratio = ratio of sorted tokens):
         # sorted once here, not for every question
         self._sorted_choices = [[" ".join(sorted(key.split())) for key in keys]
-                                for keys in self._fuzzy_choices]
+                                for keys in fuzzy_choices]
         self._sorted_domain = [[" ".join(sorted(key.split())) for key in keys]
-                               for keys in self._domain_choices]
+                               for keys in domain_choices]
         self._calibration = matcher_calibration.load()
         self._vectoriser = Vectoriser(self._centroids.vocab, self._centroids.idf)
         # the centroids and the learned weights side by side: one product scores both
