@@ -144,8 +144,11 @@ async def test_two_processes_share_users_dialogs_reports_summaries_and_media(tmp
         assert fake.webhook["url"] == f"{c.url(0)}/telegram"  # set once, by the leader
         assert len([call for call in fake.sent if call.method == "setWebhook"]) == 1
 
-        for index in (0, 1):  # each process loads the knowledge base once, before the rush
-            await c.say(1999, "lam sao nop phi online", index)
+        # Each process loads the knowledge base once, before the rush, and answers the same.
+        warm = [[m.text or "" for m in await c.say(1999, "lam sao nop phi online", index)] for index in (0, 1)]
+        assert all(texts and texts[0].strip() for texts in warm), warm
+        assert not [t for texts in warm for t in texts if APOLOGY in t], warm
+        assert warm[0][0] == warm[1][0] and "thanh toán" in warm[0][0].lower(), warm
 
         # 10 new users whose first two messages arrive at both processes at once.
         await asyncio.gather(*(c.say(2000 + n, "/start", i) for n in range(10) for i in (0, 1)))
