@@ -5,7 +5,7 @@ synonyms rewritten to one canonical spelling, one-letter typos corrected against
 vocabulary), then topics are ranked by BM25 over syllable unigrams and bigrams of their title,
 example questions and body (examples weigh most), blended with a fuzzy match against the
 example questions, a character n-gram centroid (matcher_chargram) and a linear model learned
-from the example questions at start-up (matcher_learned), which also learns everyday questions
+from the example questions and the sentences of the answers at start-up (matcher_learned), which also learns everyday questions
 the bot does not answer (content/lexicon/out_of_scope.toml) as one more class. One calibrated
 confidence (matcher_calibration: a logistic function of the domain evidence below and of that
 out-of-scope probability, fitted by bench/calibrate_matcher.py) decides between answering,
@@ -83,6 +83,7 @@ from content.matcher_text import (
     _is_generic,
     _strip_html,
     _terms,
+    body_sentences,
     expand_tokens,
     is_english,
     is_vietnamese_syllable,
@@ -129,6 +130,9 @@ CENTROID_WEIGHT = 1.0
 added to the rank score: it ranks only, the confidence ignores it."""
 LEARNED_WEIGHT = 1.0
 """Weight of the learned model's topic probability (matcher_learned) added to the rank score."""
+BODY_SENTENCE_TOKENS = 3
+"""A sentence of an answer body with at least this many words is one more example for the
+learned model (cross-validation: 85.6 % -> 88.0 % ranked first; 4 words: 87.3 %, 6: 86.7 %)."""
 _ARITHMETIC = re.compile(r"\d\s*(?:[-+*/x×:=]|cộng|cong|trừ|tru|nhân|nhan|chia|chia cho)\s*\d", re.IGNORECASE)
 
 
@@ -272,7 +276,15 @@ class Matcher(EvidenceMixin):
                 for idx, t in enumerate(items) for text in (t.title, *t.examples)]
         # the out-of-scope questions are class n of the learned model (and share its vocabulary)
         docs += [(n, [_fold(tok) for tok in content_tokens(text)]) for text in out_of_scope[0]]
-        self._centroids = CentroidIndex(docs, n + 1)
+        centred = len(docs)
+        # the learned model also reads each sentence of the answers (of BODY_SENTENCE_TOKENS
+        # words or more) as an example of its topic; the centroids are the questions' alone
+        for idx, t in enumerate(items):
+            for sentence in body_sentences(t.body_vi):
+                tokens = [_fold(tok) for tok in content_tokens(sentence)]
+                if len(tokens) >= BODY_SENTENCE_TOKENS:
+                    docs.append((idx, tokens))
+        self._centroids = CentroidIndex(docs, n + 1, centred)
         self._learned = LearnedIndex(docs, n + 1, cache_dir)
         self._english = EnglishMatcher(items, cache_dir, out_of_scope[1])
         m = len(ex_terms)

@@ -122,20 +122,25 @@ class Vectoriser:
 class CentroidIndex:
     """Cosine of a question with each topic's TF-IDF centroid."""
 
-    def __init__(self, docs: Sequence[tuple[int, Sequence[str]]], n_topics: int) -> None:
-        """``docs``: (topic index, folded content tokens) per example question or title."""
-        counted = [(owner, features(tokens)) for owner, tokens in docs]
-        counted = [(owner, feats) for owner, feats in counted if feats]
+    def __init__(self, docs: Sequence[tuple[int, Sequence[str]]], n_topics: int,
+                 centred: int | None = None) -> None:
+        """``docs``: (topic index, folded content tokens) per example question or title; only the
+        first ``centred`` (all by default) make the centroids, all make the vocab and idf."""
+        centred = len(docs) if centred is None else centred
+        counted = [(number < centred, owner, features(tokens)) for number, (owner, tokens) in enumerate(docs)]
+        counted = [row for row in counted if row[2]]
         vocab: dict[str, int] = {}
         df: Counter = Counter()
-        for _owner, feats in counted:
+        for _centre, _owner, feats in counted:
             df.update(feats.keys())
         for key in df:
             vocab[key] = len(vocab)
         n_docs = len(counted)
         idf = np.array([math.log((1 + n_docs) / (1 + df[key])) + 1 for key in vocab], dtype=np.float64)
         centroids = np.zeros((len(vocab), n_topics), dtype=np.float64)
-        for owner, feats in counted:
+        for centre, owner, feats in counted:
+            if not centre:
+                continue  # in the vocab and idf, not in a centroid
             cols = np.fromiter((vocab[k] for k in feats), dtype=np.int64, count=len(feats))
             vals = np.fromiter((1 + math.log(c) for c in feats.values()), dtype=np.float64,
                                count=len(feats)) * idf[cols]

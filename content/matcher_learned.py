@@ -23,11 +23,11 @@ import numpy as np
 
 from content.matcher_chargram import features, query_vector
 
-RIDGE = 1.0
+RIDGE = 0.5
 """Ridge penalty: smaller fits the examples more closely."""
 SOFTMAX_SCALE = 4.0
 """The ridge scores (about -1..1) are turned into probabilities by a softmax of this sharpness."""
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 _TF = [0.0] + [1 + math.log(count) for count in range(1, 64)]
 
 

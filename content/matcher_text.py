@@ -95,6 +95,15 @@ def _strip_html(text: str) -> str:
     return re.sub(r"<[^>]+>|&\w+;|https?://\S+", " ", text)
 
 
+_SENTENCE_END = re.compile(r"[\n.;:•]")
+
+
+def body_sentences(body: str | None) -> list[str]:
+    """The sentences of an answer body (lines, and pieces between . ; : •), markup removed: the
+    learned models read them as more examples of their topic."""
+    return [piece.strip() for piece in _SENTENCE_END.split(_strip_html(body or "")) if piece.strip()]
+
+
 _GENERIC_ACCENTED = frozenset(unicodedata.normalize("NFC", w) for w in GENERIC_WORDS.split())
 _GENERIC_FOLDED = frozenset(fold_diacritics(w) for w in _GENERIC_ACCENTED - set(FOLD_AMBIGUOUS.split()))
 
