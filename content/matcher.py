@@ -317,9 +317,13 @@ class Matcher(EvidenceMixin):
                                for keys in domain_choices]
         self._calibration = matcher_calibration.load()
         self._vectoriser = Vectoriser(self._centroids.vocab, self._centroids.idf)
-        # the centroids and the learned weights side by side: one product scores both
-        self._joint = (np.hstack([self._centroids.matrix, self._learned.weights])
-                       if self._learned.same_features(self._centroids.vocab, self._centroids.idf) else None)
+        # the centroids and the learned weights side by side: one product scores both (the two
+        # indexes then keep views of it, not copies of their own, and one vocab)
+        self._joint = None
+        if self._learned.same_features(self._centroids.vocab, self._centroids.idf):
+            self._joint = np.hstack([self._centroids.matrix, self._learned.weights])
+            self._centroids.adopt(self._joint[:, : n + 1])
+            self._learned.adopt(self._joint[:, n + 1 :], self._centroids.vocab)
         self._kinds: dict[tuple[str, str], tuple[float, float] | None] = {}
         cues = [unicodedata.normalize("NFC", c).replace("_", " ") for c in OUT_OF_SCOPE_CUES.split()]
         self._cues_acc = frozenset(c for c in cues if c not in self._idf["acc"])

@@ -160,6 +160,10 @@ class CentroidIndex:
     def idf(self) -> np.ndarray:
         return self._idf
 
+    def adopt(self, matrix: np.ndarray) -> None:
+        """Score with ``matrix`` (equal to ``self.matrix``, e.g. a view of a larger array)."""
+        self._centroids = matrix
+
     @property
     def matrix(self) -> np.ndarray:
         """The unit centroids, one row per feature of the vocab, one column per topic."""

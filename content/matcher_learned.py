@@ -28,7 +28,10 @@ RIDGE = 0.5
 SOFTMAX_SCALE = 4.0
 """The ridge scores (about -1..1) are turned into probabilities by a softmax of this sharpness."""
 CACHE_VERSION = 2
+GRAM_ROWS = 256
+"""Rows of the Gram matrix computed at a time while learning (bounds the sparse product)."""
 _TF = [0.0] + [1 + math.log(count) for count in range(1, 64)]
+_TF_ARRAY = np.array(_TF)
 
 
 class LearnedIndex:
@@ -73,6 +76,7 @@ class LearnedIndex:
             pass  # no cache then: the next start learns again
 
     def _learn(self, docs: Sequence[tuple[int, Sequence[str]]], n_topics: int) -> None:
+        from scipy.linalg import cho_factor, cho_solve
         from scipy.sparse import csr_matrix
 
         counted = [(owner, features(tokens)) for owner, tokens in docs]
@@ -86,22 +90,32 @@ class LearnedIndex:
             self._vocab[key] = len(self._vocab)
         n_docs = len(counted)
         self._idf = np.array([math.log((1 + n_docs) / (1 + df[key])) + 1 for key in self._vocab])
-        rows, cols, vals, y = [], [], [], []
-        for row, (owner, feats) in enumerate(counted):
-            idx = [self._vocab[key] for key in feats]
-            weights = np.array([_TF[min(c, 63)] for c in feats.values()]) * self._idf[idx]
-            weights /= np.linalg.norm(weights)
-            rows.extend([row] * len(idx))
-            cols.extend(idx)
-            vals.extend(weights.tolist())
+        indptr, cols, vals, y = [0], [], [], []
+        for owner, feats in counted:
+            idx = np.fromiter(map(self._vocab.__getitem__, feats), dtype=np.int64, count=len(feats))
+            weights = _TF_ARRAY[np.minimum(np.fromiter(feats.values(), dtype=np.int64, count=len(feats)), 63)]
+            weights *= self._idf[idx]
+            cols.append(idx)
+            vals.append(weights / np.linalg.norm(weights))
+            indptr.append(indptr[-1] + len(idx))
             y.append(owner)
-        matrix = csr_matrix((vals, (rows, cols)), shape=(n_docs, len(self._vocab)))
+        matrix = csr_matrix((np.concatenate(vals), np.concatenate(cols), np.array(indptr)),
+                            shape=(n_docs, len(self._vocab)))
         # ridge regression onto +1 (own topic) / -1 (the others), solved in its dual form: the
-        # examples are few (hundreds) and the features many (tens of thousands)
+        # examples are few (thousands) and the features many (tens of thousands); the ridge
+        # is added to the Gram matrix in place and Cholesky solves it (positive definite), so
+        # learning holds one n_docs x n_docs matrix, not three (gram.T: symmetric, and in the
+        # Fortran order LAPACK factors in place)
         targets = -np.ones((n_docs, n_topics))
         targets[np.arange(n_docs), y] = 1.0
-        gram = (matrix @ matrix.T).toarray()
-        dual = np.linalg.solve(gram + RIDGE * np.eye(n_docs), targets)  # symmetric, well posed
+        gram = np.empty((n_docs, n_docs))
+        transposed = matrix.T.tocsr()
+        for start in range(0, n_docs, GRAM_ROWS):  # by blocks: the sparse product is dense here
+            gram[start : start + GRAM_ROWS] = (matrix[start : start + GRAM_ROWS] @ transposed).toarray()
+        gram.flat[:: n_docs + 1] += RIDGE
+        dual = cho_solve(cho_factor(gram.T, overwrite_a=True, check_finite=False), targets,
+                         overwrite_b=True, check_finite=False)
+        del gram
         self._weights = np.asarray(matrix.T @ dual)
         self._bias = np.zeros(n_topics)
         unseen = sorted(set(range(n_topics)) - set(y))
@@ -131,6 +145,11 @@ class LearnedIndex:
             return np.zeros(self._n)
         idx, vals = vector
         return self.softmax(vals @ self._weights[idx])
+
+    def adopt(self, weights: np.ndarray, vocab: dict[str, int]) -> None:
+        """Score with ``weights`` and ``vocab`` (equal to this index's own, e.g. a view of a
+        larger array and another index's vocab: see ``same_features``)."""
+        self._weights, self._vocab = weights, vocab
 
     @property
     def weights(self) -> np.ndarray | None:
