@@ -76,7 +76,6 @@ class LearnedIndex:
             pass  # no cache then: the next start learns again
 
     def _learn(self, docs: Sequence[tuple[int, Sequence[str]]], n_topics: int) -> None:
-        from scipy.linalg import cho_factor, cho_solve
         from scipy.sparse import csr_matrix
 
         counted = [(owner, features(tokens)) for owner, tokens in docs]
@@ -102,19 +101,17 @@ class LearnedIndex:
         matrix = csr_matrix((np.concatenate(vals), np.concatenate(cols), np.array(indptr)),
                             shape=(n_docs, len(self._vocab)))
         # ridge regression onto +1 (own topic) / -1 (the others), solved in its dual form: the
-        # examples are few (thousands) and the features many (tens of thousands); the ridge
-        # is added to the Gram matrix in place and Cholesky solves it (positive definite), so
-        # learning holds one n_docs x n_docs matrix, not three (gram.T: symmetric, and in the
-        # Fortran order LAPACK factors in place)
+        # examples are few (thousands) and the features many (tens of thousands). The Gram
+        # matrix is built by blocks and the ridge added to it in place (numpy's solver, not
+        # scipy.linalg: that import alone costs the bot ~8 MB for good)
         targets = -np.ones((n_docs, n_topics))
         targets[np.arange(n_docs), y] = 1.0
         gram = np.empty((n_docs, n_docs))
         transposed = matrix.T.tocsr()
-        for start in range(0, n_docs, GRAM_ROWS):  # by blocks: the sparse product is dense here
+        for start in range(0, n_docs, GRAM_ROWS):  # the sparse product is dense here
             gram[start : start + GRAM_ROWS] = (matrix[start : start + GRAM_ROWS] @ transposed).toarray()
         gram.flat[:: n_docs + 1] += RIDGE
-        dual = cho_solve(cho_factor(gram.T, overwrite_a=True, check_finite=False), targets,
-                         overwrite_b=True, check_finite=False)
+        dual = np.linalg.solve(gram, targets)  # symmetric positive definite: well posed
         del gram
         self._weights = np.asarray(matrix.T @ dual)
         self._bias = np.zeros(n_topics)
