@@ -69,6 +69,8 @@ from content.matcher_evidence import (  # noqa: F401  (the weights are re-export
     TYPO_WEIGHT,
     B,
     EvidenceMixin,
+    TermPart,
+    TermSums,
     _rank_score,
 )
 from content.matcher_learned import LearnedIndex
@@ -324,7 +326,7 @@ class Matcher(EvidenceMixin):
             self._joint = np.hstack([self._centroids.matrix, self._learned.weights])
             self._centroids.adopt(self._joint[:, : n + 1])
             self._learned.adopt(self._joint[:, n + 1 :], self._centroids.vocab)
-        self._kinds: dict[tuple[str, str], tuple[float, float] | None] = {}
+        self._parts: dict[tuple[str, str], TermPart] = {}
         cues = [unicodedata.normalize("NFC", c).replace("_", " ") for c in OUT_OF_SCOPE_CUES.split()]
         self._cues_acc = frozenset(c for c in cues if c not in self._idf["acc"])
         accented_only = {unicodedata.normalize("NFC", c).replace("_", " ")
@@ -409,41 +411,19 @@ class Matcher(EvidenceMixin):
                 out.append(("fold", term, weight, term))
         return out, folded, normalized
 
-    def _scores(self, terms: list[tuple[str, str, float, str]], folded: list[str],
-                evidence_weights: list[float]
+    def _scores(self, sums: TermSums, folded: list[str]
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, tuple[np.ndarray, np.ndarray]]:
         """Return per topic: BM25 share of the ideal (topic level), same (best example), fuzzy;
         then the normalised query, and the BM25 sums per topic and per example of the terms
-        weighted by ``evidence_weights`` (one per term: the confidence's).
+        weighted by their evidence weights (the confidence's).
         """
         n = self._n
-        ideal = ex_ideal = 0.0
-        unknown_idf, ex_unknown_idf = self._unknown_idf, self._ex_unknown_idf
-        rows: list[int] = []
-        weights: list[float] = []
-        evidence: list[float] = []
-        table = self._postings.rows
-        for (space, term, weight, _typed), evidence_weight in zip(terms, evidence_weights):
-            share = 1.0 if " " not in term else 0.5  # an unknown bigram counts half
-            known_as_written = weight > 0
-            if not known_as_written:
-                weight = -weight
-            found = table[space].get(term)
-            row, idf, ex_idf = found[:3] if found is not None else (-1, None, None)
-            # an unknown term (or an accented one found only once folded) counts fully against us
-            ideal += weight * idf if known_as_written and idf is not None else weight * share * unknown_idf
-            ex_ideal += (weight * ex_idf if known_as_written and ex_idf is not None
-                         else weight * share * ex_unknown_idf)
-            if found is not None:
-                rows.append(row)
-                weights.append(weight)
-                evidence.append(evidence_weight)
         query = " ".join(folded)
-        if not query or ideal <= 0:
+        if not query or sums.ideal <= 0:
             return np.zeros(n), np.zeros(n), np.zeros(n), "", (np.zeros(n), np.zeros(self._m))
-        (bm25, ex_scores), evidence_sums = self._postings.scores(rows, weights, evidence)
-        topic_share = bm25 * (1.0 / (ideal * self._max_field_weight))
-        example_share = self._postings.best_example(ex_scores * (1.0 / (ex_ideal * (K1 + 1))))
+        (bm25, ex_scores), evidence_sums = self._postings.scores(sums.rows, sums.weights, sums.evidence)
+        topic_share = bm25 * (1.0 / (sums.ideal * self._max_field_weight))
+        example_share = self._postings.best_example(ex_scores * (1.0 / (sums.ex_ideal * (K1 + 1))))
         lexical = (TOPIC_WEIGHT * topic_share / TOPIC_SHARE_FULL
                    + EXAMPLE_WEIGHT * example_share / EXAMPLE_SHARE_FULL)
         return topic_share, example_share, self._fuzzy(query, lexical), query, evidence_sums
@@ -505,8 +485,9 @@ class Matcher(EvidenceMixin):
                                [(self.ids[i], p) for i, p in ranked], 0.0, "en", features)
         expanded = expand_tokens(question or "")
         terms, folded, normalized = self._query_terms(question or "", expanded)
-        domain = self._domain_terms(terms)
-        topic_share, example_share, fuzzy, query, evidence_sums = self._scores(terms, folded, domain.weights)
+        sums = self._term_sums(terms)
+        domain = sums.domain
+        topic_share, example_share, fuzzy, query, evidence_sums = self._scores(sums, folded)
         if not query:
             return MatchResult(None, 0.0, [], [])
         # a bare subject ("thanh toán") names no question: the learned model would pick the

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from content.matcher_bm25 import Row
 from content.matcher_text import (
     _ANCHORS,
     _ANCHORS_ACCENTED,
@@ -22,7 +23,7 @@ from content.matcher_text import (
     is_vietnamese_syllable,
 )
 
-KINDS_AT_MOST = 20_000  # terms whose evidence kind is memoised (typed junk adds terms)
+PARTS_AT_MOST = 10_000  # terms whose part of the sums is remembered (typed junk adds terms)
 FOLD_SYLLABLE_CREDIT = 0.6
 """Evidence credit of a single syllable typed without diacritics ("gia" is giá, giả, già, gia):
 a bigram or a non-Vietnamese token ("vneid", "otp") typed the same way keeps full credit."""
@@ -62,7 +63,27 @@ class DomainTerms(NamedTuple):
     ex_cover: float
     missing: float
     ex_missing: float
-    weights: list[float]  # per term of the question: its weight as evidence (0: none)
+
+
+class TermPart(NamedTuple):
+    """One term's part of the sums, per unit of its weight (``EvidenceMixin._term_part``)."""
+
+    found: Row | None  # its postings, if the index knows it
+    ideal: float  # what a topic (an example) matching it fully would score: the rank's ideal
+    ex_ideal: float
+    domain: tuple[float, ...] | None  # None: no evidence either way; else (weight scale, credit,
+    # mass, known, then ideal, missing, cover for topics and the same for examples)
+
+
+class TermSums(NamedTuple):
+    """A question's terms summed once (``EvidenceMixin._term_sums``)."""
+
+    rows: list[int]  # the postings row of each known term
+    weights: list[float]  # its weight in the ranking
+    evidence: list[float]  # its weight as evidence (0: none)
+    ideal: float  # the ranking's ideal BM25 sums (topic level, example level)
+    ex_ideal: float
+    domain: DomainTerms
 
 
 class EvidenceMixin:
@@ -114,71 +135,94 @@ class EvidenceMixin:
 
     def _evidence_kind(self, space: str, term: str) -> tuple[float, float] | None:
         """None if ``term`` is no evidence either way, else (its share of the ideal if unknown,
-        its credit if matched); memoised."""
-        key = (space, term)
-        kind = self._kinds.get(key, False)
-        if kind is not False:
-            return kind
+        its credit if matched)."""
         folded_space = space == "fold"
-        kind = (1.0, 1.0)
         if " " not in term:
             if _is_generic(term, folded_space):
-                kind = None
-            elif folded_space and is_vietnamese_syllable(term):
-                kind = (1.0, FOLD_SYLLABLE_CREDIT)
-        else:
-            first, second = term.split(" ")
-            generic = (_is_generic(first, folded_space), _is_generic(second, folded_space))
-            known = term in self._postings.rows[space]
-            fold_known = self._postings.rows["fold"]
-            if all(generic) or (any(generic) and not known):
-                kind = None  # "hôm nay"; "nấu canh" half generic and unknown: no evidence either way
-            elif not known and not (_fold(first) in fold_known and _fold(second) in fold_known):
-                kind = None  # an unknown word already counts against; do not count it twice
-            else:
-                kind = (EVIDENCE_BIGRAM_SHARE, 1.0)
-        if len(self._kinds) < KINDS_AT_MOST:  # typed junk must not grow the process
-            self._kinds[key] = kind
-        return kind
+                return None
+            if folded_space and is_vietnamese_syllable(term):
+                return 1.0, FOLD_SYLLABLE_CREDIT
+            return 1.0, 1.0
+        first, second = term.split(" ")
+        generic = (_is_generic(first, folded_space), _is_generic(second, folded_space))
+        known = term in self._postings.rows[space]
+        fold_known = self._postings.rows["fold"]
+        if all(generic) or (any(generic) and not known):
+            return None  # "hôm nay"; "nấu canh" half generic and unknown: no evidence either way
+        if not known and not (_fold(first) in fold_known and _fold(second) in fold_known):
+            return None  # an unknown word already counts against; do not count it twice
+        return EVIDENCE_BIGRAM_SHARE, 1.0
 
-    def _domain_terms(self, terms: list[tuple[str, str, float, str]]) -> DomainTerms:
-        """What the evidence needs of a question's terms, whichever topic ranks first."""
-        ideal = ex_ideal = mass = known = cover = ex_cover = missing = ex_missing = 0.0
+    def _term_part(self, space: str, term: str, negative: bool, typed: str) -> TermPart:
+        """What one term of a question adds to the ranking's and the evidence's sums, per unit of
+        its weight (``negative``: an accented term known only once folded, see ``_query_terms``)."""
+        found = self._postings.rows[space].get(term)
+        idf, ex_idf = (found.idf, found.ex_idf) if found is not None else (None, None)
+        share = 1.0 if " " not in term else 0.5  # an unknown bigram counts half
+        # an unknown term (or an accented one found only once folded) counts fully against us
+        rank_ideal = idf if not negative and idf is not None else share * self._unknown_idf
+        rank_ex_ideal = ex_idf if not negative and ex_idf is not None else share * self._ex_unknown_idf
+        # an accented term known only once folded is judged as typed ("thời tiết", not "thoi")
+        kind = self._evidence_kind("acc", typed) if negative else self._evidence_kind(space, term)
+        if kind is None:
+            return TermPart(found, rank_ideal, rank_ex_ideal, None)
+        kind_share, credit = kind
+        scale = 1.0
+        if negative:  # accented, unknown as written, known folded: as if typed folded
+            scale, credit = 1.0 / FOLDED_FALLBACK, FOLD_SYLLABLE_CREDIT
+        mass = known = 0.0
+        if kind_share == 1.0:
+            # an accented word unknown as written ("đơ") weighs what an unknown word does,
+            # though its folded spelling ("do") is known
+            mass = self._unknown_idf if idf is None or negative else idf
+            known = credit * idf if idf is not None else 0.0
+        topic = _term_share(idf, self._unknown_idf, found.topic_max if idf is not None else 0.0,
+                            kind_share, credit)
+        example = _term_share(ex_idf, self._ex_unknown_idf, found.example_max if ex_idf is not None else 0.0,
+                              kind_share, credit)
+        return TermPart(found, rank_ideal, rank_ex_ideal, (scale, credit, mass, known, *topic, *example))
+
+    def _term_sums(self, terms: list[tuple[str, str, float, str]]) -> TermSums:
+        """The sums over a question's terms the ranking and the evidence need, whichever topic
+        ranks first: one pass, each term's part per unit weight remembered (``_term_part``)."""
+        ideal = ex_ideal = 0.0
+        d_ideal = d_ex_ideal = mass = known = cover = ex_cover = missing = ex_missing = 0.0
+        rows: list[int] = []
         weights: list[float] = []
-        unknown_idf, ex_unknown_idf = self._unknown_idf, self._ex_unknown_idf
-        table = self._postings.rows
-        kinds = self._kinds
+        evidence: list[float] = []
+        parts = self._parts
         for space, term, weight, typed in terms:
-            # an accented term known only once folded is judged as typed ("thời tiết", not "thoi")
-            key = ("acc", typed) if weight < 0 else (space, term)
-            kind = kinds.get(key, False)
-            if kind is False:
-                kind = self._evidence_kind(*key)
-            if kind is None:
-                weights.append(0.0)
-                continue
-            share, credit = kind
-            accented_unknown = weight < 0
-            if weight < 0:  # accented, unknown as written, known folded: as if typed folded
-                weight = -weight / FOLDED_FALLBACK
-                credit = FOLD_SYLLABLE_CREDIT
-            post = table[space].get(term)
-            idf = post.idf if post is not None else None
-            if share == 1.0:
-                # an accented word unknown as written ("đơ") weighs what an unknown word does,
-                # though its folded spelling ("do") is known
-                mass += unknown_idf if idf is None or accented_unknown else idf
-                if idf is not None:
-                    known += credit * idf
-            add_ideal, add_missing, add_cover = _term_share(
-                idf, unknown_idf, post.topic_max if idf is not None else 0.0, weight, share, credit)
-            ideal, missing, cover = ideal + add_ideal, missing + add_missing, cover + add_cover
-            ex_idf = post.ex_idf if post is not None else None
-            add_ideal, add_missing, add_cover = _term_share(
-                ex_idf, ex_unknown_idf, post.example_max if ex_idf is not None else 0.0, weight, share, credit)
-            ex_ideal, ex_missing, ex_cover = ex_ideal + add_ideal, ex_missing + add_missing, ex_cover + add_cover
-            weights.append(credit * weight)
-        return DomainTerms(ideal, ex_ideal, mass, known, cover, ex_cover, missing, ex_missing, weights)
+            negative = weight < 0
+            key = ("typed", typed) if negative else (space, term)  # "typed": found only folded
+            part = parts.get(key)
+            if part is None:
+                part = self._term_part(space, term, negative, typed)
+                if len(parts) < PARTS_AT_MOST:  # typed junk must not grow the process
+                    parts[key] = part
+            if negative:
+                weight = -weight
+            ideal += weight * part.ideal
+            ex_ideal += weight * part.ex_ideal
+            evidence_weight = 0.0
+            domain = part.domain
+            if domain is not None:
+                scale, credit, t_mass, t_known, t_ideal, t_missing, t_cover, e_ideal, e_missing, e_cover = domain
+                w = weight * scale
+                mass += t_mass
+                known += t_known
+                d_ideal += w * t_ideal
+                missing += w * t_missing
+                cover += w * t_cover
+                d_ex_ideal += w * e_ideal
+                ex_missing += w * e_missing
+                ex_cover += w * e_cover
+                evidence_weight = w * credit
+            if part.found is not None:
+                rows.append(part.found.row)
+                weights.append(weight)
+                evidence.append(evidence_weight)
+        return TermSums(rows, weights, evidence, ideal, ex_ideal,
+                        DomainTerms(d_ideal, d_ex_ideal, mass, known, cover, ex_cover, missing, ex_missing))
 
     def _evidence(self, domain: DomainTerms, topic_scores: np.ndarray, ex_scores: np.ndarray,
                   folded: list[str], best: int) -> tuple[float, float, float, float, float]:
@@ -233,13 +277,14 @@ def _rank_score(topic_share, example_share, fuzzy):
             + FUZZY_WEIGHT * fz)
 
 
-def _term_share(idf: float | None, unknown_idf: float, best: float, weight: float, share: float,
+def _term_share(idf: float | None, unknown_idf: float, best: float, share: float,
                 credit: float) -> tuple[float, float, float]:
-    """One term's part of (ideal, missing, cover), for topics or for example questions.
+    """One term's part of (ideal, missing, cover) per unit of weight, for topics or for example
+    questions.
 
-    A known term adds its weight × idf to the ideal and what the best document scores on it to
-    the cover; an unknown one adds its known ``share`` of the unknown idf to the ideal and the
-    rest to what is missing."""
+    A known term adds its idf to the ideal and what the best document scores on it to the
+    cover; an unknown one adds its known ``share`` of the unknown idf to the ideal and the rest
+    to what is missing."""
     if idf is None:
-        return weight * share * unknown_idf, weight * (1.0 - share) * unknown_idf, 0.0
-    return weight * idf, 0.0, credit * weight * best
+        return share * unknown_idf, (1.0 - share) * unknown_idf, 0.0
+    return idf, 0.0, credit * best

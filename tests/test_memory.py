@@ -107,7 +107,7 @@ def test_the_matcher_memos_are_bounded(app):
     m = app.services.matcher
     for i in range(200):
         m.match(" ".join(f"từ{i}x{j}" for j in range(150)))
-    assert len(m._kinds) <= matcher_evidence.KINDS_AT_MOST
+    assert len(m._parts) <= matcher_evidence.PARTS_AT_MOST
     assert m._match_cached.cache_info().maxsize > 0
 
 
