@@ -71,6 +71,8 @@ from content.matcher_evidence import (  # noqa: F401  (the weights are re-export
     EvidenceMixin,
     TermPart,
     TermSums,
+    _fuzzy_score,
+    _lexical_score,
     _rank_score,
 )
 from content.matcher_learned import LearnedIndex
@@ -412,25 +414,26 @@ class Matcher(EvidenceMixin):
         return out, folded, normalized
 
     def _scores(self, sums: TermSums, folded: list[str]
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, tuple[np.ndarray, np.ndarray]]:
-        """Return per topic: BM25 share of the ideal (topic level), same (best example), fuzzy;
-        then the normalised query, and the BM25 sums per topic and per example of the terms
-        weighted by their evidence weights (the confidence's).
+                ) -> tuple[np.ndarray, str, tuple[np.ndarray, np.ndarray]]:
+        """Return per topic the lexical rank score (``_rank_score`` of its BM25 share of the
+        ideal at topic level, the same for its best example, and its fuzzy ratio); then the
+        normalised query, and the BM25 sums per topic and per example of the terms weighted by
+        their evidence weights (the confidence's).
         """
         n = self._n
         query = " ".join(folded)
         if not query or sums.ideal <= 0:
-            return np.zeros(n), np.zeros(n), np.zeros(n), "", (np.zeros(n), np.zeros(self._m))
+            return np.zeros(n), "", (np.zeros(n), np.zeros(self._m))
         (bm25, ex_scores), evidence_sums = self._postings.scores(sums.rows, sums.weights, sums.evidence)
         topic_share = bm25 * (1.0 / (sums.ideal * self._max_field_weight))
         example_share = self._postings.best_example(ex_scores * (1.0 / (sums.ex_ideal * (K1 + 1))))
-        lexical = (TOPIC_WEIGHT * topic_share / TOPIC_SHARE_FULL
-                   + EXAMPLE_WEIGHT * example_share / EXAMPLE_SHARE_FULL)
-        return topic_share, example_share, self._fuzzy(query, lexical), query, evidence_sums
+        lexical = _lexical_score(topic_share, example_share)
+        return lexical + _fuzzy_score(self._fuzzy(query, lexical)), query, evidence_sums
 
     def _fuzzy(self, query: str, lexical: np.ndarray) -> np.ndarray:
         """token_sort_ratio of the question against the examples of the FUZZY_CANDIDATES best
-        topics by ``lexical`` (0 elsewhere and under a ratio of 30): one rapidfuzz call."""
+        topics by ``lexical`` (0 elsewhere): one rapidfuzz call. No cut-off: a ratio under
+        FUZZY_FLOOR adds nothing to the rank anyway, and rapidfuzz is faster without one."""
         fuzzy = np.zeros(self._n)
         choices: list[str] = []
         topics: list[int] = []
@@ -442,7 +445,7 @@ class Matcher(EvidenceMixin):
                 choices.extend(self._sorted_choices[idx])
         if choices:
             ratios = process.cdist([" ".join(sorted(query.split()))], choices, scorer=fuzz.ratio,
-                                   dtype=np.float64, score_cutoff=30, workers=1)[0]
+                                   dtype=np.float64, workers=1)[0]
             fuzzy[topics] = np.maximum.reduceat(ratios, starts) / 100.0
         return fuzzy
 
@@ -453,13 +456,19 @@ class Matcher(EvidenceMixin):
         vector = self._vectoriser.vector(folded)
         if vector is not None and self._joint is not None:
             idx, vals = vector
-            both = vals @ self._joint[idx]
-            cosines, learned = both[:n], self._learned.softmax(both[n + 1 :])
+            both = vals @ self._joint.take(idx, axis=0)
+            cosines = both[:n]
+            # the softmax, and the probabilities among the topics, from the same numerators
+            exp = self._learned.exp_logits(both[n + 1 :])
+            total = float(exp.sum())
+            outside_exp = float(exp[n])
+            outside = outside_exp / total
+            probs = exp[:n] / ((total - outside_exp) if 0.0 < outside < 1.0 else total)
         else:
             cosines = self._centroids.scores(folded, vector)[:n]
             learned = self._learned.probabilities(folded)
-        outside = float(learned[n]) if learned.any() else 0.0
-        probs = learned[:n] / (1.0 - outside) if 0.0 < outside < 1.0 else learned[:n]
+            outside = float(learned[n]) if learned.any() else 0.0
+            probs = learned[:n] / (1.0 - outside) if 0.0 < outside < 1.0 else learned[:n]
         if len(folded) <= SHORT_QUESTION_TOKENS:
             probs = np.full(n, 1.0 / n)
         return cosines, probs, outside
@@ -487,14 +496,14 @@ class Matcher(EvidenceMixin):
         terms, folded, normalized = self._query_terms(question or "", expanded)
         sums = self._term_sums(terms)
         domain = sums.domain
-        topic_share, example_share, fuzzy, query, evidence_sums = self._scores(sums, folded)
+        rank_array, query, evidence_sums = self._scores(sums, folded)
         if not query:
             return MatchResult(None, 0.0, [], [])
         # a bare subject ("thanh toán") names no question: the learned model would pick the
         # sibling with most examples, so it ranks only questions of more words
         cosines, probs_array, outside = self._cosines_and_probabilities(folded)
-        rank_array = (_rank_score(topic_share, example_share, fuzzy) + CENTROID_WEIGHT * cosines
-                      + LEARNED_WEIGHT * probs_array)
+        rank_array += CENTROID_WEIGHT * cosines
+        rank_array += LEARNED_WEIGHT * probs_array
         order = (-rank_array).argsort(kind="stable").tolist()
         rank = rank_array.tolist()
         probs = probs_array.tolist()
@@ -502,7 +511,7 @@ class Matcher(EvidenceMixin):
         best = order[0]
         if rank[best] <= 0:
             return MatchResult(None, 0.0, [], candidates)
-        margin = probs[best] - max((p for i, p in enumerate(probs) if i != best), default=0.0)
+        margin = probs[best] - max(probs[:best] + probs[best + 1 :], default=0.0)
         d_topic, d_example, d_fuzzy, known, coverage = self._evidence(domain, *evidence_sums, folded, best)
         evidence = max(_rank_score(d_topic, d_example, d_fuzzy), COVERAGE_WEIGHT * coverage)
         conf = min(1.0, evidence) * (KNOWN_BASE + (1 - KNOWN_BASE) * known)

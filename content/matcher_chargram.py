@@ -114,8 +114,15 @@ class Vectoriser:
         change[0] = change[-1] = True
         np.not_equal(ordered[1:], ordered[:-1], out=change[1:-1])
         firsts = change.nonzero()[0]
-        idx = ordered[firsts[:-1]]
-        vals = _TF_ARRAY[np.minimum(np.diff(firsts), 63)] * self._idf[idx]
+        if len(firsts) > len(ordered):  # every column once: tf 1
+            idx, vals = ordered, self._idf[ordered]
+        else:
+            idx = ordered[firsts[:-1]]
+            counts = np.diff(firsts)
+            if len(ordered) > 63:
+                np.minimum(counts, 63, out=counts)
+            vals = _TF_ARRAY[counts]
+            vals *= self._idf[idx]
         return idx, vals / math.sqrt(float(vals @ vals))
 
 

@@ -270,11 +270,20 @@ def _rank_score(topic_share, example_share, fuzzy):
     is about something the knowledge base never mentions; ``example_share`` is the same for the
     single best example question; ``fuzzy`` the best token-sort ratio against the examples.
     """
+    return _lexical_score(topic_share, example_share) + _fuzzy_score(fuzzy)
+
+
+def _lexical_score(topic_share, example_share):
+    """The BM25 part of ``_rank_score``."""
+    return (TOPIC_WEIGHT * topic_share / TOPIC_SHARE_FULL
+            + EXAMPLE_WEIGHT * example_share / EXAMPLE_SHARE_FULL)
+
+
+def _fuzzy_score(fuzzy):
+    """The fuzzy part of ``_rank_score``."""
     fz = (fuzzy - FUZZY_FLOOR) / (1.0 - FUZZY_FLOOR)
     fz = np.maximum(0.0, fz) if isinstance(fz, np.ndarray) else max(0.0, fz)
-    return (TOPIC_WEIGHT * topic_share / TOPIC_SHARE_FULL
-            + EXAMPLE_WEIGHT * example_share / EXAMPLE_SHARE_FULL
-            + FUZZY_WEIGHT * fz)
+    return FUZZY_WEIGHT * fz
 
 
 def _term_share(idf: float | None, unknown_idf: float, best: float, share: float,

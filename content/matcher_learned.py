@@ -45,16 +45,17 @@ class LearnedIndex:
         self._n = n_topics
         self._vocab: dict[str, int] = {}
         self._weights = None
+        self._bias = np.zeros(n_topics)
         cache = None
         if cache_dir is not None:
             key = hashlib.sha256(repr((CACHE_VERSION, RIDGE, n_topics, [(o, list(t)) for o, t in docs]))
                                  .encode("utf-8")).hexdigest()[:24]
             cache = Path(cache_dir) / f"learned-{key}.npz"
-            if self._read(cache):
-                return
-        self._learn(docs, n_topics)
-        if cache is not None and self._weights is not None:
-            self._write(cache)
+        if cache is None or not self._read(cache):
+            self._learn(docs, n_topics)
+            if cache is not None and self._weights is not None:
+                self._write(cache)
+        self._unseen = bool(self._bias.any())  # a topic without examples: biased out
 
     def _read(self, path: Path) -> bool:
         try:
@@ -155,7 +156,13 @@ class LearnedIndex:
 
     def softmax(self, scores: np.ndarray) -> np.ndarray:
         """Topic probabilities from the ridge scores of a question (its vector times ``weights``)."""
-        logits = SOFTMAX_SCALE * scores + self._bias
-        logits -= logits.max()
-        exp = np.exp(logits)
+        exp = self.exp_logits(scores)
         return exp / exp.sum()
+
+    def exp_logits(self, scores: np.ndarray) -> np.ndarray:
+        """The softmax's numerators (its probabilities up to their sum)."""
+        logits = SOFTMAX_SCALE * scores
+        if self._unseen:
+            logits += self._bias
+        logits -= logits.max()
+        return np.exp(logits, out=logits)
