@@ -51,7 +51,7 @@ from rapidfuzz.distance import OSA
 
 from content import matcher_calibration, smalltalk
 from content.matcher_bm25 import PostingArrays
-from content.matcher_chargram import CentroidIndex, Vectoriser
+from content.matcher_chargram import CentroidIndex, Vectoriser, encode
 from content.matcher_english import EnglishMatcher
 from content.matcher_evidence import (  # noqa: F401  (the weights are re-exported for tuning)
     BIGRAM_WEIGHT,
@@ -288,8 +288,10 @@ class Matcher(EvidenceMixin):
                 tokens = [_fold(tok) for tok in content_tokens(sentence)]
                 if len(tokens) >= BODY_SENTENCE_TOKENS:
                     docs.append((idx, tokens))
-        self._centroids = CentroidIndex(docs, n + 1, centred)
-        self._learned = LearnedIndex(docs, n + 1, cache_dir)
+        encoded = encode(docs)  # counted once for both
+        self._centroids = CentroidIndex(encoded, n + 1, centred)
+        self._learned = LearnedIndex(docs, n + 1, cache_dir, encoded)
+        del encoded
         self._english = EnglishMatcher(items, cache_dir, out_of_scope[1])
         m = len(ex_terms)
         avg = (sum(map(len, ex_terms)) / m) if m else 1.0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -126,31 +127,45 @@ class Vectoriser:
         return idx, vals / math.sqrt(float(vals @ vals))
 
 
+@dataclass
+class Encoded:
+    """Documents as feature columns: the vocab (first occurrence order), the idf, and per
+    non-empty document (its number, owner, columns, 1 + log of each count)."""
+
+    vocab: dict[str, int]
+    idf: np.ndarray
+    rows: list[tuple[int, int, np.ndarray, np.ndarray]]
+
+
+def encode(docs: Sequence[tuple[int, Sequence[str]]]) -> Encoded:
+    """Count each document's ``features`` and keep only its columns and weights: one document's
+    counter alive at a time, so learning leaves no heap of small objects behind."""
+    vocab: dict[str, int] = {}
+    rows = []
+    for number, (owner, tokens) in enumerate(docs):
+        feats = features(tokens)
+        if feats:
+            cols = np.fromiter((vocab.setdefault(key, len(vocab)) for key in feats), dtype=np.int64,
+                               count=len(feats))
+            counts = np.fromiter(feats.values(), dtype=np.int64, count=len(feats))
+            rows.append((number, owner, cols, _TF_ARRAY[np.minimum(counts, 63)]))
+    df = np.bincount(np.concatenate([row[2] for row in rows]), minlength=len(vocab)) if rows else np.zeros(0)
+    idf = np.log((1 + len(rows)) / (1 + df)) + 1
+    return Encoded(vocab, idf, rows)
+
+
 class CentroidIndex:
     """Cosine of a question with each topic's TF-IDF centroid."""
 
-    def __init__(self, docs: Sequence[tuple[int, Sequence[str]]], n_topics: int,
-                 centred: int | None = None) -> None:
-        """``docs``: (topic index, folded content tokens) per example question or title; only the
-        first ``centred`` (all by default) make the centroids, all make the vocab and idf."""
-        centred = len(docs) if centred is None else centred
-        counted = [(number < centred, owner, features(tokens)) for number, (owner, tokens) in enumerate(docs)]
-        counted = [row for row in counted if row[2]]
-        vocab: dict[str, int] = {}
-        df: Counter = Counter()
-        for _centre, _owner, feats in counted:
-            df.update(feats.keys())
-        for key in df:
-            vocab[key] = len(vocab)
-        n_docs = len(counted)
-        idf = np.array([math.log((1 + n_docs) / (1 + df[key])) + 1 for key in vocab], dtype=np.float64)
+    def __init__(self, encoded: Encoded, n_topics: int, centred: int | None = None) -> None:
+        """``encoded``: the example questions and titles (``encode``); only documents numbered
+        under ``centred`` (all by default) make the centroids, all make the vocab and idf."""
+        vocab, idf = encoded.vocab, encoded.idf
         centroids = np.zeros((len(vocab), n_topics), dtype=np.float64)
-        for centre, owner, feats in counted:
-            if not centre:
+        for number, owner, cols, tf in encoded.rows:
+            if centred is not None and number >= centred:
                 continue  # in the vocab and idf, not in a centroid
-            cols = np.fromiter((vocab[k] for k in feats), dtype=np.int64, count=len(feats))
-            vals = np.fromiter((1 + math.log(c) for c in feats.values()), dtype=np.float64,
-                               count=len(feats)) * idf[cols]
+            vals = tf * idf[cols]
             centroids[cols, owner] += vals / np.linalg.norm(vals)
         norms = np.linalg.norm(centroids, axis=0)
         norms[norms == 0] = 1.0

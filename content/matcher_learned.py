@@ -13,15 +13,13 @@ features; a softmax turns the scores into probabilities.
 from __future__ import annotations
 
 import hashlib
-import math
 import os
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from content.matcher_chargram import features, query_vector
+from content.matcher_chargram import Encoded, encode, query_vector
 
 RIDGE = 0.5
 """Ridge penalty: smaller fits the examples more closely."""
@@ -30,18 +28,16 @@ SOFTMAX_SCALE = 4.0
 CACHE_VERSION = 2
 GRAM_ROWS = 256
 """Rows of the Gram matrix computed at a time while learning (bounds the sparse product)."""
-_TF = [0.0] + [1 + math.log(count) for count in range(1, 64)]
-_TF_ARRAY = np.array(_TF)
 
 
 class LearnedIndex:
     """Topic probabilities of a question from a logistic regression over its n-grams."""
 
     def __init__(self, docs: Sequence[tuple[int, Sequence[str]]], n_topics: int,
-                 cache_dir: Path | None = None) -> None:
+                 cache_dir: Path | None = None, encoded: Encoded | None = None) -> None:
         """``docs``: (topic index, folded tokens) per example question or title. With
         ``cache_dir``, what was learned is kept there (keyed by the examples) and read back by
-        the next start instead of learning again."""
+        the next start instead of learning again. ``encoded``: ``encode(docs)``, if already done."""
         self._n = n_topics
         self._vocab: dict[str, int] = {}
         self._weights = None
@@ -52,7 +48,7 @@ class LearnedIndex:
                                  .encode("utf-8")).hexdigest()[:24]
             cache = Path(cache_dir) / f"learned-{key}.npz"
         if cache is None or not self._read(cache):
-            self._learn(docs, n_topics)
+            self._learn(encoded or encode(docs), n_topics)
             if cache is not None and self._weights is not None:
                 self._write(cache)
         self._unseen = bool(self._bias.any())  # a topic without examples: biased out
@@ -76,25 +72,16 @@ class LearnedIndex:
         except OSError:
             pass  # no cache then: the next start learns again
 
-    def _learn(self, docs: Sequence[tuple[int, Sequence[str]]], n_topics: int) -> None:
+    def _learn(self, encoded: Encoded, n_topics: int) -> None:
         from scipy.sparse import csr_matrix
 
-        counted = [(owner, features(tokens)) for owner, tokens in docs]
-        counted = [(owner, feats) for owner, feats in counted if feats]
-        if len({owner for owner, _feats in counted}) < 2:
+        if len({owner for _number, owner, _cols, _tf in encoded.rows}) < 2:
             return
-        df: Counter = Counter()
-        for _owner, feats in counted:
-            df.update(feats.keys())
-        for key in df:
-            self._vocab[key] = len(self._vocab)
-        n_docs = len(counted)
-        self._idf = np.array([math.log((1 + n_docs) / (1 + df[key])) + 1 for key in self._vocab])
+        self._vocab, self._idf = encoded.vocab, encoded.idf
+        n_docs = len(encoded.rows)
         indptr, cols, vals, y = [0], [], [], []
-        for owner, feats in counted:
-            idx = np.fromiter(map(self._vocab.__getitem__, feats), dtype=np.int64, count=len(feats))
-            weights = _TF_ARRAY[np.minimum(np.fromiter(feats.values(), dtype=np.int64, count=len(feats)), 63)]
-            weights *= self._idf[idx]
+        for _number, owner, idx, tf in encoded.rows:
+            weights = tf * self._idf[idx]
             cols.append(idx)
             vals.append(weights / np.linalg.norm(weights))
             indptr.append(indptr[-1] + len(idx))
