@@ -327,7 +327,7 @@ class Matcher(EvidenceMixin):
         # indexes then keep views of it, not copies of their own, and one vocab)
         self._joint = None
         if self._learned.same_features(self._centroids.vocab, self._centroids.idf):
-            self._joint = np.hstack([self._centroids.matrix, self._learned.weights])
+            self._joint = np.hstack([self._centroids.matrix, self._learned.weights]).astype(np.float32)
             self._centroids.adopt(self._joint[:, : n + 1])
             self._learned.adopt(self._joint[:, n + 1 :], self._centroids.vocab)
         self._parts: dict[tuple[str, str], TermPart] = {}
