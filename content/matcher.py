@@ -337,6 +337,7 @@ class Matcher(EvidenceMixin):
                          for c in ACCENTED_ONLY_CUES.split()}
         self._cues_fold = frozenset(_fold(c) for c in cues
                                     if _fold(c) not in self._idf["fold"] and c not in accented_only)
+        self._cue_starts = frozenset(c.split(" ")[0] for c in self._cues_acc | self._cues_fold)
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
         # Whole answers of recent questions: matching is deterministic and people ask the same
         # few things again and again (≈0.4 ms a question saved; bench/e2e_throughput.py).

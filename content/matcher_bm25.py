@@ -21,24 +21,30 @@ class _CSR:
         lengths = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))
         self.indptr = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(lengths, out=self.indptr[1:])
+        self.lengths = lengths
         self.indices = np.fromiter((col for row in rows for col, _ in row), dtype=np.int64,
                                    count=int(self.indptr[-1]))
         self.data = np.fromiter((val for row in rows for _, val in row), dtype=np.float64,
                                 count=int(self.indptr[-1]))
 
-    def weighted_sums(self, rows: np.ndarray, weights: list[np.ndarray], width: int) -> list[np.ndarray]:
-        """For each of ``weights``, the sum of ``weights[k] x row rows[k]`` as a dense vector
-        of ``width``, added row by row."""
+    def weighted_sums(self, rows: np.ndarray, weights: np.ndarray, width: int) -> list[np.ndarray]:
+        """For each row of ``weights``, the sum of ``weights[j, k] x row rows[k]`` as a dense
+        vector of ``width``, added row by row."""
         starts = self.indptr[rows]
-        lengths = self.indptr[rows + 1] - starts
+        lengths = self.lengths[rows]
         ends = lengths.cumsum()
         total = int(ends[-1]) if len(ends) else 0
         if not total:
             return [np.zeros(width) for _ in weights]
         # positions of every posting of the chosen rows, in row order
-        positions = np.arange(total) + (starts - (ends - lengths)).repeat(lengths)
-        columns, data = self.indices[positions], self.data[positions]
-        return [np.bincount(columns, weights=w.repeat(lengths) * data, minlength=width) for w in weights]
+        offsets = starts - ends
+        offsets += lengths
+        positions = np.arange(total)
+        positions += offsets.repeat(lengths)
+        columns = self.indices[positions]
+        parts = weights.repeat(lengths, axis=1)
+        parts *= self.data[positions]
+        return [np.bincount(columns, weights=part, minlength=width) for part in parts]
 
 
 class Row(NamedTuple):
@@ -91,8 +97,8 @@ class PostingArrays:
     def scores(self, rows: list[int], *weights: list[float]) -> list[tuple[np.ndarray, np.ndarray]]:
         """For each list of ``weights``, the sum of ``weights[k] x`` the postings of ``rows[k]``:
         (per topic, per example)."""
-        sums = self.postings.weighted_sums(np.array(rows, dtype=np.int64),
-                                           [np.array(w) for w in weights], self.n_topics + self.n_examples)
+        sums = self.postings.weighted_sums(np.array(rows, dtype=np.int64), np.array(weights),
+                                           self.n_topics + self.n_examples)
         return [(both[: self.n_topics], both[self.n_topics :]) for both in sums]
 
     def examples_of(self, topic: int) -> slice | np.ndarray:

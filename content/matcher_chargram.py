@@ -102,10 +102,13 @@ class Vectoriser:
     def vector(self, folded_tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
         """The unit TF-IDF vector of a question over the vocab: (columns, values), None if empty."""
         cols: list[int] = []
+        tokens, pairs = self._tokens, self._pairs  # the remembered ones looked up here directly
         for token in folded_tokens:
-            cols.extend(self._token_columns(token))
+            known = tokens.get(token)
+            cols.extend(self._token_columns(token) if known is None else known)
         for pair in zip(folded_tokens, folded_tokens[1:]):
-            cols.extend(self._pair_columns(*pair))
+            known = pairs.get(pair)
+            cols.extend(self._pair_columns(*pair) if known is None else known)
         if not cols:
             return None
         # the distinct columns and how often each occurs: sorted, then cut where they change

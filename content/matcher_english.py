@@ -58,7 +58,7 @@ class EnglishMatcher:
         learned = self._learned.probabilities(tokens)
         outside = float(learned[self._n]) if learned.any() else 0.0
         probs = (learned[: self._n] / (1.0 - outside) if 0.0 < outside < 1.0 else learned[: self._n]).tolist()
-        order = sorted(range(len(probs)), key=lambda i: (-probs[i], i))
+        order = sorted(range(len(probs)), key=probs.__getitem__, reverse=True)  # stable: ties by index
         candidates = [(i, round(probs[i], 4)) for i in order[:5]]
         best = order[0]
         if probs[best] <= 0.0:

@@ -16,6 +16,7 @@ from content.matcher_bm25 import Row
 from content.matcher_text import (
     _ANCHORS,
     _ANCHORS_ACCENTED,
+    _GENERIC_FOLDED,
     _THIRD_PARTY,
     _fold,
     _has_marks,
@@ -91,8 +92,10 @@ class EvidenceMixin:
 
     def _cue_spans(self, tokens: list[str]) -> list[tuple[int, int]]:
         """The (start, end) token spans of the out-of-scope cues in ``tokens``."""
-        spans = []
+        spans: list[tuple[int, int]] = []
         cues_acc, cues_fold = self._cues_acc, self._cues_fold
+        if self._cue_starts.isdisjoint(tokens):
+            return spans  # no word a cue starts with: the usual case, one look-up
         marked = [_has_marks(tok) for tok in tokens]
         for i, tok in enumerate(tokens):
             if (tok in cues_acc) if marked[i] else (tok in cues_fold):
@@ -246,9 +249,9 @@ class EvidenceMixin:
         floor = EVIDENCE_FLOOR * self._unknown_idf
         topic_share = score / (max(ideal, floor) * self._max_field_weight)
         ex_floor = EVIDENCE_FLOOR * self._ex_unknown_idf
-        best_example = float(ex_scores[self._postings.examples_of(best)].max(initial=0.0))
+        best_example = float(np.maximum.reduce(ex_scores[self._postings.examples_of(best)], initial=0.0))
         example_share = best_example / (max(ex_ideal, ex_floor) * (K1 + 1))
-        query = " ".join(tok for tok in folded if not _is_generic(tok))
+        query = " ".join(tok for tok in folded if tok not in _GENERIC_FOLDED and not tok.isdigit())
         # token_sort_ratio against the examples, their tokens sorted once when the index was built
         hit = process.extractOne(" ".join(sorted(query.split())), self._sorted_domain[best],
                                  scorer=fuzz.ratio, score_cutoff=30) if query else None

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from content.matcher_chargram import Encoded, encode, query_vector
+from content.matcher_chargram import Encoded, Vectoriser, encode
 
 RIDGE = 0.5
 """Ridge penalty: smaller fits the examples more closely."""
@@ -42,6 +42,7 @@ class LearnedIndex:
         self._vocab: dict[str, int] = {}
         self._weights = None
         self._bias = np.zeros(n_topics)
+        self._vectoriser: Vectoriser | None = None  # made at the first question scored here
         cache = None
         if cache_dir is not None:
             key = hashlib.sha256(repr((CACHE_VERSION, RIDGE, n_topics, [(o, list(t)) for o, t in docs]))
@@ -125,7 +126,9 @@ class LearnedIndex:
         if self._weights is None:
             return np.zeros(self._n)
         if vector is None:
-            vector = query_vector(folded_tokens, self._vocab, self._idf)
+            if self._vectoriser is None:
+                self._vectoriser = Vectoriser(self._vocab, self._idf)
+            vector = self._vectoriser.vector(folded_tokens)
         if vector is None:
             return np.zeros(self._n)
         idx, vals = vector
@@ -135,6 +138,7 @@ class LearnedIndex:
         """Score with ``weights`` and ``vocab`` (equal to this index's own, e.g. a view of a
         larger array and another index's vocab: see ``same_features``)."""
         self._weights, self._vocab = weights, vocab
+        self._vectoriser = None
 
     @property
     def weights(self) -> np.ndarray | None:

@@ -86,9 +86,18 @@ _SYLLABLE = re.compile(
 )
 
 
+_SYLLABLES: dict[str, bool] = {}
+SYLLABLES_AT_MOST = 5_000  # tokens whose answer is remembered
+
+
 def is_vietnamese_syllable(folded: str) -> bool:
     """Whether a folded token is spelled like a Vietnamese syllable (so it is no typo)."""
-    return _SYLLABLE.fullmatch(folded) is not None
+    known = _SYLLABLES.get(folded)
+    if known is None:
+        known = _SYLLABLE.fullmatch(folded) is not None
+        if len(_SYLLABLES) < SYLLABLES_AT_MOST:
+            _SYLLABLES[folded] = known
+    return known
 
 
 def _strip_html(text: str) -> str:
@@ -158,15 +167,30 @@ def _build_phrase_table() -> tuple[dict[tuple[str, ...], tuple[str, ...]], dict[
 _PHRASES, _PHRASE_LONGEST = _build_phrase_table()
 
 
+_IN_CONTEXT = frozenset({"dk", "đk", "chi", "mo", "k", "v", "r", "t"})
+"""The tokens ``_canonical_abbrev`` reads with their neighbours; every other token has one expansion."""
+_EXPANSIONS: dict[str, list[str]] = {
+    token: _canonical_abbrev(token, None, None).split()
+    for token in {*ABBREVIATIONS, *DIALECT_ACCENTED, *DIALECT_FOLDED_SAFE} - _IN_CONTEXT
+}
+
+
 def expand_tokens(text: str) -> list[str]:
     """Return the tokens of ``text`` with abbreviations and dialect expanded, before the phrase
     synonyms (which may hide an out-of-scope compound: "nộp tiền điện" -> "thanh toán điện")."""
     raw = _TOKEN.findall(unicodedata.normalize("NFC", text).lower().replace("_", " "))
     expanded: list[str] = []
     for i, token in enumerate(raw):
-        prev = raw[i - 1] if i else None
-        nxt = raw[i + 1] if i + 1 < len(raw) else None
-        expanded.extend(_canonical_abbrev(token, prev, nxt).split())
+        if token in _IN_CONTEXT:
+            prev = raw[i - 1] if i else None
+            nxt = raw[i + 1] if i + 1 < len(raw) else None
+            expanded.extend(_canonical_abbrev(token, prev, nxt).split())
+        else:
+            fixed = _EXPANSIONS.get(token)
+            if fixed is None:
+                expanded.append(token)  # no abbreviation: itself (one \w+ token, no space)
+            else:
+                expanded.extend(fixed)
     return expanded
 
 
@@ -214,7 +238,7 @@ _ENGLISH_HINTS = frozenset({"how", "what", "where", "when", "which", "who", "why
 def english_tokens(text: str) -> list[str]:
     """Lower-case words of an English question, without its function words."""
     words = _TOKEN.findall(text.lower())
-    return [fold_diacritics(w) for w in words if w not in ENGLISH_STOPWORDS]
+    return [_fold(w) for w in words if w not in ENGLISH_STOPWORDS]
 
 
 def is_english(text: str) -> bool:
