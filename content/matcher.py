@@ -330,7 +330,7 @@ class Matcher(EvidenceMixin):
             self._joint = np.hstack([self._centroids.matrix, self._learned.weights]).astype(np.float32)
             self._centroids.adopt(self._joint[:, : n + 1])
             self._learned.adopt(self._joint[:, n + 1 :], self._centroids.vocab)
-        self._parts: dict[tuple[str, str], TermPart] = {}
+        self._parts: dict[str, TermPart] = {}
         cues = [unicodedata.normalize("NFC", c).replace("_", " ") for c in OUT_OF_SCOPE_CUES.split()]
         self._cues_acc = frozenset(c for c in cues if c not in self._idf["acc"])
         accented_only = {unicodedata.normalize("NFC", c).replace("_", " ")
@@ -386,9 +386,9 @@ class Matcher(EvidenceMixin):
         return kept
 
     def _query_terms(self, question: str, expanded: list[str] | None = None
-                     ) -> tuple[list[tuple[str, str, float, str]], list[str], list[str]]:
-        """Return [(space, term, weight, term as typed)], the folded content tokens and all
-        normalised tokens. A negative weight marks an accented term looked up folded."""
+                     ) -> tuple[list[tuple[str, float]], list[str], list[str]]:
+        """Return [(term as typed, weight)]: the unigrams, then the bigrams; the folded content
+        tokens and all normalised tokens. Where a term is looked up is ``_term_space``'s."""
         normalized = normalize_tokens(question, expanded)
         tokens = self._query_content_tokens(normalized)
         weights = [1.0] * len(tokens)
@@ -400,21 +400,22 @@ class Matcher(EvidenceMixin):
                 if fixed is not None:
                     tokens[i] = folded[i] = fixed
                     weights[i] = TYPO_WEIGHT
-        acc_idf = self._idf["acc"]
-        out: list[tuple[str, str, float, str]] = []
-        # (term, its folded spelling, weight): the unigrams, then the bigrams
-        grams = list(zip(tokens, folded, weights))
-        grams.extend((f"{a} {b}", f"{fa} {fb}", BIGRAM_WEIGHT * min(wa, wb))
-                     for (a, fa, wa), (b, fb, wb) in zip(grams, grams[1:]))
-        for term, folded_term, weight in grams:
-            if folded_term != term:  # written with diacritics
-                if term in acc_idf:
-                    out.append(("acc", term, weight, term))
-                else:  # e.g. a wrong tone mark: half credit, but the confidence counts it unknown
-                    out.append(("fold", folded_term, -weight * FOLDED_FALLBACK, term))
-            else:
-                out.append(("fold", term, weight, term))
-        return out, folded, normalized
+        grams = list(zip(tokens, weights))
+        grams.extend((f"{a} {b}", BIGRAM_WEIGHT * min(wa, wb)) for (a, wa), (b, wb) in zip(grams, grams[1:]))
+        return grams, folded, normalized
+
+    def _term_space(self, typed: str) -> tuple[str, str, bool]:
+        """Where a term of a question is looked up: (space, term, found only folded). A term
+        written with diacritics is looked up in the accented index, as written (so "tính" does
+        not match "tỉnh"); if unknown there (e.g. a wrong tone mark), folded, for half credit
+        (FOLDED_FALLBACK), and the confidence counts it unknown. A term without diacritics is
+        looked up folded."""
+        folded = " ".join(map(_fold, typed.split(" ")))
+        if folded == typed:
+            return "fold", typed, False
+        if typed in self._idf["acc"]:
+            return "acc", typed, False
+        return "fold", folded, True
 
     def _scores(self, sums: TermSums, folded: list[str]
                 ) -> tuple[np.ndarray, str, tuple[np.ndarray, np.ndarray]]:

@@ -12,7 +12,6 @@ from typing import NamedTuple
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from content.matcher_bm25 import Row
 from content.matcher_text import (
     _ANCHORS,
     _ANCHORS_ACCENTED,
@@ -69,11 +68,20 @@ class DomainTerms(NamedTuple):
 class TermPart(NamedTuple):
     """One term's part of the sums, per unit of its weight (``EvidenceMixin._term_part``)."""
 
-    found: Row | None  # its postings, if the index knows it
+    row: int  # its postings row, -1 if the index does not know it
+    rank_scale: float  # its weight in the ranking per unit of its weight (``Matcher._term_space``)
     ideal: float  # what a topic (an example) matching it fully would score: the rank's ideal
     ex_ideal: float
-    domain: tuple[float, ...] | None  # None: no evidence either way; else (weight scale, credit,
-    # mass, known, then ideal, missing, cover for topics and the same for examples)
+    scale: float  # its weight as evidence per unit of its weight in the ranking (0: no evidence)
+    credit: float
+    mass: float  # then its parts of the evidence's sums (``DomainTerms``)
+    known: float
+    topic_ideal: float
+    topic_missing: float
+    topic_cover: float
+    example_ideal: float
+    example_missing: float
+    example_cover: float
 
 
 class TermSums(NamedTuple):
@@ -156,9 +164,11 @@ class EvidenceMixin:
             return None  # an unknown word already counts against; do not count it twice
         return EVIDENCE_BIGRAM_SHARE, 1.0
 
-    def _term_part(self, space: str, term: str, negative: bool, typed: str) -> TermPart:
-        """What one term of a question adds to the ranking's and the evidence's sums, per unit of
-        its weight (``negative``: an accented term known only once folded, see ``_query_terms``)."""
+    def _term_part(self, typed: str) -> TermPart:
+        """What one term of a question (as typed) adds to the ranking's and the evidence's sums,
+        per unit of its weight."""
+        space, term, negative = self._term_space(typed)  # negative: accented, found only folded
+        rank_scale = FOLDED_FALLBACK if negative else 1.0
         found = self._postings.rows[space].get(term)
         idf, ex_idf = (found.idf, found.ex_idf) if found is not None else (None, None)
         share = 1.0 if " " not in term else 0.5  # an unknown bigram counts half
@@ -167,8 +177,9 @@ class EvidenceMixin:
         rank_ex_ideal = ex_idf if not negative and ex_idf is not None else share * self._ex_unknown_idf
         # an accented term known only once folded is judged as typed ("thời tiết", not "thoi")
         kind = self._evidence_kind("acc", typed) if negative else self._evidence_kind(space, term)
-        if kind is None:
-            return TermPart(found, rank_ideal, rank_ex_ideal, None)
+        row = found.row if found is not None else -1
+        if kind is None:  # no evidence either way: every part of the evidence 0
+            return TermPart(row, rank_scale, rank_ideal, rank_ex_ideal, *(0.0,) * 10)
         kind_share, credit = kind
         scale = 1.0
         if negative:  # accented, unknown as written, known folded: as if typed folded
@@ -183,9 +194,9 @@ class EvidenceMixin:
                             kind_share, credit)
         example = _term_share(ex_idf, self._ex_unknown_idf, found.example_max if ex_idf is not None else 0.0,
                               kind_share, credit)
-        return TermPart(found, rank_ideal, rank_ex_ideal, (scale, credit, mass, known, *topic, *example))
+        return TermPart(row, rank_scale, rank_ideal, rank_ex_ideal, scale, credit, mass, known, *topic, *example)
 
-    def _term_sums(self, terms: list[tuple[str, str, float, str]]) -> TermSums:
+    def _term_sums(self, terms: list[tuple[str, float]]) -> TermSums:
         """The sums over a question's terms the ranking and the evidence need, whichever topic
         ranks first: one pass, each term's part per unit weight remembered (``_term_part``)."""
         ideal = ex_ideal = 0.0
@@ -194,36 +205,30 @@ class EvidenceMixin:
         weights: list[float] = []
         evidence: list[float] = []
         parts = self._parts
-        for space, term, weight, typed in terms:
-            negative = weight < 0
-            key = ("typed", typed) if negative else (space, term)  # "typed": found only folded
-            part = parts.get(key)
+        for typed, weight in terms:
+            part = parts.get(typed)
             if part is None:
-                part = self._term_part(space, term, negative, typed)
+                part = self._term_part(typed)
                 if len(parts) < PARTS_AT_MOST:  # typed junk must not grow the process
-                    parts[key] = part
-            if negative:
-                weight = -weight
-            ideal += weight * part.ideal
-            ex_ideal += weight * part.ex_ideal
-            evidence_weight = 0.0
-            domain = part.domain
-            if domain is not None:
-                scale, credit, t_mass, t_known, t_ideal, t_missing, t_cover, e_ideal, e_missing, e_cover = domain
-                w = weight * scale
-                mass += t_mass
-                known += t_known
-                d_ideal += w * t_ideal
-                missing += w * t_missing
-                cover += w * t_cover
-                d_ex_ideal += w * e_ideal
-                ex_missing += w * e_missing
-                ex_cover += w * e_cover
-                evidence_weight = w * credit
-            if part.found is not None:
-                rows.append(part.found.row)
+                    parts[typed] = part
+            (row, rank_scale, t_ideal, t_ex_ideal, scale, credit, t_mass, t_known,
+             d_ideal_part, missing_part, cover_part, e_ideal_part, e_missing_part, e_cover_part) = part
+            weight *= rank_scale
+            ideal += weight * t_ideal
+            ex_ideal += weight * t_ex_ideal
+            w = weight * scale  # 0 for a term that is no evidence: it adds 0 everywhere
+            mass += t_mass
+            known += t_known
+            d_ideal += w * d_ideal_part
+            missing += w * missing_part
+            cover += w * cover_part
+            d_ex_ideal += w * e_ideal_part
+            ex_missing += w * e_missing_part
+            ex_cover += w * e_cover_part
+            if row >= 0:
+                rows.append(row)
                 weights.append(weight)
-                evidence.append(evidence_weight)
+                evidence.append(w * credit)
         return TermSums(rows, weights, evidence, ideal, ex_ideal,
                         DomainTerms(d_ideal, d_ex_ideal, mass, known, cover, ex_cover, missing, ex_missing))
 
