@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from content.matcher import Matcher, answer_questions, is_vietnamese_syllable, normalize_question
@@ -361,3 +362,27 @@ def test_what_is_learned_is_cached_and_read_back(tmp_path):
     again = Matcher.from_kb(kb, tmp_path)
     for question in ("quen mat khau vneid", "how do I pay fees online", "lý lịch tư pháp số 2"):
         assert first.match(question) == again.match(question)
+
+
+def test_answer_sentences_are_examples_for_the_learned_model():
+    from content.matcher_text import body_sentences
+
+    assert body_sentences("<b>Biên lai</b>\n1. Mở mục Thanh toán; chọn hồ sơ: tải biên lai.") == [
+        "Biên lai", "1", "Mở mục Thanh toán", "chọn hồ sơ", "tải biên lai"]
+    # "lưu trữ" is in no example question, only in B's answer: the learned model learns it there
+    a = topic("a", "Nộp hồ sơ", ["nộp hồ sơ trực tuyến thế nào", "cách nộp hồ sơ qua mạng"],
+              "Bấm nộp hồ sơ sau khi điền tờ khai điện tử đầy đủ.")
+    b = topic("b", "Kết quả", ["nhận kết quả ở đâu", "kết quả giải quyết hồ sơ"],
+              "Kết quả điện tử được lưu trữ lâu dài trong kho dữ liệu cá nhân.")
+    matcher = Matcher([a, b])
+    probabilities = matcher._learned.probabilities(["luu", "tru", "lau", "dai"])
+    assert probabilities[1] > probabilities[0]
+    without_body = Matcher([a, SimpleNamespace(**{**vars(b), "body_vi": "Kết quả"})])
+    plain = without_body._learned.probabilities(["luu", "tru", "lau", "dai"])
+    assert plain[1] <= plain[0]  # without the answer's sentences nothing points to B
+
+
+def test_the_joint_matrix_is_shared_not_copied(real):
+    assert real._joint is not None
+    assert np.shares_memory(real._centroids.matrix, real._joint)
+    assert np.shares_memory(real._learned.weights, real._joint)
