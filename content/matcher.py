@@ -464,7 +464,7 @@ class Matcher(EvidenceMixin):
             cosines = both[:n]
             # the softmax, and the probabilities among the topics, from the same numerators
             exp = self._learned.exp_logits(both[n + 1 :])
-            total = float(exp.sum())
+            total = float(np.add.reduce(exp))
             outside_exp = float(exp[n])
             outside = outside_exp / total
             probs = exp[:n] / ((total - outside_exp) if 0.0 < outside < 1.0 else total)

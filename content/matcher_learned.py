@@ -155,5 +155,5 @@ class LearnedIndex:
         logits = SOFTMAX_SCALE * scores
         if self._unseen:
             logits += self._bias
-        logits -= logits.max()
+        logits -= np.maximum.reduce(logits)  # max() without its Python wrapper
         return np.exp(logits, out=logits)
