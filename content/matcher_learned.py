@@ -27,6 +27,8 @@ SOFTMAX_SCALE = 4.0
 """The ridge scores (about -1..1) are turned into probabilities by a softmax of this sharpness."""
 CACHE_VERSION = 2
 GRAM_ROWS = 256
+CACHE_FILES_KEPT = 8
+"""Learned files kept in the cache directory (two per content version: Vietnamese, English)."""
 """Rows of the Gram matrix computed at a time while learning (bounds the sparse product)."""
 
 
@@ -70,6 +72,10 @@ class LearnedIndex:
             np.savez(partial, vocab=np.array(list(self._vocab)), idf=self._idf,
                      weights=self._weights, bias=self._bias)
             partial.replace(path)
+            # the files of earlier contents are never read again: keep only the newest few
+            older = sorted(path.parent.glob("learned-*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+            for stale in older[CACHE_FILES_KEPT:]:
+                stale.unlink(missing_ok=True)
         except OSError:
             pass  # no cache then: the next start learns again
 

@@ -364,6 +364,23 @@ def test_what_is_learned_is_cached_and_read_back(tmp_path):
         assert first.match(question) == again.match(question)
 
 
+def test_the_learned_cache_keeps_only_the_newest_files(tmp_path):
+    import os
+
+    from content import matcher_learned
+
+    for age in range(12):  # files of earlier contents, oldest first
+        stale = tmp_path / f"learned-old{age:02d}.npz"
+        stale.write_bytes(b"x")
+        os.utime(stale, (1_000_000 + age, 1_000_000 + age))
+    Matcher([topic("a", "Nộp hồ sơ", ["nộp hồ sơ thế nào"]), topic("b", "Lệ phí", ["lệ phí bao nhiêu"])],
+            cache_dir=tmp_path)
+    kept = sorted(p.name for p in tmp_path.glob("learned-*.npz"))
+    assert len(kept) == matcher_learned.CACHE_FILES_KEPT
+    assert "learned-old11.npz" in kept and "learned-old00.npz" not in kept
+    assert not [p for p in tmp_path.iterdir() if ".tmp." in p.name]
+
+
 def test_answer_sentences_are_examples_for_the_learned_model():
     from content.matcher_text import body_sentences
 
