@@ -53,7 +53,7 @@ def query_vector(folded_tokens: Sequence[str], vocab: dict[str, int], idf: np.nd
     return idx, vals / math.sqrt(float(vals @ vals))
 
 
-TOKENS_AT_MOST = 10_000  # tokens and token pairs whose feature columns are remembered
+TOKENS_AT_MOST = 5_000  # tokens and token pairs whose feature columns are remembered
 _TF_ARRAY = np.array(_TF)
 
 

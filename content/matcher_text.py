@@ -61,7 +61,7 @@ ENGLISH_CUES = frozenset(_ENGLISH["out_of_scope_cues"].split())
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 _FOLDED: dict[str, str] = {}
-FOLDED_AT_MOST = 12_000  # tokens remembered (~2.5 MB); typed junk must not grow the process
+FOLDED_AT_MOST = 10_000  # tokens remembered (~2 MB); typed junk must not grow the process
 
 
 def _fold(token: str) -> str:
