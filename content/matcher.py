@@ -491,7 +491,7 @@ class Matcher(EvidenceMixin):
             # "có ai đến giúp không", "I can't do it alone": where to find a person
             return MatchResult(HELP_TOPIC, 1.0, [], [(HELP_TOPIC, 1.0)], 1.0,
                                "en" if is_english(question) else "vi")
-        if self._english.ready and is_english(question):
+        if self._english.ready and (is_english(question) or self._english.reads_english(question)):
             best, conf, suggested, ranked, features = self._english.decide(question, self._calibration["en"])
             return MatchResult(None if best is None else self.ids[best], conf,
                                [self.ids[i] for i in suggested],

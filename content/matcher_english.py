@@ -16,9 +16,11 @@ from pathlib import Path
 
 from content.matcher_calibration import Calibration
 from content.matcher_learned import LearnedIndex
-from content.matcher_text import ENGLISH_CUES, _strip_html, english_tokens
+from content.matcher_text import _ENGLISH_HINTS, _TOKEN, ENGLISH_CUES, _fold, _has_marks, _strip_html, english_tokens
 
 SUGGESTIONS = 3
+ENGLISH_SHARE = 0.6
+"""Share of English-only words and function words from which a question reads as English."""
 
 
 def _heading(body_en: str | None) -> str:
@@ -47,6 +49,27 @@ class EnglishMatcher:
         docs.extend((self._n, english_tokens(text)) for text in out_of_scope)
         self._learned = LearnedIndex(docs, self._n + 1, cache_dir) if self.ready else None
         self._vocab = frozenset(vocab)
+        # words of the English examples and answers that no Vietnamese text of the topics uses
+        # ("pay", "refund", "receipt"): a question made mostly of them reads as English even
+        # when each one is spelled like a Vietnamese syllable
+        vietnamese: set[str] = set()
+        for topic in items:
+            for text in (topic.title, *topic.examples, _strip_html(getattr(topic, "body_vi", "") or "")):
+                vietnamese.update(_fold(w) for w in _TOKEN.findall(text.lower()))
+        english: set[str] = set()
+        for topic in items:
+            for text in (*getattr(topic, "examples_en", ()), _strip_html(getattr(topic, "body_en", None) or "")):
+                english.update(_TOKEN.findall(text.lower()))
+        self._english_only = frozenset(english - vietnamese)
+
+    def reads_english(self, question: str) -> bool:
+        """Whether most words of an unaccented question are words only the English side uses
+        (or English function words): "pay by qr code", "portal not working"."""
+        words = _TOKEN.findall(question.lower())
+        if len(words) < 2 or any(_has_marks(w) for w in words):
+            return False
+        english = sum(w in self._english_only or w in _ENGLISH_HINTS for w in words)
+        return english >= ENGLISH_SHARE * len(words)
 
     def decide(self, question: str, calibration: Calibration
                ) -> tuple[int | None, float, list[int], list[tuple[int, float]], tuple[float, ...]]:

@@ -403,3 +403,14 @@ def test_the_joint_matrix_is_shared_not_copied(real):
     assert real._joint is not None
     assert np.shares_memory(real._centroids.matrix, real._joint)
     assert np.shares_memory(real._learned.weights, real._joint)
+
+
+@pytest.mark.parametrize("question, english", [
+    ("portal not working", True), ("check dossier status on dvc", True), ("dvc website error", True),
+    ("nop ho so o dau", False), ("thanh toan phi online", False), ("quen mat khau vneid", False),
+    ("lam sao de nop le phi", False),
+])
+def test_short_english_questions_read_as_english(real, question, english):
+    """Words only the English examples and answers use ("pay", "working") make a question
+    English even when each is spelled like a Vietnamese syllable; unaccented Vietnamese stays."""
+    assert real.match(question).language == ("en" if english else "vi")
