@@ -89,7 +89,6 @@ from content.matcher_text import (
     _terms,
     body_sentences,
     expand_tokens,
-    is_english,
     is_vietnamese_syllable,
     normalize_question,  # noqa: F401  (re-exported: tests and the CLI import it from here)
     normalize_tokens,
@@ -490,8 +489,8 @@ class Matcher(EvidenceMixin):
         if HELP_TOPIC in self.ids and smalltalk.wants_person(question):
             # "có ai đến giúp không", "I can't do it alone": where to find a person
             return MatchResult(HELP_TOPIC, 1.0, [], [(HELP_TOPIC, 1.0)], 1.0,
-                               "en" if is_english(question) else "vi")
-        if self._english.ready and (is_english(question) or self._english.reads_english(question)):
+                               "en" if self._english.reads_english(question) else "vi")
+        if self._english.ready and self._english.reads_english(question):
             best, conf, suggested, ranked, features = self._english.decide(question, self._calibration["en"])
             return MatchResult(None if best is None else self.ids[best], conf,
                                [self.ids[i] for i in suggested],

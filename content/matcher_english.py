@@ -16,7 +16,16 @@ from pathlib import Path
 
 from content.matcher_calibration import Calibration
 from content.matcher_learned import LearnedIndex
-from content.matcher_text import _ENGLISH_HINTS, _TOKEN, ENGLISH_CUES, _fold, _has_marks, _strip_html, english_tokens
+from content.matcher_text import (
+    _ENGLISH_HINTS,
+    _TOKEN,
+    ENGLISH_CUES,
+    _fold,
+    _has_marks,
+    _strip_html,
+    english_tokens,
+    is_english,
+)
 
 SUGGESTIONS = 3
 ENGLISH_SHARE = 0.6
@@ -63,8 +72,11 @@ class EnglishMatcher:
         self._english_only = frozenset(english - vietnamese)
 
     def reads_english(self, question: str) -> bool:
-        """Whether most words of an unaccented question are words only the English side uses
-        (or English function words): "pay by qr code", "portal not working"."""
+        """Whether a question reads as English (``matcher_text.is_english``), or most words of
+        an unaccented one are words only the English side uses (or English function words):
+        "portal not working", "dvc website error"."""
+        if is_english(question):
+            return True
         words = _TOKEN.findall(question.lower())
         if len(words) < 2 or any(_has_marks(w) for w in words):
             return False
