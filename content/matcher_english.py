@@ -22,9 +22,9 @@ from content.matcher_text import (
     ENGLISH_CUES,
     _fold,
     _has_marks,
+    _reads_english,
     _strip_html,
     english_tokens,
-    is_english,
 )
 
 SUGGESTIONS = 3
@@ -75,9 +75,9 @@ class EnglishMatcher:
         """Whether a question reads as English (``matcher_text.is_english``), or most words of
         an unaccented one are words only the English side uses (or English function words):
         "portal not working", "dvc website error"."""
-        if is_english(question):
+        words = _TOKEN.findall(question.lower())  # once, for both readings
+        if _reads_english(words):
             return True
-        words = _TOKEN.findall(question.lower())
         if len(words) < 2 or any(_has_marks(w) for w in words):
             return False
         english = sum(w in self._english_only or w in _ENGLISH_HINTS for w in words)

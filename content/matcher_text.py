@@ -244,7 +244,11 @@ def english_tokens(text: str) -> list[str]:
 def is_english(text: str) -> bool:
     """Whether ``text`` reads as English: no Vietnamese diacritics, and English function words
     or words that are no Vietnamese syllable make up most of it ("how do I pay fees online")."""
-    words = _TOKEN.findall(text.lower())
+    return _reads_english(_TOKEN.findall(text.lower()))
+
+
+def _reads_english(words: list[str]) -> bool:
+    """``is_english`` of a question's lower-case words."""
     if not words or any(_has_marks(w) for w in words):
         return False
     hints = sum(w in _ENGLISH_HINTS for w in words)
