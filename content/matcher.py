@@ -291,7 +291,7 @@ class Matcher(EvidenceMixin):
         self._centroids = CentroidIndex(encoded, n + 1, centred)
         self._learned = LearnedIndex(docs, n + 1, cache_dir, encoded)
         del encoded
-        self._english = EnglishMatcher(items, cache_dir, out_of_scope[1])
+        self._english = EnglishMatcher(items, cache_dir, out_of_scope[1], out_of_scope[0])
         m = len(ex_terms)
         avg = (sum(map(len, ex_terms)) / m) if m else 1.0
         ex_contrib: dict[str, dict[str, list[tuple[int, float]]]] = {"acc": {}, "fold": {}}

@@ -11,14 +11,17 @@ do), the learned model's probability and lead, and an out-of-scope cue word.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 from content.matcher_calibration import Calibration
+from content.matcher_language import LanguageGuess
 from content.matcher_learned import LearnedIndex
 from content.matcher_text import (
     _ENGLISH_HINTS,
     _TOKEN,
+    ABBREVIATIONS,
     ENGLISH_CUES,
     _fold,
     _has_marks,
@@ -30,6 +33,8 @@ from content.matcher_text import (
 SUGGESTIONS = 3
 ENGLISH_SHARE = 0.6
 """Share of English-only words and function words from which a question reads as English."""
+MARKED_SHARE = 0.25
+"""A question with more of its words written with Vietnamese diacritics reads as Vietnamese."""
 
 
 def _heading(body_en: str | None) -> str:
@@ -43,8 +48,9 @@ class EnglishMatcher:
     """Topic decision for English questions: (topic, confidence, suggestions)."""
 
     def __init__(self, items: Sequence, cache_dir: Path | None = None,
-                 out_of_scope: Sequence[str] = ()) -> None:
-        """``out_of_scope``: English questions the bot does not answer, one more class."""
+                 out_of_scope: Sequence[str] = (), out_of_scope_vi: Sequence[str] = ()) -> None:
+        """``out_of_scope``: English questions the bot does not answer, one more class;
+        ``out_of_scope_vi``: the Vietnamese ones (they teach only which language is which)."""
         docs: list[tuple[int, list[str]]] = []
         vocab: set[str] = set()
         for idx, topic in enumerate(items):
@@ -61,27 +67,47 @@ class EnglishMatcher:
         # words of the English examples and answers that no Vietnamese text of the topics uses
         # ("pay", "refund", "receipt"): a question made mostly of them reads as English even
         # when each one is spelled like a Vietnamese syllable
-        vietnamese: set[str] = set()
+        vietnamese: Counter[str] = Counter()
         for topic in items:
             for text in (topic.title, *topic.examples, _strip_html(getattr(topic, "body_vi", "") or "")):
                 vietnamese.update(_fold(w) for w in _TOKEN.findall(text.lower()))
-        english: set[str] = set()
+        english: Counter[str] = Counter()
         for topic in items:
             for text in (*getattr(topic, "examples_en", ()), _strip_html(getattr(topic, "body_en", None) or "")):
                 english.update(_TOKEN.findall(text.lower()))
-        self._english_only = frozenset(english - vietnamese)
+        self._english_only = frozenset(english.keys() - vietnamese.keys())
+        # which language a question is typed in, from the same words (and the out-of-scope ones)
+        for text in out_of_scope_vi:
+            vietnamese.update(_fold(w) for w in _TOKEN.findall(text.lower()))
+        folded: Counter[str] = Counter()
+        for word, count in english.items():
+            folded[_fold(word)] += count
+        for text in out_of_scope:
+            folded.update(_fold(w) for w in _TOKEN.findall(text.lower()))
+        self._language = LanguageGuess(vietnamese, folded)
+        # the Vietnamese shorthands no English text uses ("ko", "dc", "ntn"): Vietnamese typed
+        self._shorthands = frozenset(_fold(a) for a in ABBREVIATIONS) - folded.keys()
 
     def reads_english(self, question: str) -> bool:
-        """Whether a question reads as English (``matcher_text.is_english``), or most words of
+        """Whether a question reads as English (``matcher_text.is_english``); or most words of
         an unaccented one are words only the English side uses (or English function words):
-        "portal not working", "dvc website error"."""
+        "portal not working", "dvc website error"; or, with at most a quarter of its words
+        written with diacritics, its letters read as English (``matcher_language``): "bank
+        debited me yet payment shows failed", "goals of the Hà Tĩnh online services campaign"."""
         words = _TOKEN.findall(question.lower())  # once, for both readings
         if _reads_english(words):
             return True
-        if len(words) < 2 or any(_has_marks(w) for w in words):
+        if len(words) < 2:
             return False
-        english = sum(w in self._english_only or w in _ENGLISH_HINTS for w in words)
-        return english >= ENGLISH_SHARE * len(words)
+        marked = sum(map(_has_marks, words))
+        if not marked and (sum(w in self._english_only or w in _ENGLISH_HINTS for w in words)
+                           >= ENGLISH_SHARE * len(words)):
+            return True
+        if marked > MARKED_SHARE * len(words) or not self._language.ready:
+            return False
+        folded = [_fold(w) for w in words]
+        return (not any(w in self._shorthands for w in folded)
+                and self._language.english_score(folded) > 0.0)
 
     def decide(self, question: str, calibration: Calibration
                ) -> tuple[int | None, float, list[int], list[tuple[int, float]], tuple[float, ...]]:

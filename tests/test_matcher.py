@@ -414,3 +414,32 @@ def test_short_english_questions_read_as_english(real, question, english):
     """Words only the English examples and answers use ("pay", "working") make a question
     English even when each is spelled like a Vietnamese syllable; unaccented Vietnamese stays."""
     assert real.match(question).language == ("en" if english else "vi")
+
+
+@pytest.mark.parametrize("question, english", [
+    ("bank debited me yet payment shows failed", True), ("someone sent me a link to pay a fine", True),
+    ("cannot upload my file", True), ("goals of the Hà Tĩnh online services campaign", True),
+    ("dang ky tam tru o dau", False), ("upload file ko dc", False), ("quên passcode vneid", False),
+    ("bao loi khi dang nhap bang vneid", False), ("lam the nao de tai bien lai", False),
+])
+def test_the_letters_of_a_question_tell_english_from_unaccented_vietnamese(real, question, english):
+    """English whose words are spelled like Vietnamese syllables ("bank", "me", "yet") is read
+    as English by the language model learned from the project's texts (content/matcher_language)."""
+    assert real.match(question).language == ("en" if english else "vi")
+
+
+def test_the_language_guess_learns_from_word_counts_and_remembers_a_bounded_number_of_words(monkeypatch):
+    from collections import Counter
+
+    from content import matcher_language
+    from content.matcher_language import LanguageGuess
+
+    guess = LanguageGuess(Counter({"nguoi": 3, "thanh": 2, "toan": 2, "khong": 4}),
+                          Counter({"payment": 2, "the": 5, "where": 2, "shows": 1}))
+    assert guess.english_score(["where", "payment"]) > 0 > guess.english_score(["nguoi", "thanh", "toan"])
+    assert guess.english_score([]) == 0.0
+    remembered = len(guess._words)
+    monkeypatch.setattr(matcher_language, "WORDS_AT_MOST", remembered + 2)
+    for word in ("alpha", "beta", "gamma", "delta"):
+        guess.english_score([word])
+    assert len(guess._words) == remembered + 2
