@@ -237,3 +237,18 @@ async def test_an_english_question_is_answered_in_english(talker):
     await talker.say("steps for paying a fee through the public service portal")
     assert "g:up:payment.how" in talker.button_data()
     assert talker.text.startswith("<b>Paying fees online</b>")
+
+
+async def test_a_free_text_answer_offers_the_questions_runners_up_first(app, talker):
+    """A wrong answer is one tap from the right one: the matcher's runner-ups come first among
+    the "➡️" buttons, then the answer's own related topics, three in all."""
+    question = "ra đâu để chứng thực bản sao điện tử"
+    result = app.services.matcher.match(question)
+    assert result.topic is not None
+    runners_up = [t for t, score in result.candidates[1:3] if score > 0]
+    assert runners_up
+    await talker.say(question)
+    topics = [d.removeprefix("g:t:") for d in talker.button_data() if d.startswith("g:t:")]
+    related = app.services.kb.get(result.topic).related
+    expected = [t for t in dict.fromkeys([*runners_up, *related]) if t != result.topic][:3]
+    assert topics == expected and topics[: len(runners_up)] == runners_up
