@@ -42,6 +42,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate, chain
 from pathlib import Path
 from typing import Protocol
 
@@ -84,6 +85,7 @@ from content.matcher_text import (
     OUT_OF_SCOPE_EXAMPLES,
     _content_tokens,
     _fold,
+    _fold_all,
     _is_generic,
     _strip_html,
     _terms,
@@ -92,6 +94,7 @@ from content.matcher_text import (
     is_vietnamese_syllable,
     normalize_question,  # noqa: F401  (re-exported: tests and the CLI import it from here)
     normalize_tokens,
+    question_words,
 )
 
 # --- the confidence's parts (the decision itself: content/matcher_calibration.py) -----------
@@ -318,6 +321,7 @@ class Matcher(EvidenceMixin):
         # sorted once here, not for every question
         self._sorted_choices = [[" ".join(sorted(key.split())) for key in keys]
                                 for keys in fuzzy_choices]
+        self._choice_counts = [len(keys) for keys in self._sorted_choices]
         self._sorted_domain = [[" ".join(sorted(key.split())) for key in keys]
                                for keys in domain_choices]
         self._calibration = matcher_calibration.load()
@@ -373,6 +377,8 @@ class Matcher(EvidenceMixin):
         a neighbour is a content syllable after all ("phan anh" is "phản ánh", not "anh")."""
         if " ".join(tokens) in _KEEP_PHRASES:
             return tokens
+        if FILLER.isdisjoint(tokens):
+            return list(tokens)  # no filler word: all kept (the usual case)
         bigrams = self._idf["fold"]
         kept = []
         for i, tok in enumerate(tokens):
@@ -391,8 +397,12 @@ class Matcher(EvidenceMixin):
         normalized = normalize_tokens(question, expanded)
         tokens = self._query_content_tokens(normalized)
         weights = [1.0] * len(tokens)
-        folded = [_fold(tok) for tok in tokens]
+        folded = _fold_all(tokens)
         fold_vocab = self._idf["fold"]
+        if all(map(fold_vocab.__contains__, folded)):  # no typo to correct (the usual case)
+            grams = list(zip(tokens, weights))
+            grams.extend([(f"{a} {b}", BIGRAM_WEIGHT) for a, b in zip(tokens, tokens[1:])])
+            return grams, folded, normalized
         for i, ftok in enumerate(folded):
             if ftok not in fold_vocab:
                 fixed = self._correct(ftok)
@@ -429,28 +439,30 @@ class Matcher(EvidenceMixin):
             return np.zeros(n), "", (np.zeros(n), np.zeros(self._m))
         (bm25, ex_scores), evidence_sums = self._postings.scores(sums.rows, sums.weights, sums.evidence)
         topic_share = bm25 * (1.0 / (sums.ideal * self._max_field_weight))
-        example_share = self._postings.best_example(ex_scores * (1.0 / (sums.ex_ideal * (K1 + 1))))
-        lexical = _lexical_score(topic_share, example_share)
-        return lexical + _fuzzy_score(self._fuzzy(query, lexical)), query, evidence_sums
+        # the best example's score times a positive constant: the best of the scaled scores
+        example_share = self._postings.best_example(ex_scores) * (1.0 / (sums.ex_ideal * (K1 + 1)))
+        rank = _lexical_score(topic_share, example_share)
+        for topic, ratio in self._fuzzy(query, rank):
+            score = _fuzzy_score(ratio)
+            if score:  # 0 for the ratios under FUZZY_FLOOR, and for every other topic
+                rank[topic] += score
+        return rank, query, evidence_sums
 
-    def _fuzzy(self, query: str, lexical: np.ndarray) -> np.ndarray:
-        """token_sort_ratio of the question against the examples of the FUZZY_CANDIDATES best
-        topics by ``lexical`` (0 elsewhere): one rapidfuzz call. No cut-off: a ratio under
-        FUZZY_FLOOR adds nothing to the rank anyway, and rapidfuzz is faster without one."""
-        fuzzy = np.zeros(self._n)
-        choices: list[str] = []
-        topics: list[int] = []
-        starts: list[int] = []
-        for idx in (-lexical).argsort(kind="stable")[:FUZZY_CANDIDATES].tolist():
-            if self._sorted_choices[idx]:
-                topics.append(idx)
-                starts.append(len(choices))
-                choices.extend(self._sorted_choices[idx])
-        if choices:
-            ratios = process.cdist([" ".join(sorted(query.split()))], choices, scorer=fuzz.ratio,
-                                   dtype=np.float64, workers=1)[0]
-            fuzzy[topics] = np.maximum.reduceat(ratios, starts) / 100.0
-        return fuzzy
+    def _fuzzy(self, query: str, lexical: np.ndarray) -> list[tuple[int, float]]:
+        """token_sort_ratio (0..1) of the question against the examples of each of the
+        FUZZY_CANDIDATES best topics by ``lexical`` that has examples: one rapidfuzz call. No
+        cut-off: a ratio under FUZZY_FLOOR adds nothing to the rank anyway, and rapidfuzz is
+        faster without one."""
+        sorted_choices = self._sorted_choices
+        topics = [idx for idx in (-lexical).argsort(kind="stable")[:FUZZY_CANDIDATES].tolist()
+                  if sorted_choices[idx]]
+        if not topics:
+            return []
+        choices = list(chain.from_iterable(map(sorted_choices.__getitem__, topics)))
+        starts = [0, *accumulate(map(self._choice_counts.__getitem__, topics[:-1]))]
+        ratios = process.cdist([" ".join(sorted(query.split()))], choices, scorer=fuzz.ratio,
+                               dtype=np.float64, workers=1)[0]
+        return [(topic, best / 100.0) for topic, best in zip(topics, np.maximum.reduceat(ratios, starts).tolist())]
 
     def _cosines_and_probabilities(self, folded: list[str]) -> tuple[np.ndarray, np.ndarray, float]:
         """Per topic: the cosine with its n-gram centroid, the learned model's probability (among
@@ -486,16 +498,17 @@ class Matcher(EvidenceMixin):
     def _match_uncached(self, question: str) -> MatchResult:
         if not self._n:
             return MatchResult(None, 0.0, [], [])
-        if HELP_TOPIC in self.ids and smalltalk.wants_person(question):
+        words = question_words(question)  # found once for the three readings below, if the same
+        if HELP_TOPIC in self.ids and smalltalk.wants_person(question, words):
             # "có ai đến giúp không", "I can't do it alone": where to find a person
             return MatchResult(HELP_TOPIC, 1.0, [], [(HELP_TOPIC, 1.0)], 1.0,
-                               "en" if self._english.reads_english(question) else "vi")
-        if self._english.ready and self._english.reads_english(question):
+                               "en" if self._english.reads_english(question, words) else "vi")
+        if self._english.ready and self._english.reads_english(question, words):
             best, conf, suggested, ranked, features = self._english.decide(question, self._calibration["en"])
             return MatchResult(None if best is None else self.ids[best], conf,
                                [self.ids[i] for i in suggested],
                                [(self.ids[i], p) for i, p in ranked], 0.0, "en", features)
-        expanded = expand_tokens(question or "")
+        expanded = expand_tokens(question or "", words)
         terms, folded, normalized = self._query_terms(question or "", expanded)
         sums = self._term_sums(terms)
         domain = sums.domain
@@ -505,8 +518,8 @@ class Matcher(EvidenceMixin):
         # a bare subject ("thanh toán") names no question: the learned model would pick the
         # sibling with most examples, so it ranks only questions of more words
         cosines, probs_array, outside = self._cosines_and_probabilities(folded)
-        rank_array += CENTROID_WEIGHT * cosines
-        rank_array += LEARNED_WEIGHT * probs_array
+        rank_array += cosines if CENTROID_WEIGHT == 1.0 else CENTROID_WEIGHT * cosines
+        rank_array += probs_array if LEARNED_WEIGHT == 1.0 else LEARNED_WEIGHT * probs_array
         order = (-rank_array).argsort(kind="stable").tolist()
         rank = rank_array.tolist()
         probs = probs_array.tolist()
@@ -522,7 +535,7 @@ class Matcher(EvidenceMixin):
             conf *= ARITHMETIC_FACTOR
         elif self._has_cue(normalized, expanded):
             conf *= OUT_OF_SCOPE_CUE_FACTOR
-            if not self._anchored(expanded, [_fold(tok) for tok in expanded],
+            if not self._anchored(expanded, _fold_all(expanded),
                                   self._cue_spans(expanded)):
                 conf *= UNANCHORED_CUE_FACTOR
         runner_up = order[1] if self._n > 1 else best

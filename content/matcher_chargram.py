@@ -14,6 +14,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -101,14 +102,18 @@ class Vectoriser:
 
     def vector(self, folded_tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
         """The unit TF-IDF vector of a question over the vocab: (columns, values), None if empty."""
-        cols: list[int] = []
-        tokens, pairs = self._tokens, self._pairs  # the remembered ones looked up here directly
-        for token in folded_tokens:
-            known = tokens.get(token)
-            cols.extend(self._token_columns(token) if known is None else known)
-        for pair in zip(folded_tokens, folded_tokens[1:]):
-            known = pairs.get(pair)
-            cols.extend(self._pair_columns(*pair) if known is None else known)
+        # the remembered columns looked up in one pass each; the others found and remembered
+        tokens = list(map(self._tokens.get, folded_tokens))
+        if None in tokens:
+            tokens = [self._token_columns(token) if known is None else known
+                      for token, known in zip(folded_tokens, tokens)]
+        neighbours = list(zip(folded_tokens, folded_tokens[1:]))
+        pairs = list(map(self._pairs.get, neighbours))
+        if None in pairs:
+            pairs = [self._pair_columns(*pair) if known is None else known
+                     for pair, known in zip(neighbours, pairs)]
+        cols = list(chain.from_iterable(tokens))
+        cols.extend(chain.from_iterable(pairs))
         if not cols:
             return None
         # the distinct columns and how often each occurs: sorted, then cut where they change
@@ -122,7 +127,7 @@ class Vectoriser:
             idx, vals = ordered, self._idf[ordered]
         else:
             idx = ordered[firsts[:-1]]
-            counts = np.diff(firsts)
+            counts = firsts[1:] - firsts[:-1]
             if len(ordered) > 63:
                 np.minimum(counts, 63, out=counts)
             vals = _TF_ARRAY[counts]

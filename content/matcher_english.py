@@ -88,13 +88,15 @@ class EnglishMatcher:
         # the Vietnamese shorthands no English text uses ("ko", "dc", "ntn"): Vietnamese typed
         self._shorthands = frozenset(_fold(a) for a in ABBREVIATIONS) - folded.keys()
 
-    def reads_english(self, question: str) -> bool:
+    def reads_english(self, question: str, words: list[str] | None = None) -> bool:
         """Whether a question reads as English (``matcher_text.is_english``); or most words of
         an unaccented one are words only the English side uses (or English function words):
         "portal not working", "dvc website error"; or, with at most a quarter of its words
         written with diacritics, its letters read as English (``matcher_language``): "bank
-        debited me yet payment shows failed", "goals of the Hà Tĩnh online services campaign"."""
-        words = _TOKEN.findall(question.lower())  # once, for both readings
+        debited me yet payment shows failed", "goals of the Hà Tĩnh online services campaign".
+        ``words``: the question's lower-case words, if already found."""
+        if words is None:
+            words = _TOKEN.findall(question.lower())  # once, for both readings
         if _reads_english(words):
             return True
         if len(words) < 2:

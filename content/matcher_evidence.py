@@ -18,6 +18,7 @@ from content.matcher_text import (
     _GENERIC_FOLDED,
     _THIRD_PARTY,
     _fold,
+    _fold_all,
     _has_marks,
     _is_generic,
     is_vietnamese_syllable,
@@ -101,16 +102,21 @@ class EvidenceMixin:
     def _cue_spans(self, tokens: list[str]) -> list[tuple[int, int]]:
         """The (start, end) token spans of the out-of-scope cues in ``tokens``."""
         spans: list[tuple[int, int]] = []
-        cues_acc, cues_fold = self._cues_acc, self._cues_fold
-        if self._cue_starts.isdisjoint(tokens):
+        starts = self._cue_starts
+        if starts.isdisjoint(tokens):
             return spans  # no word a cue starts with: the usual case, one look-up
-        marked = [_has_marks(tok) for tok in tokens]
+        cues_acc, cues_fold = self._cues_acc, self._cues_fold
+        last = len(tokens) - 1
         for i, tok in enumerate(tokens):
-            if (tok in cues_acc) if marked[i] else (tok in cues_fold):
+            if tok not in starts:
+                continue  # every cue, and every compound cue, starts with one of them
+            marked = _has_marks(tok)
+            if (tok in cues_acc) if marked else (tok in cues_fold):
                 spans.append((i, i + 1))
-            if i + 1 < len(tokens):
-                gram = f"{tok} {tokens[i + 1]}"  # marked when either word is
-                if (gram in cues_acc) if marked[i] or marked[i + 1] else (gram in cues_fold):
+            if i < last:
+                nxt = tokens[i + 1]
+                gram = f"{tok} {nxt}"  # marked when either word is
+                if (gram in cues_acc) if marked or _has_marks(nxt) else (gram in cues_fold):
                     spans.append((i, i + 2))
         return spans
 
@@ -124,11 +130,11 @@ class EvidenceMixin:
         # công nghệ số cộng đồng") is no cue
         if expanded is not None and any(end - start > 1 for start, end in self._cue_spans(expanded)):
             return True
-        if not any(_fold(tok) in _THIRD_PARTY for tok in tokens):
+        if _THIRD_PARTY.isdisjoint(_fold_all(tokens)):
             return False
         if expanded is None:
             expanded = tokens
-        return not self._anchored(expanded, [_fold(tok) for tok in expanded], [])
+        return not self._anchored(expanded, _fold_all(expanded), [])
 
     @staticmethod
     def _anchored(tokens: list[str], folded: list[str], cue_spans: list[tuple[int, int]]) -> bool:

@@ -74,6 +74,14 @@ def _fold(token: str) -> str:
     return folded
 
 
+def _fold_all(tokens: Sequence[str]) -> list[str]:
+    """``[_fold(token) for token in tokens]``, the remembered ones looked up in one pass."""
+    folded = list(map(_FOLDED.get, tokens))
+    if None in folded:
+        folded = [_fold(token) if known is None else known for token, known in zip(tokens, folded)]
+    return folded
+
+
 def _has_marks(token: str) -> bool:
     return _fold(token) != token
 
@@ -175,10 +183,21 @@ _EXPANSIONS: dict[str, list[str]] = {
 }
 
 
-def expand_tokens(text: str) -> list[str]:
+def question_words(text: str) -> list[str] | None:
+    """The words of ``text`` as ``expand_tokens``, ``smalltalk.wants_person`` and
+    ``EnglishMatcher.reads_english`` each find them, when they find the same (``text`` in NFC,
+    without "_"); else None."""
+    if "_" in text or not unicodedata.is_normalized("NFC", text):
+        return None
+    return _TOKEN.findall(text.lower())
+
+
+def expand_tokens(text: str, raw: list[str] | None = None) -> list[str]:
     """Return the tokens of ``text`` with abbreviations and dialect expanded, before the phrase
-    synonyms (which may hide an out-of-scope compound: "nộp tiền điện" -> "thanh toán điện")."""
-    raw = _TOKEN.findall(unicodedata.normalize("NFC", text).lower().replace("_", " "))
+    synonyms (which may hide an out-of-scope compound: "nộp tiền điện" -> "thanh toán điện").
+    ``raw``: its words (``question_words``), if already found."""
+    if raw is None:
+        raw = _TOKEN.findall(unicodedata.normalize("NFC", text).lower().replace("_", " "))
     expanded: list[str] = []
     for i, token in enumerate(raw):
         if token in _IN_CONTEXT:
@@ -198,7 +217,9 @@ def normalize_tokens(text: str, expanded: list[str] | None = None) -> list[str]:
     """Return the canonical accented tokens of ``text`` (abbreviations, dialect, synonyms)."""
     if expanded is None:
         expanded = expand_tokens(text)
-    folded = [_fold(tok) for tok in expanded]
+    folded = _fold_all(expanded)
+    if _PHRASE_LONGEST.keys().isdisjoint(folded):
+        return list(expanded)  # no word starts a phrase synonym: the usual case
     count = len(expanded)
 
     def synonym_at(i: int) -> tuple[int, list[str]] | None:  # the longest phrase synonym starting at i
@@ -249,7 +270,7 @@ def is_english(text: str) -> bool:
 
 def _reads_english(words: list[str]) -> bool:
     """``is_english`` of a question's lower-case words."""
-    if not words or any(_has_marks(w) for w in words):
+    if not words or _fold_all(words) != words:  # a word with diacritics
         return False
     hints = sum(w in _ENGLISH_HINTS for w in words)
     foreign = sum(not is_vietnamese_syllable(w) and not w.isdigit() and w not in ABBREVIATIONS

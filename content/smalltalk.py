@@ -13,7 +13,7 @@ import unicodedata
 from enum import StrEnum
 from pathlib import Path
 
-from content.matcher_text import ABBREVIATIONS, _fold, is_vietnamese_syllable
+from content.matcher_text import ABBREVIATIONS, _fold_all, is_vietnamese_syllable
 from content.text import fold_key, rewrite_phrases
 
 _DATA = tomllib.loads((Path(__file__).parent / "lexicon" / "conversation.toml").read_text(encoding="utf-8"))
@@ -63,12 +63,14 @@ def _covered(words: list[str], phrases: dict[str, list[tuple[str, ...]]], hit: l
     return rewrite_phrases(words, phrase_at)
 
 
-def wants_person(text: str) -> bool:
+def wants_person(text: str, words: list[str] | None = None) -> bool:
     """Whether ``text`` asks for a person to help ("có ai đến giúp không"). The words are
     folded one by one (remembered by ``matcher_text._fold``), not the whole text as by
-    ``fold_key``: the same key for any text whose letters NFC composes (all Vietnamese)."""
-    words = _WORD.findall(unicodedata.normalize("NFC", text or "").lower())
-    return _PERSON.search(f" {' '.join(map(_fold, words))} ") is not None
+    ``fold_key``: the same key for any text whose letters NFC composes (all Vietnamese).
+    ``words``: the words of ``text`` in NFC and lower case, if already found."""
+    if words is None:
+        words = _WORD.findall(unicodedata.normalize("NFC", text or "").lower())
+    return _PERSON.search(f" {' '.join(_fold_all(words))} ") is not None
 
 
 def classify(text: str) -> Kind | None:
