@@ -15,7 +15,10 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from content.matcher_calibration import Calibration
+from content.matcher_chargram import CentroidIndex, Vectoriser, encode
 from content.matcher_language import LanguageGuess
 from content.matcher_learned import LearnedIndex
 from content.matcher_text import (
@@ -27,10 +30,16 @@ from content.matcher_text import (
     _has_marks,
     _reads_english,
     _strip_html,
+    body_sentences,
     english_tokens,
 )
 
 SUGGESTIONS = 3
+CENTROID_WEIGHT = 0.5
+"""The cosine with each topic's n-gram centroid (of its English questions) is added to the
+learned probability, with this weight, to rank the topics."""
+BODY_SENTENCE_TOKENS = 3
+"""Sentences of the English answers with at least this many words teach the learned model too."""
 ENGLISH_SHARE = 0.6
 """Share of English-only words and function words from which a question reads as English."""
 MARKED_SHARE = 0.25
@@ -62,7 +71,22 @@ class EnglishMatcher:
         self.ready = any(tokens for _idx, tokens in docs)
         self._n = len(items)
         docs.extend((self._n, english_tokens(text)) for text in out_of_scope)
-        self._learned = LearnedIndex(docs, self._n + 1, cache_dir) if self.ready else None
+        centred = len(docs)  # the centroids are the questions'; the answers' sentences teach too
+        for idx, topic in enumerate(items):
+            for sentence in body_sentences(getattr(topic, "body_en", None)):
+                tokens = english_tokens(sentence)
+                if len(tokens) >= BODY_SENTENCE_TOKENS:
+                    docs.append((idx, tokens))
+        self._learned = self._centroids = self._vectoriser = None
+        if self.ready:
+            encoded = encode(docs)
+            self._learned = LearnedIndex(docs, self._n + 1, cache_dir, encoded)
+            self._centroids = CentroidIndex(encoded, self._n + 1, centred)
+            self._centroids.adopt(self._centroids.matrix.astype(np.float32))
+            if self._learned.same_features(encoded.vocab, encoded.idf):
+                self._vectoriser = Vectoriser(encoded.vocab, encoded.idf)  # one vector for both
+                self._learned.adopt(self._learned.weights.astype(np.float32), encoded.vocab)  # half the memory
+            del encoded
         self._vocab = frozenset(vocab)
         # words of the English examples and answers that no Vietnamese text of the topics uses
         # ("pay", "refund", "receipt"): a question made mostly of them reads as English even
@@ -118,13 +142,16 @@ class EnglishMatcher:
         tokens = english_tokens(question)
         if not tokens or self._learned is None:
             return None, 0.0, [], [], ()
-        learned = self._learned.probabilities(tokens)
+        vector = self._vectoriser.vector(tokens) if self._vectoriser is not None else None
+        learned = self._learned.probabilities(tokens, vector)
         outside = float(learned[self._n]) if learned.any() else 0.0
         probs = (learned[: self._n] / (1.0 - outside) if 0.0 < outside < 1.0 else learned[: self._n]).tolist()
-        order = sorted(range(len(probs)), key=probs.__getitem__, reverse=True)  # stable: ties by index
+        cosines = self._centroids.scores(tokens, vector)[: self._n].tolist()
+        rank = [p + CENTROID_WEIGHT * c for p, c in zip(probs, cosines)]
+        order = sorted(range(len(rank)), key=rank.__getitem__, reverse=True)  # stable: ties by index
         candidates = [(i, round(probs[i], 4)) for i in order[:5]]
         best = order[0]
-        if probs[best] <= 0.0:
+        if rank[best] <= 0.0:
             return None, 0.0, [], candidates, ()
         known = sum(tok in self._vocab for tok in tokens) / len(tokens)
         margin = probs[best] - probs[order[1]] if len(order) > 1 else probs[best]

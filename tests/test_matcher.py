@@ -443,3 +443,23 @@ def test_the_language_guess_learns_from_word_counts_and_remembers_a_bounded_numb
     for word in ("alpha", "beta", "gamma", "delta"):
         guess.english_score([word])
     assert len(guess._words) == remembered + 2
+
+
+def test_english_answer_sentences_teach_the_english_model():
+    from content.matcher_english import EnglishMatcher
+    from content.matcher_text import english_tokens
+
+    def english(id_, examples, body_en):
+        return SimpleNamespace(id=id_, title=id_, examples=[], body_vi=id_, examples_en=examples, body_en=body_en)
+
+    a = english("a", ["how do i submit a dossier", "submit an application online"],
+                "<b>Submitting</b>\nPress submit after filling in the electronic form.")
+    b = english("b", ["where is my result", "how do i get the result"],
+                "<b>Results</b>\nThe electronic result is archived permanently in your personal data store.")
+    question = english_tokens("archived permanently")  # words of B's answer only
+    matcher = EnglishMatcher([a, b])
+    probabilities = matcher._learned.probabilities(question)
+    assert probabilities[1] > probabilities[0]
+    plain = EnglishMatcher([a, SimpleNamespace(**{**vars(b), "body_en": "<b>Results</b>"})])
+    assert not plain._learned.probabilities(question).any()  # nothing known without the answer
+    assert matcher._centroids.matrix.dtype == np.float32
