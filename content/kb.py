@@ -6,6 +6,7 @@ Run the checker with ``python -m content.kb`` (the bot CLI calls :func:`main` as
 
 from __future__ import annotations
 
+import html
 import re
 import sys
 import tomllib
@@ -23,6 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 MAX_BODY_CHARS = 1500  # one Zalo text message
 MIN_EXAMPLES = 8
 MIN_EXAMPLES_EN = 5  # English example questions, matched when a question is in English
+TITLE_EN_LONGEST = 60  # an English heading longer than this is no button title
 
 CATEGORIES: dict[str, str] = {
     "portal": "Cổng Dịch vụ công & tài khoản",
@@ -64,6 +66,15 @@ class Topic:
         if locale.lower().startswith("en") and self.body_en:
             return self.body_en
         return self.body_vi
+
+    def title_in(self, locale: str = "vi") -> str:
+        """The title in ``locale``: in English, the English body's bold first line when it is a
+        short heading (up to ``TITLE_EN_LONGEST`` characters), else the Vietnamese title."""
+        if locale.lower().startswith("en") and self.body_en:
+            first = html.unescape(re.sub(r"<[^>]+>", "", self.body_en.strip().split("\n", 1)[0])).strip()
+            if first and len(first) <= TITLE_EN_LONGEST:
+                return first
+        return self.title
 
 
 def default_ids_file() -> Path:

@@ -36,7 +36,7 @@ def category_reply(ctx: Context, category: str) -> Reply:
     topics = ctx.services.kb.by_category(category)
     if not topics:
         return categories_reply(ctx)
-    buttons = [[Button(topic.title, f"g:t:{topic.id}")] for topic in topics]
+    buttons = [[Button(topic.title_in(current_locale.get()), f"g:t:{topic.id}")] for topic in topics]
     buttons.append([Button(_("⬅️ Subjects"), "g:cats"), Button(_("🏠 Menu"), "menu")])
     return Reply(f"<b>{escape(_category_name(category))}</b>", buttons=buttons)
 
@@ -66,12 +66,13 @@ def topic_reply(ctx: Context, topic_id: str, locale: str | None = None, also: Se
     if topic is None:
         return categories_reply(ctx)
     buttons = help_request_buttons(ctx) if topic.id == HELP_TOPIC else []
+    locale = locale or ctx.user.locale or "vi"
     others = [t for t in dict.fromkeys([*also, *topic.related]) if t != topic.id]
-    buttons += [[Button(f"➡️ {other.title}", f"g:t:{other.id}")]
+    buttons += [[Button(f"➡️ {other.title_in(locale)}", f"g:t:{other.id}")]
                 for other in [ctx.services.kb.get(t) for t in others][:RELATED_BUTTONS] if other is not None]
     buttons.append([Button(_("👍 Helpful"), f"g:up:{topic.id}"), Button(_("👎 Not right"), f"g:dn:{topic.id}")])
     buttons.append([Button(_("⬅️ Subjects"), "g:cats"), Button(_("🏠 Menu"), "menu")])
-    return Reply(topic.body(locale or ctx.user.locale).strip(), buttons=buttons)
+    return Reply(topic.body(locale).strip(), buttons=buttons)
 
 
 def out_of_scope_reply(ctx: Context) -> Reply:
@@ -125,7 +126,8 @@ async def answer_question(ctx: Context):
         runners_up = [t for t, score in result.candidates[1:RUNNERS_UP + 1] if score > 0]
         return topic_reply(ctx, result.topic, "en" if result.language == "en" else None, runners_up)
     if result.suggestions:
-        buttons = [[Button(ctx.services.kb.get(t).title, f"g:t:{t}")] for t in result.suggestions[:3]]
+        locale = "en" if result.language == "en" else ctx.user.locale or "vi"
+        buttons = [[Button(ctx.services.kb.get(t).title_in(locale), f"g:t:{t}")] for t in result.suggestions[:3]]
         buttons.append([Button(_("Another question"), "g:other")])
         return Reply(_("Did you mean…?"), buttons=buttons)
     await inbox.log_question(ctx.session, kind=inbox.InboxKind.unanswered, text=question,

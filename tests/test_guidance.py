@@ -252,3 +252,18 @@ async def test_a_free_text_answer_offers_the_questions_runners_up_first(app, tal
     related = app.services.kb.get(result.topic).related
     expected = [t for t in dict.fromkeys([*runners_up, *related]) if t != result.topic][:3]
     assert topics == expected and topics[: len(runners_up)] == runners_up
+
+
+async def test_an_english_answer_names_its_buttons_in_english(app, talker):
+    kb = app.services.kb
+    assert kb.get("payment.methods").title_in("en") == "Which ways can I pay?"
+    assert kb.get("payment.methods").title_in("vi") == kb.get("payment.methods").title
+    assert kb.get("bot.about").title_in("en") == kb.get("bot.about").title  # a long heading is no title
+    question = "bank debited me yet payment shows failed"
+    result = app.services.matcher.match(question)
+    assert result.language == "en" and result.topic is not None
+    await talker.say(question)
+    labels = [label.removeprefix("➡️ ") for label in talker.button_labels() if label.startswith("➡️")]
+    ids = [d.removeprefix("g:t:") for d in talker.button_data() if d.startswith("g:t:")]
+    assert labels and labels == [kb.get(t).title_in("en") for t in ids]
+    assert any(label != kb.get(t).title for label, t in zip(labels, ids))  # English, not the Vietnamese titles
