@@ -14,7 +14,7 @@ from content import smalltalk
 from content.kb import CATEGORIES, CATEGORY_NAMES_EN
 from db import guidance as inbox
 from db.models import Role
-from handlers.i18n import N_, _, current_locale
+from handlers.i18n import N_, _, current_locale, use_locale
 from handlers.messages import Button, Reply
 from handlers.registry import Context, Registry
 
@@ -65,13 +65,14 @@ def topic_reply(ctx: Context, topic_id: str, locale: str | None = None, also: Se
     topic = ctx.services.kb.get(topic_id)
     if topic is None:
         return categories_reply(ctx)
-    buttons = help_request_buttons(ctx) if topic.id == HELP_TOPIC else []
     locale = locale or ctx.user.locale or "vi"
-    others = [t for t in dict.fromkeys([*also, *topic.related]) if t != topic.id]
-    buttons += [[Button(f"➡️ {other.title_in(locale)}", f"g:t:{other.id}")]
-                for other in [ctx.services.kb.get(t) for t in others][:RELATED_BUTTONS] if other is not None]
-    buttons.append([Button(_("👍 Helpful"), f"g:up:{topic.id}"), Button(_("👎 Not right"), f"g:dn:{topic.id}")])
-    buttons.append([Button(_("⬅️ Subjects"), "g:cats"), Button(_("🏠 Menu"), "menu")])
+    with use_locale(locale):  # the buttons in the answer's language
+        buttons = help_request_buttons(ctx) if topic.id == HELP_TOPIC else []
+        others = [t for t in dict.fromkeys([*also, *topic.related]) if t != topic.id]
+        buttons += [[Button(f"➡️ {other.title_in(locale)}", f"g:t:{other.id}")]
+                    for other in [ctx.services.kb.get(t) for t in others][:RELATED_BUTTONS] if other is not None]
+        buttons.append([Button(_("👍 Helpful"), f"g:up:{topic.id}"), Button(_("👎 Not right"), f"g:dn:{topic.id}")])
+        buttons.append([Button(_("⬅️ Subjects"), "g:cats"), Button(_("🏠 Menu"), "menu")])
     return Reply(topic.body(locale).strip(), buttons=buttons)
 
 

@@ -267,3 +267,4 @@ async def test_an_english_answer_names_its_buttons_in_english(app, talker):
     ids = [d.removeprefix("g:t:") for d in talker.button_data() if d.startswith("g:t:")]
     assert labels and labels == [kb.get(t).title_in("en") for t in ids]
     assert any(label != kb.get(t).title for label, t in zip(labels, ids))  # English, not the Vietnamese titles
+    assert "👍 Helpful" in talker.button_labels()  # and the other buttons too
