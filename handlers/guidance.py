@@ -69,11 +69,18 @@ def topic_reply(ctx: Context, topic_id: str, locale: str | None = None, also: Se
     with use_locale(locale):  # the buttons in the answer's language
         buttons = help_request_buttons(ctx) if topic.id == HELP_TOPIC else []
         others = [t for t in dict.fromkeys([*also, *topic.related]) if t != topic.id]
-        buttons += [[Button(f"➡️ {other.title_in(locale)}", f"g:t:{other.id}")]
+        buttons += [[Button(f"➡️ {other.title_in(locale)}", f"{_topic_button(ctx, locale)}{other.id}")]
                     for other in [ctx.services.kb.get(t) for t in others][:RELATED_BUTTONS] if other is not None]
         buttons.append([Button(_("👍 Helpful"), f"g:up:{topic.id}"), Button(_("👎 Not right"), f"g:dn:{topic.id}")])
         buttons.append([Button(_("⬅️ Subjects"), "g:cats"), Button(_("🏠 Menu"), "menu")])
     return Reply(topic.body(locale).strip(), buttons=buttons)
+
+
+def _topic_button(ctx: Context, locale: str) -> str:
+    """The data prefix of a topic button: "g:te:" keeps a question asked in English in English
+    when the user's language is another, "g:t:" answers in the user's language."""
+    english = locale.lower().startswith("en") and not (ctx.user.locale or "vi").lower().startswith("en")
+    return "g:te:" if english else "g:t:"
 
 
 def out_of_scope_reply(ctx: Context) -> Reply:
@@ -128,9 +135,11 @@ async def answer_question(ctx: Context):
         return topic_reply(ctx, result.topic, "en" if result.language == "en" else None, runners_up)
     if result.suggestions:
         locale = "en" if result.language == "en" else ctx.user.locale or "vi"
-        buttons = [[Button(ctx.services.kb.get(t).title_in(locale), f"g:t:{t}")] for t in result.suggestions[:3]]
-        buttons.append([Button(_("Another question"), "g:other")])
-        return Reply(_("Did you mean…?"), buttons=buttons)
+        with use_locale(locale):
+            buttons = [[Button(ctx.services.kb.get(t).title_in(locale), f"{_topic_button(ctx, locale)}{t}")]
+                       for t in result.suggestions[:3]]
+            buttons.append([Button(_("Another question"), "g:other")])
+            return Reply(_("Did you mean…?"), buttons=buttons)
     await inbox.log_question(ctx.session, kind=inbox.InboxKind.unanswered, text=question,
                              user_hash=_hash(ctx), candidates=result.candidates)
     return out_of_scope_reply(ctx)
@@ -153,6 +162,8 @@ def register(registry: Registry) -> None:
             return category_reply(ctx, arg)
         if action == "t":
             return topic_reply(ctx, arg)
+        if action == "te":  # a topic offered with an answer to a question asked in English
+            return topic_reply(ctx, arg, "en")
         if action == "up":
             return Reply(_("Thank you! Glad it helped."), buttons=ctx.main_menu())
         if action == "dn" and ctx.services.kb.get(arg) is not None:

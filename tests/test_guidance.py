@@ -264,7 +264,13 @@ async def test_an_english_answer_names_its_buttons_in_english(app, talker):
     assert result.language == "en" and result.topic is not None
     await talker.say(question)
     labels = [label.removeprefix("➡️ ") for label in talker.button_labels() if label.startswith("➡️")]
-    ids = [d.removeprefix("g:t:") for d in talker.button_data() if d.startswith("g:t:")]
+    ids = [d.removeprefix("g:te:") for d in talker.button_data() if d.startswith("g:te:")]
     assert labels and labels == [kb.get(t).title_in("en") for t in ids]
     assert any(label != kb.get(t).title for label, t in zip(labels, ids))  # English, not the Vietnamese titles
     assert "👍 Helpful" in talker.button_labels()  # and the other buttons too
+    await talker.press(f"g:te:{ids[0]}")  # the next topic stays in English for this Vietnamese user
+    assert talker.replies[0].text == kb.get(ids[0]).body_en.strip()
+    await talker.say("/guides")  # a topic chosen from the menu: the user's language
+    await talker.press(f"g:c:{kb.get(ids[0]).category}")
+    await talker.press(f"g:t:{ids[0]}")
+    assert talker.replies[0].text == kb.get(ids[0]).body_vi.strip()
