@@ -44,6 +44,9 @@ ENGLISH_SHARE = 0.6
 """Share of English-only words and function words from which a question reads as English."""
 MARKED_SHARE = 0.25
 """A question with more of its words written with Vietnamese diacritics reads as Vietnamese."""
+WORDS_SHARE = 0.5
+"""The letter model reads a question as English only when more than this share of its words read
+as English one by one ("upload file pdf len dvc", "check status ho so" stay Vietnamese)."""
 
 
 def _heading(body_en: str | None) -> str:
@@ -133,7 +136,8 @@ class EnglishMatcher:
             return False
         folded = [_fold(w) for w in words]
         return (not any(w in self._shorthands for w in folded)
-                and self._language.english_score(folded) > 0.0)
+                and self._language.english_score(folded) > 0.0
+                and self._language.english_words(folded) > WORDS_SHARE * len(folded))
 
     def decide(self, question: str, calibration: Calibration
                ) -> tuple[int | None, float, list[int], list[tuple[int, float]], tuple[float, ...]]:

@@ -58,6 +58,10 @@ class LanguageGuess:
                 self._words[word] = part
         return part
 
+    def english_words(self, folded_words: Iterable[str]) -> int:
+        """How many of the words read as English on their own (their grams' ratio above 0)."""
+        return sum(self._word(word)[0] > 0.0 for word in folded_words)
+
     def english_score(self, folded_words: Iterable[str]) -> float:
         """The mean log-likelihood ratio (English over Vietnamese) of the words' grams."""
         total = grams = 0.0
