@@ -6,7 +6,6 @@ Run the checker with ``python -m content.kb`` (the bot CLI calls :func:`main` as
 
 from __future__ import annotations
 
-import html
 import re
 import sys
 import tomllib
@@ -71,7 +70,9 @@ class Topic:
         """The title in ``locale``: in English, the English body's bold first line when it is a
         short heading (up to ``TITLE_EN_LONGEST`` characters), else the Vietnamese title."""
         if locale.lower().startswith("en") and self.body_en:
-            first = html.unescape(re.sub(r"<[^>]+>", "", self.body_en.strip().split("\n", 1)[0])).strip()
+            from content.matcher_text import english_heading  # here: its word tables load only when needed
+
+            first = english_heading(self.body_en).strip()
             if first and len(first) <= TITLE_EN_LONGEST:
                 return first
         return self.title

@@ -31,6 +31,7 @@ from content.matcher_text import (
     _reads_english,
     _strip_html,
     body_sentences,
+    english_heading,
     english_tokens,
 )
 
@@ -49,13 +50,6 @@ WORDS_SHARE = 0.5
 as English one by one ("upload file pdf len dvc", "check status ho so" stay Vietnamese)."""
 
 
-def _heading(body_en: str | None) -> str:
-    """The first line of an English body (its bold title), without markup."""
-    if not body_en:
-        return ""
-    return _strip_html(body_en.strip().split("\n", 1)[0])
-
-
 class EnglishMatcher:
     """Topic decision for English questions: (topic, confidence, suggestions)."""
 
@@ -67,7 +61,7 @@ class EnglishMatcher:
         vocab: set[str] = set()
         for idx, topic in enumerate(items):
             body_en = getattr(topic, "body_en", None)
-            texts = [*getattr(topic, "examples_en", ()), _heading(body_en)]
+            texts = [*getattr(topic, "examples_en", ()), english_heading(body_en)]
             docs.extend((idx, english_tokens(text)) for text in texts if text)
             for text in (*texts, _strip_html(body_en or "")):
                 vocab.update(english_tokens(text))

@@ -115,6 +115,13 @@ def _strip_html(text: str) -> str:
 _SENTENCE_END = re.compile(r"[\n.;:•]")
 
 
+def english_heading(body_en: str | None) -> str:
+    """The first line of an English body (its bold title), without markup."""
+    if not body_en:
+        return ""
+    return _strip_html(body_en.strip().split("\n", 1)[0])
+
+
 def body_sentences(body: str | None) -> list[str]:
     """The sentences of an answer body (lines, and pieces between . ; : •), markup removed: the
     learned models read them as more examples of their topic."""
