@@ -47,7 +47,16 @@ MARKED_SHARE = 0.25
 """A question with more of its words written with Vietnamese diacritics reads as Vietnamese."""
 WORDS_SHARE = 0.5
 """The letter model reads a question as English only when more than this share of its words read
-as English one by one ("upload file pdf len dvc", "check status ho so" stay Vietnamese)."""
+as English one by one ("check status ho so" stays Vietnamese)."""
+VIETNAMESE_GRAMMAR = frozenset("""
+    khong ko hok k duoc dc roi cua thi la gi j nao bi len vao ra voi nhu minh mik toi em oi nha nhe
+    vay cho tren trong cung ma cai nay phai
+""".split())
+"""Vietnamese function words whose unaccented spelling is no common English word ("bị", "lên",
+"rồi", "không"...). The grammar words tell which language a mixed question is typed in:
+"upload file pdf len dvc" and "app bi crash" are Vietnamese with English nouns, "how to get ban
+sao dien tu" is English with Vietnamese nouns. With more of these than English function words
+(``_ENGLISH_HINTS``), a question is not read as English by its letters."""
 
 
 class EnglishMatcher:
@@ -129,6 +138,8 @@ class EnglishMatcher:
         if marked > MARKED_SHARE * len(words) or not self._language.ready:
             return False
         folded = [_fold(w) for w in words]
+        if sum(map(VIETNAMESE_GRAMMAR.__contains__, folded)) > sum(map(_ENGLISH_HINTS.__contains__, words)):
+            return False  # Vietnamese grammar, English nouns: "app bi crash"
         return (not any(w in self._shorthands for w in folded)
                 and self._language.english_score(folded) > 0.0
                 and self._language.english_words(folded) > WORDS_SHARE * len(folded))

@@ -422,6 +422,7 @@ def test_short_english_questions_read_as_english(real, question, english):
     ("dang ky tam tru o dau", False), ("upload file ko dc", False), ("quên passcode vneid", False),
     ("bao loi khi dang nhap bang vneid", False), ("lam the nao de tai bien lai", False),
     ("password vneid quen roi", False), ("download ket qua", False),
+    ("upload file pdf len dvc", False), ("app bi crash", False), ("app vneid bi crash roi", False),
 ])
 def test_the_letters_of_a_question_tell_english_from_unaccented_vietnamese(real, question, english):
     """English whose words are spelled like Vietnamese syllables ("bank", "me", "yet") is read
