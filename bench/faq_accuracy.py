@@ -89,15 +89,19 @@ class Scores:
     clarified_hit: int = 0
     out_scope: int = 0
     abstained: int = 0
+    ranked_first: int | None = None  # in scope: the right topic ranked first, whatever was decided
+
 
     def line(self) -> str:
         acc = self.correct / self.in_scope if self.in_scope else float("nan")
         clar = self.clarified / self.in_scope if self.in_scope else float("nan")
         hit = self.clarified_hit / self.in_scope if self.in_scope else float("nan")
         abst = self.abstained / self.out_scope if self.out_scope else float("nan")
+        first = (f"  ranked first {self.ranked_first / self.in_scope:5.1%}"
+                 if self.in_scope and self.ranked_first is not None else "")
         return (f"in-scope top-1 {acc:6.1%} ({self.correct}/{self.in_scope})  "
                 f"clarify {clar:5.1%} (right one suggested {hit:5.1%})  "
-                f"abstain {abst:6.1%} ({self.abstained}/{self.out_scope})")
+                f"abstain {abst:6.1%} ({self.abstained}/{self.out_scope}){first}")
 
 
 class Baseline:
@@ -120,11 +124,12 @@ class Baseline:
 
 
 def score_matcher(matcher: Matcher, rows, misses: list[str] | None = None) -> Scores:
-    scores = Scores()
+    scores = Scores(ranked_first=0)
     for question, ok in rows:
         result = matcher.match(question)
         if ok:
             scores.in_scope += 1
+            scores.ranked_first += bool(result.candidates) and result.candidates[0][0] in ok
             if result.topic in ok:
                 scores.correct += 1
             elif result.topic is None and result.suggestions:
@@ -189,13 +194,14 @@ def folds_of(kb: KnowledgeBase, folds: int, field: str = "examples"):
 def cross_validate(kb: KnowledgeBase, folds: int, misses: list[str] | None = None,
                    field: str = "examples") -> Scores:
     """Each example held out once: the matcher built from the rest answers it."""
-    scores = Scores()
+    scores = Scores(ranked_first=0)
     for train, test in folds_of(kb, folds, field):
         part = score_matcher(Matcher(train), test, misses)
         scores.in_scope += part.in_scope
         scores.correct += part.correct
         scores.clarified += part.clarified
         scores.clarified_hit += part.clarified_hit
+        scores.ranked_first += part.ranked_first
     return scores
 
 
