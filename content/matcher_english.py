@@ -48,7 +48,11 @@ MARKED_SHARE = 0.25
 WORDS_SHARE = 0.5
 """The letter model reads a question as English only when more than this share of its words read
 as English one by one ("check status ho so" stays Vietnamese)."""
-VIETNAMESE_GRAMMAR = frozenset(["khong", "ko", "hok", "k", "duoc", "dc", "roi", "cua", "thi", "la", "gi", "j", "nao", "bi", "len", "vao", "ra", "voi", "nhu", "minh", "mik", "toi", "em", "oi", "nha", "nhe", "vay", "cho", "tren", "trong", "cung", "ma", "cai", "nay", "phai"])
+VIETNAMESE_GRAMMAR = frozenset([
+    "khong", "ko", "hok", "k", "duoc", "dc", "roi", "cua", "thi", "la", "gi", "j", "nao", "bi",
+    "len", "vao", "ra", "voi", "nhu", "minh", "mik", "toi", "em", "oi", "nha", "nhe", "vay", "cho",
+    "tren", "trong", "cung", "ma", "cai", "nay", "phai",
+])
 """Vietnamese function words whose unaccented spelling is no common English word ("bị", "lên",
 "rồi", "không"...). The grammar words tell which language a mixed question is typed in:
 "upload file pdf len dvc" and "app bi crash" are Vietnamese with English nouns, "how to get ban
