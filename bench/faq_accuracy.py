@@ -46,7 +46,8 @@ DEFAULT_FILES = [
 ]
 SPEED_MATCHES = 20_000
 FRESH_PASSES = 3  # passes over the distinct questions without the answer cache
-SEALED = frozenset({"questions-holdout6.tsv", "questions-holdout7.tsv", "questions-holdout8.tsv", "questions-holdout9.tsv"})
+SEALED = frozenset({"questions-holdout6.tsv", "questions-holdout7.tsv", "questions-holdout8.tsv",
+                    "questions-holdout9.tsv"})
 """Held-out files scored but never looked into: ``--misses`` does not list their misses."""
 RELABELS = REPO_ROOT / "tests" / "data" / "relabels.tsv"
 """Topics written after a question file that answer some of its questions at least as well as
@@ -90,7 +91,7 @@ class Scores:
     out_scope: int = 0
     abstained: int = 0
     ranked_first: int | None = None  # in scope: the right topic ranked first, whatever was decided
-
+    # (None: not counted, as for the baseline)
 
     def line(self) -> str:
         acc = self.correct / self.in_scope if self.in_scope else float("nan")

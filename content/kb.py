@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -67,9 +68,15 @@ class Topic:
         return self.body_vi
 
     def title_in(self, locale: str = "vi") -> str:
-        """The title in ``locale``: in English, the English body's bold first line when it is a
-        short heading (up to ``TITLE_EN_LONGEST`` characters), else the Vietnamese title."""
-        if locale.lower().startswith("en") and self.body_en:
+        """The title in ``locale`` (``title_en`` for English)."""
+        return self.title_en if locale.lower().startswith("en") else self.title
+
+    @cached_property
+    def title_en(self) -> str:
+        """The English body's bold first line when it is a short heading (up to
+        ``TITLE_EN_LONGEST`` characters), else the Vietnamese title. Read once per topic: every
+        English answer shows several topics' titles on its buttons."""
+        if self.body_en:
             from content.matcher_text import english_heading  # here: its word tables load only when needed
 
             first = english_heading(self.body_en).strip()
