@@ -9,7 +9,6 @@ order of its terms, as the loop it replaces did, so the scores are the same to t
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
 import numpy as np
 
@@ -47,18 +46,9 @@ class _CSR:
         return [np.bincount(columns, weights=part, minlength=width) for part in parts]
 
 
-class Row(NamedTuple):
-    """One (space, term): its row in the arrays, its idfs and its best topic's and example's part."""
-
-    row: int
-    idf: float | None
-    ex_idf: float | None
-    topic_max: float
-    example_max: float
-
-
 class PostingArrays:
-    """Per space, term -> (row, topic idf or None, example idf or None); the postings as arrays."""
+    """Per space, term -> its row; per row, its idfs and its best topic's and example's part (in
+    four float arrays, not a tuple per term: ~14k of them cost ~2 MB); the postings as arrays."""
 
     def __init__(self, idf: Mapping[str, Mapping[str, float]], ex_idf: Mapping[str, Mapping[str, float]],
                  topic_parts: Mapping[str, Mapping[str, Sequence[tuple[int, float]]]],
@@ -67,10 +57,11 @@ class PostingArrays:
         """Per space and term: ``idf`` (topic level), ``ex_idf`` (example level), the BM25 tf
         parts per topic and per example (``owner``: the topic of each example)."""
         n_examples = len(owner)
-        self.rows: dict[str, dict[str, Row]] = {}
+        self.rows: dict[str, dict[str, int]] = {}
         # one row per term: its topic postings (columns 0..n_topics-1), then its example
         # postings (columns n_topics..): one gather scores both levels
         rows: list[list[tuple[int, float]]] = []
+        facts: list[tuple[float, float, float, float]] = []  # NaN: no idf at that level
         for space, idf_of in idf.items():
             table = self.rows[space] = {}
             ex_idf_of = ex_idf[space]
@@ -78,10 +69,13 @@ class PostingArrays:
                 term_idf, term_ex_idf = idf_of.get(term), ex_idf_of.get(term)
                 topics = [(idx, term_idf * part) for idx, part in topic_parts[space].get(term, ())]
                 examples = [(doc, term_ex_idf * part) for doc, part in example_parts[space].get(term, ())]
-                table[term] = Row(len(rows), term_idf, term_ex_idf,
-                                  max((part for _, part in topics), default=0.0),
-                                  max((part for _, part in examples), default=0.0))
+                table[term] = len(rows)
+                facts.append((np.nan if term_idf is None else term_idf,
+                              np.nan if term_ex_idf is None else term_ex_idf,
+                              max((part for _, part in topics), default=0.0),
+                              max((part for _, part in examples), default=0.0)))
                 rows.append([*topics, *((n_topics + doc, part) for doc, part in examples)])
+        self._facts = np.array(facts, dtype=np.float64).reshape(-1, 4)
         self.postings = _CSR(rows)
         self.n_topics = n_topics
         self.n_examples = n_examples
@@ -93,6 +87,13 @@ class PostingArrays:
         if len(owner_array) and np.all(np.diff(owner_array) >= 0) and \
                 np.array_equal(np.unique(owner_array), np.arange(n_topics)):
             self.starts = np.searchsorted(owner_array, np.arange(n_topics))
+
+    def row_facts(self, row: int) -> tuple[float | None, float | None, float, float]:
+        """Row ``row``'s (topic idf or None, example idf or None, best topic's part, best
+        example's part): the floats stored, so the same to the last bit."""
+        idf, ex_idf, topic_max, example_max = self._facts[row].tolist()
+        return (None if idf != idf else idf, None if ex_idf != ex_idf else ex_idf,
+                topic_max, example_max)
 
     def scores(self, rows: list[int], *weights: list[float]) -> list[tuple[np.ndarray, np.ndarray]]:
         """For each list of ``weights``, the sum of ``weights[k] x`` the postings of ``rows[k]``:

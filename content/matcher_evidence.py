@@ -175,15 +175,15 @@ class EvidenceMixin:
         per unit of its weight."""
         space, term, negative = self._term_space(typed)  # negative: accented, found only folded
         rank_scale = FOLDED_FALLBACK if negative else 1.0
-        found = self._postings.rows[space].get(term)
-        idf, ex_idf = (found.idf, found.ex_idf) if found is not None else (None, None)
+        row = self._postings.rows[space].get(term, -1)
+        idf, ex_idf, topic_max, example_max = (self._postings.row_facts(row) if row >= 0
+                                               else (None, None, 0.0, 0.0))
         share = 1.0 if " " not in term else 0.5  # an unknown bigram counts half
         # an unknown term (or an accented one found only once folded) counts fully against us
         rank_ideal = idf if not negative and idf is not None else share * self._unknown_idf
         rank_ex_ideal = ex_idf if not negative and ex_idf is not None else share * self._ex_unknown_idf
         # an accented term known only once folded is judged as typed ("thời tiết", not "thoi")
         kind = self._evidence_kind("acc", typed) if negative else self._evidence_kind(space, term)
-        row = found.row if found is not None else -1
         if kind is None:  # no evidence either way: every part of the evidence 0
             return TermPart(row, rank_scale, rank_ideal, rank_ex_ideal, *(0.0,) * 10)
         kind_share, credit = kind
@@ -196,9 +196,9 @@ class EvidenceMixin:
             # though its folded spelling ("do") is known
             mass = self._unknown_idf if idf is None or negative else idf
             known = credit * idf if idf is not None else 0.0
-        topic = _term_share(idf, self._unknown_idf, found.topic_max if idf is not None else 0.0,
+        topic = _term_share(idf, self._unknown_idf, topic_max if idf is not None else 0.0,
                             kind_share, credit)
-        example = _term_share(ex_idf, self._ex_unknown_idf, found.example_max if ex_idf is not None else 0.0,
+        example = _term_share(ex_idf, self._ex_unknown_idf, example_max if ex_idf is not None else 0.0,
                               kind_share, credit)
         return TermPart(row, rank_scale, rank_ideal, rank_ex_ideal, scale, credit, mass, known, *topic, *example)
 
