@@ -15,11 +15,27 @@ def nfc_lower(text: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFC", text).lower()).strip()
 
 
-def fold_diacritics(text: str) -> str:
-    """Remove Vietnamese diacritics (đ → d) so "Thôn 3" and "thon 3" compare equal."""
+def _fold_slowly(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     return unicodedata.normalize("NFC", stripped)
+
+
+_FOLD_TABLE = {code: folded for code in range(0x80, 0x2000)
+               if unicodedata.category(chr(code)).startswith("L")
+               and len(folded := _fold_slowly(chr(code))) == 1 and folded.isascii()}
+"""Each precomposed Latin letter (Vietnamese ones among them) -> its letter without marks."""
+
+
+def fold_diacritics(text: str) -> str:
+    """Remove Vietnamese diacritics (đ → d) so "Thôn 3" and "thon 3" compare equal."""
+    if text.isascii():
+        return text
+    # one table lookup per character; when that leaves no character outside ASCII, it is what
+    # the decomposition below gives (each letter of the table folds on its own to one ASCII
+    # letter); anything else (a combining mark typed apart, another script) takes the long way
+    folded = text.translate(_FOLD_TABLE)
+    return folded if folded.isascii() else _fold_slowly(text)
 
 
 def fold_key(text: str) -> str:
