@@ -11,6 +11,12 @@ relative to the repo root, ``tests/data/questions-extra.tsv`` and the held-out f
 and set thresholds, so only the held-out files measure how the matcher does on new phrasings;
 never copy their questions into the knowledge base or tune on them line by line.
 
+Each line: "top-1" (answered with an acceptable topic), "clarify" (a "did you mean" question, and
+how often it offered an acceptable topic), "abstain" (out of scope, refused), "ranked first" (an
+acceptable topic ranked first, whatever was decided) and "one tap" (answered right, or an
+acceptable topic one tap away: among the "did you mean" choices, or among the "➡️" buttons of
+the answer given, its runner-ups then its related topics, as the bot shows them).
+
 The most honest in-scope figure is the cross-validation over the knowledge base's own example
 questions (``--folds``, default 10): each example is held out once, the matcher is built from
 the other examples (title and body kept) and must answer the held-out one with its topic. Those
@@ -36,7 +42,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from rapidfuzz import fuzz, process  # noqa: E402
 
 from content.kb import TOPICS_DIR, KnowledgeBase  # noqa: E402
-from content.matcher import Matcher  # noqa: E402
+from content.matcher import Matcher, offered_topics, runners_up  # noqa: E402
 from content.text import fold_key  # noqa: E402
 
 DEFAULT_FILES = [
@@ -92,6 +98,8 @@ class Scores:
     abstained: int = 0
     ranked_first: int | None = None  # in scope: the right topic ranked first, whatever was decided
     # (None: not counted, as for the baseline)
+    one_tap: int | None = None  # in scope: answered right, or the right topic one tap away (a
+    # "did you mean" choice, or a "➡️" button of the answer given: its runner-ups, its related)
 
     def line(self) -> str:
         acc = self.correct / self.in_scope if self.in_scope else float("nan")
@@ -100,6 +108,8 @@ class Scores:
         abst = self.abstained / self.out_scope if self.out_scope else float("nan")
         first = (f"  ranked first {self.ranked_first / self.in_scope:5.1%}"
                  if self.in_scope and self.ranked_first is not None else "")
+        if self.in_scope and self.one_tap is not None:
+            first += f"  one tap {self.one_tap / self.in_scope:5.1%}"
         return (f"in-scope top-1 {acc:6.1%} ({self.correct}/{self.in_scope})  "
                 f"clarify {clar:5.1%} (right one suggested {hit:5.1%})  "
                 f"abstain {abst:6.1%} ({self.abstained}/{self.out_scope}){first}")
@@ -124,8 +134,12 @@ class Baseline:
         return (self.owner[hit[2]], hit[1]) if hit else (None, 0.0)
 
 
-def score_matcher(matcher: Matcher, rows, misses: list[str] | None = None) -> Scores:
-    scores = Scores(ranked_first=0)
+def score_matcher(matcher: Matcher, rows, misses: list[str] | None = None,
+                  related: dict[str, tuple[str, ...]] | None = None) -> Scores:
+    """``related``: each topic's related topics (the bot offers them with its answer), for the
+    "one tap" figure; without it, an answer offers its runner-ups only."""
+    scores = Scores(ranked_first=0, one_tap=0)
+    related = related or {}
     for question, ok in rows:
         result = matcher.match(question)
         if ok:
@@ -133,9 +147,14 @@ def score_matcher(matcher: Matcher, rows, misses: list[str] | None = None) -> Sc
             scores.ranked_first += bool(result.candidates) and result.candidates[0][0] in ok
             if result.topic in ok:
                 scores.correct += 1
+                scores.one_tap += 1
             elif result.topic is None and result.suggestions:
                 scores.clarified += 1
                 scores.clarified_hit += bool(ok & set(result.suggestions))
+                scores.one_tap += bool(ok & set(result.suggestions))
+            elif result.topic is not None:
+                offered = offered_topics(result.topic, related.get(result.topic, ()), runners_up(result))
+                scores.one_tap += bool(ok & set(offered))
             if result.topic not in ok and misses is not None:
                 misses.append(f"  MISS {question!r} want {sorted(ok)} got {result.topic} "
                               f"sugg {result.suggestions} conf {result.score:.3f} {result.candidates[:3]}")
@@ -195,14 +214,16 @@ def folds_of(kb: KnowledgeBase, folds: int, field: str = "examples"):
 def cross_validate(kb: KnowledgeBase, folds: int, misses: list[str] | None = None,
                    field: str = "examples") -> Scores:
     """Each example held out once: the matcher built from the rest answers it."""
-    scores = Scores(ranked_first=0)
+    scores = Scores(ranked_first=0, one_tap=0)
+    related = {topic.id: topic.related for topic in kb}
     for train, test in folds_of(kb, folds, field):
-        part = score_matcher(Matcher(train), test, misses)
+        part = score_matcher(Matcher(train), test, misses, related)
         scores.in_scope += part.in_scope
         scores.correct += part.correct
         scores.clarified += part.clarified
         scores.clarified_hit += part.clarified_hit
         scores.ranked_first += part.ranked_first
+        scores.one_tap += part.one_tap
     return scores
 
 
@@ -268,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = read_questions(path)
         all_rows.extend(rows)
         misses: list[str] = []
-        ours = score_matcher(matcher, rows, misses)
+        ours = score_matcher(matcher, rows, misses, {topic.id: topic.related for topic in kb})
         best = [baseline.best(q) for q, _ in rows]
         threshold = tune_baseline(best, rows)
         base = score_baseline(best, rows, threshold)

@@ -12,6 +12,7 @@ from html import escape
 
 from content import smalltalk
 from content.kb import CATEGORIES, CATEGORY_NAMES_EN
+from content.matcher import offered_topics, runners_up
 from db import guidance as inbox
 from db.models import Role
 from handlers.i18n import N_, _, current_locale, use_locale
@@ -42,11 +43,6 @@ def category_reply(ctx: Context, category: str) -> Reply:
 
 
 HELP_TOPIC = "help.contact"
-RELATED_BUTTONS = 3
-RUNNERS_UP = 2
-"""A free-text answer offers the question's two runner-up topics first among its "➡️" buttons:
-on the example questions held out, the right topic of a wrong answer was among them and the
-answer's related topics 107 times in 124, against 68 with the related topics alone."""
 HELP_REQUEST_PREFIX = "hr"  # the help-request feature's buttons, when it is registered
 
 
@@ -68,9 +64,9 @@ def topic_reply(ctx: Context, topic_id: str, locale: str | None = None, also: Se
     locale = locale or ctx.user.locale or "vi"
     with use_locale(locale):  # the buttons in the answer's language
         buttons = help_request_buttons(ctx) if topic.id == HELP_TOPIC else []
-        others = [t for t in dict.fromkeys([*also, *topic.related]) if t != topic.id]
+        others = [ctx.services.kb.get(t) for t in offered_topics(topic.id, topic.related, also)]
         buttons += [[Button(f"➡️ {other.title_in(locale)}", f"{_topic_button(ctx, locale)}{other.id}")]
-                    for other in [ctx.services.kb.get(t) for t in others][:RELATED_BUTTONS] if other is not None]
+                    for other in others if other is not None]
         buttons.append([Button(_("👍 Helpful"), f"g:up:{topic.id}"), Button(_("👎 Not right"), f"g:dn:{topic.id}")])
         buttons.append([Button(_("⬅️ Subjects"), "g:cats"), Button(_("🏠 Menu"), "menu")])
     return Reply(topic.body(locale).strip(), buttons=buttons)
@@ -131,8 +127,7 @@ async def answer_question(ctx: Context):
     ctx.state.data = {**(ctx.state.data or {}), "last_question": question}
     if result.topic is not None:
         # an English question is answered in English, whatever the user's language
-        runners_up = [t for t, score in result.candidates[1:RUNNERS_UP + 1] if score > 0]
-        return topic_reply(ctx, result.topic, "en" if result.language == "en" else None, runners_up)
+        return topic_reply(ctx, result.topic, "en" if result.language == "en" else None, runners_up(result))
     if result.suggestions:
         locale = "en" if result.language == "en" else ctx.user.locale or "vi"
         with use_locale(locale):

@@ -469,3 +469,35 @@ def test_english_answer_sentences_teach_the_english_model():
     plain = EnglishMatcher([a, SimpleNamespace(**{**vars(b), "body_en": "<b>Results</b>"})])
     assert not plain._learned.probabilities(question).any()  # nothing known without the answer
     assert matcher._centroids.matrix.dtype == np.float32
+
+
+def test_an_answer_offers_its_runner_ups_first_then_its_related_topics():
+    from content.matcher import RELATED_BUTTONS, MatchResult, offered_topics, runners_up
+
+    result = MatchResult("a", 0.9, [], [("a", 1.0), ("c", 0.5), ("e", 0.2), ("f", 0.1)])
+    assert runners_up(result) == ["c", "e"]
+    assert runners_up(MatchResult("a", 0.9, [], [("a", 1.0), ("c", 0.0)])) == []  # nothing scored
+    assert offered_topics("a", ("b", "a", "c", "d"), runners_up(result)) == ["c", "e", "b"]
+    assert len(offered_topics("a", ("b", "d", "g", "h"))) == RELATED_BUTTONS
+
+
+def test_one_tap_counts_a_wrong_answer_whose_buttons_offer_the_right_topic(real):
+    """bench/faq_accuracy.py's "one tap": the right topic answered, or one of the answer's buttons."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from faq_accuracy import score_matcher
+
+    from content.matcher import runners_up
+
+    question = "nộp lệ phí trực tuyến như thế nào"
+    found = real.match(question)
+    assert found.topic is not None and runners_up(found)
+    second = runners_up(found)[0]
+    scores = score_matcher(real, [(question, frozenset({second}))])
+    assert (scores.correct, scores.one_tap) == (0, 1)
+    scores = score_matcher(real, [(question, frozenset({found.topic})), (question, frozenset({"no.such"}))])
+    assert (scores.correct, scores.one_tap, scores.in_scope) == (1, 1, 2)
+    rows = read_rows(EXTRA)
+    scores = score_matcher(real, rows, None, {topic: () for topic in real.ids})
+    assert scores.correct + scores.clarified_hit <= scores.one_tap <= scores.in_scope
