@@ -12,7 +12,7 @@ from html import escape
 
 from content import smalltalk
 from content.kb import CATEGORIES, CATEGORY_NAMES_EN
-from content.matcher import offered_topics, runners_up
+from content.match_result import offered_topics, runners_up
 from db import guidance as inbox
 from db.models import Role
 from handlers.i18n import N_, _, current_locale, use_locale

@@ -146,3 +146,35 @@ async def test_the_trim_loop_trims_until_stopped():
     assert not task.done()
     stop.set()
     await asyncio.wait_for(task, timeout=2)
+
+
+STARTED = """
+import asyncio, sys, tempfile
+from pathlib import Path
+from bot.app import App
+import bot.server, bot.cli.run, bot.channels.telegram, bot.channels.zalo
+from tests.conftest import make_settings
+from handlers.messages import Incoming
+
+async def main():
+    app = App(make_settings(Path(tempfile.mkdtemp())))
+    await app.prepare()
+    await app.router.handle(Incoming.from_text("console", "1", "1", "/menu"))
+    print(sorted(m for m in ("numpy", "scipy", "content.matcher") if m in sys.modules))
+    await app.router.handle(Incoming.from_text("console", "1", "1", "nộp lệ phí trực tuyến thế nào"))
+    print(sorted(m for m in ("numpy", "content.matcher") if m in sys.modules))
+    await app.aclose()
+
+asyncio.run(main())
+"""
+
+
+def test_the_matcher_and_numpy_are_loaded_by_the_first_question_not_at_start():
+    # the handlers need only content.match_result at import; importing the matcher at start cost
+    # 11 MB of the process's memory before anyone asked anything (bench/soak.py, 05/12/2026)
+    result = subprocess.run([sys.executable, "-c", STARTED], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    at_start, after_a_question = result.stdout.strip().splitlines()[-2:]
+    assert at_start == "[]"
+    assert after_a_question == "['content.matcher', 'numpy']"
