@@ -10,6 +10,7 @@ do), the learned model's probability and lead, and an out-of-scope cue word.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -39,6 +40,13 @@ SUGGESTIONS = 3
 CENTROID_WEIGHT = 0.5
 """The cosine with each topic's n-gram centroid (of its English questions) is added to the
 learned probability, with this weight, to rank the topics."""
+BM25_WEIGHT = 0.75
+"""Weight of the BM25 score (0..1, a share of the ideal) of each topic's English questions taken
+together, added to the rank. 05/12/2026, 5-fold cross-validation over the 1,169 English examples,
+ranked first: without it 87.1 %; weight 0.25 88.3 %, 0.5 89.1 %, 0.75 89.1 %, 1.0 89.1 %,
+1.5 89.0 % (k1 0.9-2.0 and b 0.5-1.0 within 0.7 point); each example as its own document
+instead, taking the topic's best: 88.0-88.3 %."""
+BM25_K1, BM25_B = 1.2, 0.75
 BODY_SENTENCE_TOKENS = 3
 """Sentences of the English answers with at least this many words teach the learned model too."""
 ENGLISH_SHARE = 0.6
@@ -60,6 +68,36 @@ sao dien tu" is English with Vietnamese nouns. With more of these than English f
 (``_ENGLISH_HINTS``), a question is not read as English by its letters."""
 
 
+class TopicBM25:
+    """BM25 over one document per topic (its English questions and heading, as words): the share
+    of the ideal score each topic gets for a question's words."""
+
+    def __init__(self, docs: Sequence[tuple[int, Sequence[str]]], n_topics: int) -> None:
+        words: list[list[str]] = [[] for _ in range(n_topics)]
+        for idx, tokens in docs:
+            words[idx].extend(tokens)
+        lengths = [len(w) for w in words]
+        avg = (sum(lengths) / n_topics) if n_topics and sum(lengths) else 1.0
+        df = Counter(word for topic_words in words for word in set(topic_words))
+        self._idf = {word: math.log(1 + (n_topics - d + 0.5) / (d + 0.5)) for word, d in df.items()}
+        self._postings: dict[str, list[tuple[int, float]]] = {}
+        for idx, topic_words in enumerate(words):
+            norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[idx] / avg)
+            for word, tf in Counter(topic_words).items():
+                self._postings.setdefault(word, []).append((idx, self._idf[word] * tf * (BM25_K1 + 1) / (tf + norm)))
+        self._n = n_topics
+
+    def scores(self, tokens: Sequence[str]) -> list[float]:
+        out = [0.0] * self._n
+        ideal = sum(self._idf.get(word, 0.0) for word in tokens) * (BM25_K1 + 1)
+        if ideal <= 0.0:
+            return out
+        for word in tokens:
+            for idx, part in self._postings.get(word, ()):
+                out[idx] += part / ideal
+        return out
+
+
 class EnglishMatcher:
     """Topic decision for English questions: (topic, confidence, suggestions)."""
 
@@ -77,6 +115,7 @@ class EnglishMatcher:
                 vocab.update(english_tokens(text))
         self.ready = any(tokens for _idx, tokens in docs)
         self._n = len(items)
+        self._bm25 = TopicBM25(docs, self._n)
         docs.extend((self._n, english_tokens(text)) for text in out_of_scope)
         centred = len(docs)  # the centroids are the questions'; the answers' sentences teach too
         for idx, topic in enumerate(items):
@@ -157,7 +196,8 @@ class EnglishMatcher:
         outside = float(learned[self._n]) if learned.any() else 0.0
         probs = (learned[: self._n] / (1.0 - outside) if 0.0 < outside < 1.0 else learned[: self._n]).tolist()
         cosines = self._centroids.scores(tokens, vector)[: self._n].tolist()
-        rank = [p + CENTROID_WEIGHT * c for p, c in zip(probs, cosines)]
+        bm25 = self._bm25.scores(tokens)
+        rank = [p + CENTROID_WEIGHT * c + BM25_WEIGHT * s for p, c, s in zip(probs, cosines, bm25)]
         order = sorted(range(len(rank)), key=rank.__getitem__, reverse=True)  # stable: ties by index
         candidates = [(i, round(probs[i], 4)) for i in order[:5]]
         best = order[0]

@@ -501,3 +501,16 @@ def test_one_tap_counts_a_wrong_answer_whose_buttons_offer_the_right_topic(real)
     rows = read_rows(EXTRA)
     scores = score_matcher(real, rows, None, {topic: () for topic in real.ids})
     assert scores.correct + scores.clarified_hit <= scores.one_tap <= scores.in_scope
+
+
+def test_the_english_topic_bm25_scores_a_share_of_the_ideal():
+    from content.matcher_english import TopicBM25
+
+    docs = [(0, ["pay", "fee", "online"]), (0, ["fee", "card"]), (1, ["track", "dossier"]), (2, ["fee", "copy"])]
+    bm25 = TopicBM25(docs, 3)
+    scores = bm25.scores(["track", "dossier"])
+    assert scores[1] > 0 and scores[0] == scores[2] == 0.0
+    assert all(0.0 <= s <= 1.0 for s in bm25.scores(["pay", "fee", "card", "copy"]))
+    fee_card = bm25.scores(["fee", "card"])
+    assert fee_card[0] > fee_card[2] > fee_card[1] == 0.0  # "card" is topic 0's alone
+    assert bm25.scores(["weather"]) == [0.0, 0.0, 0.0] and bm25.scores([]) == [0.0, 0.0, 0.0]
