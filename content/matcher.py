@@ -50,7 +50,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from content import matcher_calibration, smalltalk
+from content import matcher_cache, matcher_calibration, smalltalk
 from content.match_result import (  # noqa: F401  (re-exported: the bench and tests use them from here)
     RELATED_BUTTONS,
     RUNNERS_UP,
@@ -348,9 +348,29 @@ class Matcher(EvidenceMixin):
 
     @classmethod
     def from_kb(cls, kb, cache_dir: Path | None = None) -> Matcher:
-        """Build from a ``content.kb.KnowledgeBase``, with what is learned cached in
-        ``cache_dir`` (default: ``$XDG_CACHE_HOME/hatinh-dvc-bot``, else ``~/.cache/…``)."""
-        return cls(kb.topics, cache_dir or default_cache_dir())
+        """The matcher of a ``content.kb.KnowledgeBase``: read whole from ``cache_dir`` (default:
+        ``$XDG_CACHE_HOME/hatinh-dvc-bot``, else ``~/.cache/…``) if built there before from the
+        same content and code (``matcher_cache``), else built, with what is learned cached."""
+        cache_dir = cache_dir or default_cache_dir()
+        topics = list(kb.topics.values()) if isinstance(kb.topics, Mapping) else list(kb.topics)
+        key = matcher_cache.index_key(topics, OUT_OF_SCOPE_EXAMPLES)
+        found, _cached = matcher_cache.load_or_build(cls, lambda: cls(topics, cache_dir), key, cache_dir)
+        return found
+
+    def __getstate__(self) -> dict:
+        """What ``matcher_cache`` keeps: the index, without the memos of answers and typos."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_correct", "_match_cached")}
+        state["_parts"] = {}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._calibration = matcher_calibration.load()
+        if self._joint is not None:  # pickled as copies: the views of the one joint array again
+            self._centroids.adopt(self._joint[:, : self._n + 1])
+            self._learned.adopt(self._joint[:, self._n + 1 :], self._centroids.vocab)
+        self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
+        self._match_cached = lru_cache(maxsize=MATCH_CACHE_SIZE)(self._match_uncached)
 
     # -- typo tolerance ------------------------------------------------------------------------
 
