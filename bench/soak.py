@@ -74,6 +74,9 @@ async def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--probe-every", type=float, default=0.5)
     parser.add_argument("--log", help="keep the bot's log in this file")
+    parser.add_argument("--settle", type=float, default=0.0, metavar="SECONDS",
+                        help="also measure RSS this long after the run (the bot trims freed memory "
+                             "every bot.memory.TRIM_EVERY seconds: 65 sees one trim)")
     parser.add_argument("--skip", default="", help="kinds not to send, e.g. tg-file,zalo-other")
     parser.add_argument("--tracemalloc", type=int, default=0, metavar="FRAMES",
                         help="trace the bot's Python allocations and print what grew most")
@@ -111,6 +114,10 @@ async def main() -> None:
                                         warm=lambda: snapshot(process, tmp, 0, args))
                     await asyncio.sleep(5.0)  # let the outbox and the last handlers finish
                     rss_end = rss(process.pid)
+                    rss_settled = None
+                    if args.settle:
+                        await asyncio.sleep(args.settle)
+                        rss_settled = rss(process.pid)
                     await snapshot(process, tmp, 1, args)
                     grown = traced_growth(tmp) if args.tracemalloc else ""
                     async with http.get(f"{base}/healthz") as response:
@@ -142,7 +149,8 @@ async def main() -> None:
           f"p99 {sorted(stalls)[int(len(stalls) * 0.99) - 1]:.2f} s, longest {max(stalls):.2f} s; "
           f"probes unanswered within 60 s: {report['lost_probes']}")
     print(f"RSS at start {rss_start[0]:.0f} MB; after the run {rss_end[0]:.0f} MB (peak {rss_end[1]:.0f} MB); "
-          f"along the run: {', '.join(f'{mb:.0f}' for mb in report['rss'])} MB")
+          f"along the run: {', '.join(f'{mb:.0f}' for mb in report['rss'])} MB"
+          + (f"; {args.settle:.0f} s after the run {rss_settled[0]:.0f} MB" if rss_settled else ""))
     print(f"log: {len(lines)} lines, {dict(levels)}, tracebacks {log.count('Traceback')}, "
           f"'Task exception was never retrieved' {log.count('Task exception was never retrieved')}")
     for text, count in first_lines.most_common(8):
