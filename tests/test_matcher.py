@@ -515,3 +515,14 @@ def test_the_english_topic_bm25_scores_a_share_of_the_ideal():
     fee_card = bm25.scores(["fee", "card"])
     assert fee_card[0] > fee_card[2] > fee_card[1] == 0.0  # "card" is topic 0's alone
     assert bm25.scores(["weather"]) == [0.0, 0.0, 0.0] and bm25.scores([]) == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(("question", "topic"), [
+    ("payment bi fail", "payment.problem"),
+    ("check status ho so", "portal.track"),
+    ("reset pass vneid ntn", "vneid.password"),
+    ("acc dvc bi khoa", "portal.account"),
+])
+def test_english_words_inside_a_vietnamese_message_are_read_as_their_vietnamese(real, question, topic):
+    found = real.match(question)
+    assert found.language == "vi" and found.topic == topic
