@@ -62,7 +62,8 @@ class Cluster:
                 "PORT": str(self.ports[index]), "BROADCAST_RATE": str(RATE), "OUTBOX_CLAIM_LEASE": "3",
                 "ADMIN_TELEGRAM_IDS": "1", "LOG_LEVEL": "INFO"}
 
-    async def start(self, index: int) -> None:
+    async def start(self, index: int) -> int:
+        """Start process ``index``; its /healthz status once it answers (200), within 90 s."""
         log = (self.tmp_path / f"bot{index}.log").open("ab")
         self.processes[index] = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run", cwd=self.tmp_path, env=self.env(index),
@@ -71,8 +72,9 @@ class Cluster:
         async with httpx.AsyncClient() as http:
             while True:
                 try:
-                    if (await http.get(f"{self.url(index)}/healthz")).status_code == 200:
-                        return
+                    status = (await http.get(f"{self.url(index)}/healthz")).status_code
+                    if status == 200:
+                        return status
                 except httpx.HTTPError:
                     pass
                 assert time.monotonic() < deadline, self.log(index)
@@ -124,7 +126,7 @@ async def cluster(tmp_path):
         async with FakeTelegram(auto_deliver_webhook=False) as fake:
             group = Cluster(fake, URL.rsplit("/", 1)[0] + f"/{name}", tmp_path)
             try:
-                await asyncio.gather(group.start(0), group.start(1))  # both migrate at once
+                assert await asyncio.gather(group.start(0), group.start(1)) == [200, 200]  # both migrate at once
                 yield group
             finally:
                 await asyncio.gather(group.stop(0), group.stop(1))
@@ -157,7 +159,8 @@ async def test_two_processes_share_users_dialogs_reports_summaries_and_media(tmp
         assert warm[0][0] == warm[1][0] and "thanh toán" in warm[0][0].lower(), warm
 
         # 10 new users whose first two messages arrive at both processes at once.
-        await asyncio.gather(*(c.say(2000 + n, "/start", i) for n in range(10) for i in (0, 1)))
+        started = await asyncio.gather(*(c.say(2000 + n, "/start", i) for n in range(10) for i in (0, 1)))
+        assert len(started) == 20 and all(started), "every /start got an answer"
         for n in range(10):
             greetings = [m.text for m in fake.messages_to(2000 + n)]
             assert len(greetings) == 2 and all(t.startswith("Xin chào") for t in greetings), greetings
@@ -222,9 +225,9 @@ async def test_two_processes_share_users_dialogs_reports_summaries_and_media(tmp
         outputs = await asyncio.gather(*(run.communicate() for run in runs))
         assert [run.returncode for run in runs] == [0, 0], outputs
         assert all("Bot đang chạy" in out.decode() for out, _err in outputs)  # enqueue only
-        for n in range(5):
-            await fake.wait_messages(3000 + n, 1, timeout=20)
-        await asyncio.sleep(1.5)
+        delivered = [await fake.wait_messages(3000 + n, 1, timeout=20) for n in range(5)]
+        assert all(delivered)
+        await asyncio.sleep(1.5)  # a second copy, if any, would arrive now
         assert [len(fake.messages_to(3000 + n)) for n in range(5)] == [1] * 5
         async with c.app.sessions() as session:
             from db.outbox import OutboxBlob, OutboxMessage
@@ -268,7 +271,7 @@ async def test_a_broadcast_survives_the_sender_being_killed_and_keeps_the_rate(t
         await c.stop(leader, signal.SIGKILL)
         before_kill = len(fake.calls("sendMessage"))
         assert 0 < before_kill < 400  # killed mid-broadcast
-        await c.start(leader)
+        assert await c.start(leader) == 200  # back up, /healthz answers
         deadline = time.monotonic() + 90
         while len({call.chat_id for call in fake.calls("sendMessage")
                    if str(call.chat_id).startswith("5")}) < 400:
