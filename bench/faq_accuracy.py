@@ -42,7 +42,8 @@ sys.path.insert(0, str(REPO_ROOT))
 from rapidfuzz import fuzz, process  # noqa: E402
 
 from content.kb import TOPICS_DIR, KnowledgeBase  # noqa: E402
-from content.matcher import Matcher, offered_topics, runners_up  # noqa: E402
+from content.match_result import offered_topics, runners_up  # noqa: E402
+from content.matcher import Matcher  # noqa: E402
 from content.text import fold_key  # noqa: E402
 
 DEFAULT_FILES = [
@@ -268,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         matcher = Matcher.from_kb(kb, Path(cache))
         read_back = time.perf_counter() - started
     baseline = Baseline(kb)
+    related = {topic.id: topic.related for topic in kb}  # what each answer offers one tap away
     print(f"knowledge base: {len(kb)} topics, {sum(len(t.examples) for t in kb)} example questions")
 
     if args.folds:
@@ -293,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = read_questions(path)
         all_rows.extend(rows)
         misses: list[str] = []
-        ours = score_matcher(matcher, rows, misses, {topic.id: topic.related for topic in kb})
+        ours = score_matcher(matcher, rows, misses, related)
         best = [baseline.best(q) for q, _ in rows]
         threshold = tune_baseline(best, rows)
         base = score_baseline(best, rows, threshold)

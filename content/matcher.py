@@ -51,13 +51,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from content import matcher_cache, matcher_calibration, smalltalk
-from content.match_result import (  # noqa: F401  (re-exported: the bench and tests use them from here)
-    RELATED_BUTTONS,
-    RUNNERS_UP,
-    MatchResult,
-    offered_topics,
-    runners_up,
-)
+from content.match_result import MatchResult
 from content.matcher_bm25 import PostingArrays
 from content.matcher_chargram import CentroidIndex, Vectoriser, encode
 from content.matcher_english import EnglishMatcher
@@ -172,10 +166,8 @@ class _FieldIndex:
     avg_len: float = 1.0
 
 
-
-
 def default_cache_dir() -> Path:
-    """Where the learned matcher weights are kept between starts."""
+    """Where the learned weights and the whole built matcher (matcher_cache) are kept between starts."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "hatinh-dvc-bot"
 
@@ -364,8 +356,7 @@ class Matcher(EvidenceMixin):
         return state
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._calibration = matcher_calibration.load()
+        self.__dict__.update(state)  # the calibration too: its file is part of the cache key
         if self._joint is not None:  # pickled as copies: the views of the one joint array again
             self._centroids.adopt(self._joint[:, : self._n + 1])
             self._learned.adopt(self._joint[:, self._n + 1 :], self._centroids.vocab)

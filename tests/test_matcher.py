@@ -474,7 +474,7 @@ def test_english_answer_sentences_teach_the_english_model():
 
 
 def test_an_answer_offers_its_runner_ups_first_then_its_related_topics():
-    from content.matcher import RELATED_BUTTONS, MatchResult, offered_topics, runners_up
+    from content.match_result import RELATED_BUTTONS, MatchResult, offered_topics, runners_up
 
     result = MatchResult("a", 0.9, [], [("a", 1.0), ("c", 0.5), ("e", 0.2), ("f", 0.1)])
     assert runners_up(result) == ["c", "e"]
@@ -490,7 +490,7 @@ def test_one_tap_counts_a_wrong_answer_whose_buttons_offer_the_right_topic(real)
     sys.path.insert(0, str(REPO / "bench"))
     from faq_accuracy import score_matcher
 
-    from content.matcher import runners_up
+    from content.match_result import runners_up
 
     question = "nộp lệ phí trực tuyến như thế nào"
     found = real.match(question)
