@@ -9,8 +9,9 @@ out once and read by a matcher built without it, so its numbers are those of a q
 seen. Out-of-scope questions: those of ``content/lexicon/out_of_scope.toml`` (each held out
 once from the learned model's out-of-scope class, 5 folds). And every line, in scope or not, of
 ``tests/data/questions-extra.tsv`` and the older ``questions-holdout*.tsv`` files (never the
-sealed ones, ``faq_accuracy.SEALED``), read by the whole matcher: real questions, typed as
-people type. A logistic
+sealed ones, ``faq_accuracy.SEALED``, nor the retired ones), read by the whole matcher: real
+questions, typed as people type. And the asked questions (``content/lexicon/asked.tsv``, the
+retired held-out files), each file read by a matcher taught all the others. A logistic
 regression learns from them whether the best-ranked topic is right (an out-of-scope question:
 never; the out-of-scope questions weigh as much together as the in-scope ones); the thresholds are then chosen on the same questions to maximise in-scope top-1 +
 served with "did you mean" + abstention. ``--write`` stores the result in
@@ -30,11 +31,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 
-from faq_accuracy import SEALED, folds_of, read_questions  # noqa: E402
+from faq_accuracy import RETIRED, SEALED, folds_of, read_questions  # noqa: E402
 
 from content import matcher_calibration  # noqa: E402
 from content.kb import TOPICS_DIR, KnowledgeBase  # noqa: E402
 from content.matcher import Matcher  # noqa: E402
+from content.matcher_asked import read_asked_rows  # noqa: E402
 from content.matcher_calibration import CALIBRATION_FILE, EN_FEATURES, VI_FEATURES, Calibration  # noqa: E402
 from content.matcher_text import OUT_OF_SCOPE_EXAMPLES  # noqa: E402
 
@@ -77,9 +79,15 @@ def readings(kb: KnowledgeBase) -> list[Reading]:
     files = [REPO_ROOT / "tests" / "data" / "questions-extra.tsv",
              *sorted((REPO_ROOT / "tests" / "data").glob("questions-holdout*.tsv"))]
     for path in files:
-        if path.name in SEALED:
+        if path.name in SEALED or path.name in RETIRED:
             continue
         out.extend(read(matcher, q, ok) for q, ok in read_questions(path))
+    # the asked questions (retired held-out files), each file held out once: read as a new file
+    asked = read_asked_rows()
+    for name in sorted({source for _q, _t, source in asked}):
+        matcher = Matcher(kb.topics, asked=[(q, t) for q, t, source in asked if source != name])
+        out.extend(read(matcher, q, frozenset([t]) if t else frozenset())
+                   for q, t, source in asked if source == name)
     # the learned model's own out-of-scope questions, each held out once (5 folds)
     vi, en = OUT_OF_SCOPE_EXAMPLES
     for fold in range(5):

@@ -43,7 +43,8 @@ def sources() -> list[Path]:
     """The files whose content decides what the built matcher holds."""
     code = [*CONTENT_DIR.glob("matcher*.py"), CONTENT_DIR / "text.py", CONTENT_DIR / "smalltalk.py",
             CONTENT_DIR / "match_result.py"]
-    return sorted(code) + sorted((CONTENT_DIR / "lexicon").glob("*.toml"))
+    lexicon = [*(CONTENT_DIR / "lexicon").glob("*.toml"), *(CONTENT_DIR / "lexicon").glob("*.tsv")]
+    return sorted(code) + sorted(lexicon)
 
 
 def index_key(topics: Iterable[Any], out_of_scope: tuple[Sequence[str], Sequence[str]]) -> str:

@@ -35,6 +35,7 @@ def tiny() -> Matcher:
                   ["xin chứng thực bản sao điện tử online", "các bước chứng thực bản sao điện tử"]),
         ],
         out_of_scope=((), ()),  # the real knowledge base's out-of-scope questions would drown four topics
+        asked=(),  # and so would the asked questions (content/lexicon/asked.tsv)
     )
 
 
@@ -207,6 +208,9 @@ def test_held_out_files_are_well_formed_and_cover_every_topic(real):
 # A new held-out file scored well below the others on its first run (its figures are kept in
 # BENCHMARKS.md): it is held to its own floor, just under that first run, and kept out of the
 # pooled figure until the matcher reaches the others' level on it.
+# holdout6-13 have been taught to the matcher since 05/12/2026 (content/lexicon/asked.tsv): their
+# floors stay as regression guards, but only new sealed files (and `faq_accuracy.py --by-file`)
+# say how the matcher does on questions it has never seen.
 NEW_FILE_FLOORS = {"questions-holdout5.tsv": (0.60, 0.65), "questions-holdout6.tsv": (0.85, 0.75),
                    "questions-holdout7.tsv": (0.85, 0.90), "questions-holdout8.tsv": (0.85, 0.90),
                    "questions-holdout9.tsv": (0.85, 0.90), "questions-holdout10.tsv": (0.90, 0.90),
@@ -380,7 +384,7 @@ def test_the_learned_cache_keeps_only_the_newest_files(tmp_path):
         stale.write_bytes(b"x")
         os.utime(stale, (1_000_000 + age, 1_000_000 + age))
     Matcher([topic("a", "Nộp hồ sơ", ["nộp hồ sơ thế nào"]), topic("b", "Lệ phí", ["lệ phí bao nhiêu"])],
-            cache_dir=tmp_path)
+            cache_dir=tmp_path, asked=())
     kept = sorted(p.name for p in tmp_path.glob("learned-*.npz"))
     assert len(kept) == matcher_learned.CACHE_FILES_KEPT
     assert "learned-old11.npz" in kept and "learned-old00.npz" not in kept
@@ -397,10 +401,10 @@ def test_answer_sentences_are_examples_for_the_learned_model():
               "Bấm nộp hồ sơ sau khi điền tờ khai điện tử đầy đủ.")
     b = topic("b", "Kết quả", ["nhận kết quả ở đâu", "kết quả giải quyết hồ sơ"],
               "Kết quả điện tử được lưu trữ lâu dài trong kho dữ liệu cá nhân.")
-    matcher = Matcher([a, b])
+    matcher = Matcher([a, b], asked=())
     probabilities = matcher._learned.probabilities(["luu", "tru", "lau", "dai"])
     assert probabilities[1] > probabilities[0]
-    without_body = Matcher([a, SimpleNamespace(**{**vars(b), "body_vi": "Kết quả"})])
+    without_body = Matcher([a, SimpleNamespace(**{**vars(b), "body_vi": "Kết quả"})], asked=())
     plain = without_body._learned.probabilities(["luu", "tru", "lau", "dai"])
     assert plain[1] <= plain[0]  # without the answer's sentences nothing points to B
 

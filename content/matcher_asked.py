@@ -1,0 +1,74 @@
+"""Questions people typed, taught to the matcher as more examples of their topic.
+
+A held-out file (``tests/data/questions-holdoutN.tsv``) is written blind and scored first on an
+unchanged commit; after that its questions, typed the way people really type, are worth more as
+teaching than as a test. ``scripts/retire_questions.py`` appends them to
+``content/lexicon/asked.tsv`` (``question<TAB>topic<TAB>source file``, ``none`` for out of scope);
+the matcher learns each as one more example of its topic, or of its out-of-scope class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from content.matcher_text import LEXICON_DIR, is_english
+
+ASKED_FILE = LEXICON_DIR / "asked.tsv"
+"""Questions people typed, from held-out files already scored blind (``scripts/retire_questions.py``)."""
+
+
+def read_asked_rows(path: Path = ASKED_FILE) -> list[tuple[str, str | None, str]]:
+    """(question, topic id or None for out of scope, source file) per line of ``asked.tsv``;
+    lines starting with "#" are comments."""
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        question, topic, source = line.split("\t")
+        rows.append((question, None if topic == "none" else topic, source))
+    return rows
+
+
+def read_asked(path: Path = ASKED_FILE) -> list[tuple[str, str | None]]:
+    """(question, topic id or None) per line of ``asked.tsv``."""
+    return [(question, topic) for question, topic, _source in read_asked_rows(path)]
+
+
+ASKED_QUESTIONS: list[tuple[str, str | None]] = read_asked()
+"""The matcher learns these as more examples of their topic (None: of its out-of-scope class)."""
+
+
+@dataclass(frozen=True)
+class _Taught:
+    """A topic with the asked questions of its id added to its examples (what the index reads)."""
+
+    id: str
+    title: str
+    examples: tuple[str, ...]
+    examples_en: tuple[str, ...]
+    body_vi: str
+    body_en: str | None
+
+
+def taught_topics(items: list, out_of_scope: tuple[Sequence[str], Sequence[str]],
+                  asked: Sequence[tuple[str, str | None]]) -> tuple[list, tuple[list[str], list[str]]]:
+    """The topics and out-of-scope questions with ``asked`` added: each question to its topic's
+    English or Vietnamese examples as it reads (``is_english``); those of no topic here (a test's
+    small knowledge base) are left out; those of none (out of scope) to that class."""
+    if not asked:
+        return items, (list(out_of_scope[0]), list(out_of_scope[1]))
+    by_topic: dict[str, tuple[list[str], list[str]]] = {t.id: ([], []) for t in items}
+    outside: tuple[list[str], list[str]] = (list(out_of_scope[0]), list(out_of_scope[1]))
+    for question, topic in asked:
+        lists = outside if topic is None else by_topic.get(topic)
+        if lists is not None:
+            lists[is_english(question)].append(question)
+    taught = [_Taught(t.id, t.title, (*t.examples, *by_topic[t.id][0]),
+                      (*(getattr(t, "examples_en", ()) or ()), *by_topic[t.id][1]),
+                      t.body_vi, getattr(t, "body_en", None))
+              if any(by_topic[t.id]) else t for t in items]
+    return taught, outside

@@ -1,0 +1,60 @@
+"""Teach the matcher the questions of a held-out file once its blind score is written down.
+
+    python scripts/retire_questions.py tests/data/questions-holdoutN.tsv [...]
+
+A held-out file (``question<TAB>acceptable ids``, ``none`` for out of scope) is written blind
+and scored first on an unchanged commit (``bench/faq_accuracy.py``, figure kept in
+``BENCHMARKS.md``). After that it has told us what it can as a test; its questions, typed the
+way people really type, are worth more as teaching. This appends them to
+``content/lexicon/asked.tsv`` (``question<TAB>topic<TAB>source``; topic = the first acceptable id,
+``none`` for out of scope), which the matcher learns from as more example questions of their
+topic (or of its out-of-scope class). Questions already there, or equal (``fold_key``) to a
+knowledge-base example, are skipped: a held-out example must never find its twin in training.
+The file then moves from ``faq_accuracy.SEALED`` to ``faq_accuracy.RETIRED``: its later scores
+are training scores, not blind ones. Only a new blind file measures the matcher after this.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from content.kb import TOPICS_DIR, KnowledgeBase  # noqa: E402
+from content.matcher_asked import ASKED_FILE, read_asked  # noqa: E402
+from content.matcher_text import OUT_OF_SCOPE_EXAMPLES  # noqa: E402
+from content.text import fold_key  # noqa: E402
+
+
+def retire(paths: list[Path], asked: Path = ASKED_FILE) -> int:
+    kb = KnowledgeBase.load(TOPICS_DIR)
+    ids = set(kb.topics)
+    seen = {fold_key(q) for t in kb.topics.values() for q in (*t.examples, *t.examples_en)}
+    seen |= {fold_key(q) for part in OUT_OF_SCOPE_EXAMPLES for q in part}
+    seen |= {fold_key(q) for q, _topic in read_asked(asked)}
+    lines = []
+    for path in paths:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+            if (number == 0 and line.lower().startswith("question")) or "\t" not in line:
+                continue
+            question, acceptable = line.split("\t", 1)
+            first = acceptable.split(",")[0].strip()
+            if first != "none" and first not in ids:
+                raise SystemExit(f"{path}:{number + 1}: unknown topic {first!r}")
+            key = fold_key(question)
+            if not key or key in seen:
+                continue
+            seen.add(key)
+            lines.append(f"{question.strip()}\t{first}\t{path.name}\n")
+    with asked.open("a", encoding="utf-8") as file:
+        file.writelines(lines)
+    print(f"{len(lines)} questions added to {asked.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        raise SystemExit(__doc__)
+    raise SystemExit(retire([Path(p) for p in sys.argv[1:]]))
