@@ -56,7 +56,7 @@ from rapidfuzz.distance import OSA
 from content import matcher_cache, matcher_calibration, smalltalk
 from content.match_result import MatchResult
 from content.matcher_asked import ASKED_QUESTIONS, taught_topics
-from content.matcher_bm25 import PostingArrays
+from content.matcher_bm25 import PostingArrays, tf_parts
 from content.matcher_chargram import CentroidIndex, Vectoriser, encode
 from content.matcher_english import EnglishMatcher
 from content.matcher_evidence import (  # noqa: F401  (the weights are re-exported for tuning)
@@ -299,18 +299,11 @@ class Matcher(EvidenceMixin):
         del encoded
         self._english = EnglishMatcher(taught, cache_dir, out_of_scope[1], out_of_scope[0])
         m = len(ex_terms)
-        avg = (sum(map(len, ex_terms)) / m) if m else 1.0
-        ex_contrib: dict[str, dict[str, list[tuple[int, float]]]] = {"acc": {}, "fold": {}}
+        ex_contrib: dict[str, dict[str, list[tuple[int, float]]]] = {}
         self._ex_idf: dict[str, dict[str, float]] = {}
         for space in ("acc", "fold"):
-            postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-            for doc, terms in enumerate(ex_terms):
-                if space == "fold":
-                    terms = [_fold(term) for term in terms]
-                norm = K1 * (1 - B + B * len(terms) / avg)
-                for term, tf in Counter(terms).items():
-                    postings[term].append((doc, tf * (K1 + 1) / (tf + norm)))
-            ex_contrib[space] = dict(postings)
+            space_terms = ex_terms if space == "acc" else [[_fold(t) for t in terms] for terms in ex_terms]
+            postings = ex_contrib[space] = tf_parts(space_terms, K1, B)
             self._ex_idf[space] = {
                 term: math.log(1 + (m - len(post) + 0.5) / (len(post) + 0.5)) ** IDF_POWER
                 for term, post in postings.items()

@@ -8,9 +8,23 @@ order of its terms, as the loop it replaces did, so the scores are the same to t
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+
+
+def tf_parts(docs: Sequence[Sequence[str]], k1: float, b: float) -> dict[str, list[tuple[int, float]]]:
+    """BM25's saturated, length-normalised term frequency of each term in each document (the
+    idf left out): term -> [(document, part)], documents in order."""
+    total = sum(map(len, docs))
+    avg = total / len(docs) if total else 1.0
+    postings: dict[str, list[tuple[int, float]]] = {}
+    for doc, terms in enumerate(docs):
+        norm = k1 * (1 - b + b * len(terms) / avg)
+        for term, tf in Counter(terms).items():
+            postings.setdefault(term, []).append((doc, tf * (k1 + 1) / (tf + norm)))
+    return postings
 
 
 class _CSR:

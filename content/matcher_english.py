@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from content.matcher_bm25 import tf_parts
 from content.matcher_calibration import Calibration
 from content.matcher_chargram import CentroidIndex, Vectoriser, encode
 from content.matcher_language import LanguageGuess
@@ -76,15 +77,11 @@ class TopicBM25:
         words: list[list[str]] = [[] for _ in range(n_topics)]
         for idx, tokens in docs:
             words[idx].extend(tokens)
-        lengths = [len(w) for w in words]
-        avg = (sum(lengths) / n_topics) if n_topics and sum(lengths) else 1.0
-        df = Counter(word for topic_words in words for word in set(topic_words))
-        self._idf = {word: math.log(1 + (n_topics - d + 0.5) / (d + 0.5)) for word, d in df.items()}
-        self._postings: dict[str, list[tuple[int, float]]] = {}
-        for idx, topic_words in enumerate(words):
-            norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[idx] / avg)
-            for word, tf in Counter(topic_words).items():
-                self._postings.setdefault(word, []).append((idx, self._idf[word] * tf * (BM25_K1 + 1) / (tf + norm)))
+        parts = tf_parts(words, BM25_K1, BM25_B)
+        self._idf = {word: math.log(1 + (n_topics - len(post) + 0.5) / (len(post) + 0.5))
+                     for word, post in parts.items()}
+        self._postings = {word: [(idx, self._idf[word] * part) for idx, part in post]
+                          for word, post in parts.items()}
         self._n = n_topics
 
     def scores(self, tokens: Sequence[str]) -> list[float]:
