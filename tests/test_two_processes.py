@@ -86,12 +86,15 @@ class Cluster:
     def log(self, index: int) -> str:
         return (self.tmp_path / f"bot{index}.log").read_text(errors="replace")[-3000:]
 
-    async def stop(self, index: int, sig=signal.SIGTERM) -> None:
+    async def stop(self, index: int, sig=signal.SIGTERM) -> int | None:
+        """Stop process ``index`` with ``sig``; its exit status (None if it was not running)."""
         process = self.processes[index]
+        status = None
         if process is not None and process.returncode is None:
             process.send_signal(sig)
-            await asyncio.wait_for(process.wait(), timeout=30)
+            status = await asyncio.wait_for(process.wait(), timeout=30)
         self.processes[index] = None
+        return status
 
     async def post(self, update_id: int, index: int | None = None) -> int:
         """Post an update to process ``index`` (alternating when None); answered once handled."""
@@ -188,6 +191,7 @@ async def test_two_processes_share_users_dialogs_reports_summaries_and_media(tmp
 
             commune = await session.scalar(select(AdminUnit.code).where(AdminUnit.level == UnitLevel.xa)
                                            .order_by(AdminUnit.code).limit(1))
+        assert commune, "the seeded administrative units include a commune"
         [invite] = answered(await c.say(1, f"/invite team {commune}"))
         assert "/join " in invite.text, invite.text  # the official is given a code to hand over
         [joined] = answered(await c.say(2, f"/join {invite.text.split('/join ')[1].split()[0]}"))
@@ -268,7 +272,7 @@ async def test_a_broadcast_survives_the_sender_being_killed_and_keeps_the_rate(t
         leading = [index for index in (0, 1) if "runs the background work" in c.log(index)]
         assert len(leading) == 1, (c.log(0), c.log(1))  # one sender for the deployment
         [leader] = leading
-        await c.stop(leader, signal.SIGKILL)
+        assert await c.stop(leader, signal.SIGKILL) == -signal.SIGKILL  # killed, not ended cleanly
         before_kill = len(fake.calls("sendMessage"))
         assert 0 < before_kill < 400  # killed mid-broadcast
         assert await c.start(leader) == 200  # back up, /healthz answers
