@@ -36,7 +36,7 @@ from faq_accuracy import RETIRED, SEALED, folds_of, read_questions  # noqa: E402
 from content import matcher_calibration  # noqa: E402
 from content.kb import TOPICS_DIR, KnowledgeBase  # noqa: E402
 from content.matcher import Matcher  # noqa: E402
-from content.matcher_asked import read_asked_rows  # noqa: E402
+from content.matcher_asked import held_out_by_source, read_asked_rows  # noqa: E402
 from content.matcher_calibration import CALIBRATION_FILE, EN_FEATURES, VI_FEATURES, Calibration  # noqa: E402
 from content.matcher_text import OUT_OF_SCOPE_EXAMPLES  # noqa: E402
 
@@ -88,11 +88,9 @@ def readings(kb: KnowledgeBase) -> list[Reading]:
             continue
         out.extend(read(matcher, q, ok) for q, ok in read_questions(path))
     # the asked questions (retired held-out files), each file held out once: read as a new file
-    asked = read_asked_rows()
-    for name in sorted({source for _q, _t, source in asked}):
-        matcher = Matcher(kb.topics, asked=[(q, t) for q, t, source in asked if source != name])
-        out.extend(read(matcher, q, frozenset([t]) if t else frozenset())
-                   for q, t, source in asked if source == name)
+    for _name, others, own in held_out_by_source(read_asked_rows()):
+        matcher = Matcher(kb.topics, asked=others)
+        out.extend(read(matcher, q, frozenset([t]) if t else frozenset()) for q, t in own)
     # the learned model's own out-of-scope questions, each held out once (5 folds)
     vi, en = OUT_OF_SCOPE_EXAMPLES
     for fold in range(5):

@@ -44,7 +44,7 @@ from rapidfuzz import fuzz, process  # noqa: E402
 from content.kb import TOPICS_DIR, KnowledgeBase  # noqa: E402
 from content.match_result import offered_topics, runners_up  # noqa: E402
 from content.matcher import Matcher  # noqa: E402
-from content.matcher_asked import read_asked_rows  # noqa: E402
+from content.matcher_asked import example_keys, held_out_by_source, read_asked_rows  # noqa: E402
 from content.text import fold_key  # noqa: E402
 
 DEFAULT_FILES = [
@@ -221,13 +221,11 @@ def folds_of(kb: KnowledgeBase, folds: int, field: str = "examples"):
 def by_file(kb: KnowledgeBase, related: dict[str, tuple[str, ...]]) -> list[tuple[str, Scores]]:
     """Each retired file scored as if new: the matcher taught every asked question but its own
     (``content/lexicon/asked.tsv`` names the file each question came from)."""
-    asked = read_asked_rows()
     out = []
-    for name in sorted({source for _q, _t, source in asked}):
+    for name, others, _own in held_out_by_source(read_asked_rows()):
         path = REPO_ROOT / "tests" / "data" / name
         if not path.is_file():
             continue
-        others = [(q, t) for q, t, source in asked if source != name]
         out.append((name, score_matcher(Matcher(kb.topics, asked=others), read_questions(path),
                                         None, related)))
     return out
@@ -322,8 +320,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(en_misses))
 
     all_rows = []
-    known = {fold_key(q) for t in kb for q in (*t.examples, *t.examples_en)}
-    known |= {fold_key(q) for q, _t, _s in read_asked_rows()}
+    known = example_keys(kb) | {fold_key(q) for q, _t, _s in read_asked_rows()}
     for path in files:
         rows = read_questions(path)
         all_rows.extend(rows)
@@ -334,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         base = score_baseline(best, rows, threshold)
         twins = sum(fold_key(q) in known for q, _ in rows)
         label = ("  [taught to the matcher: a training figure; --by-file scores it unseen]"
-                 if path.name in RETIRED else f"  [{twins} of them equal an example or an asked question]"
+                 if path.name in RETIRED else f"  [{twins} of them equal a question the matcher is taught]"
                  if twins else "")
         print(f"\n{path.name} ({len(rows)} questions)" + label)
         print(f"  matcher : {ours.line()}")

@@ -9,11 +9,12 @@ the matcher learns each as one more example of its topic, or of its out-of-scope
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from content.matcher_text import LEXICON_DIR, is_english
+from content.matcher_text import LEXICON_DIR, OUT_OF_SCOPE_EXAMPLES, is_english
+from content.text import fold_key
 
 ASKED_FILE = LEXICON_DIR / "asked.tsv"
 """Questions people typed, from held-out files already scored blind (``scripts/retire_questions.py``)."""
@@ -36,6 +37,22 @@ def read_asked_rows(path: Path = ASKED_FILE) -> list[tuple[str, str | None, str]
 def read_asked(path: Path = ASKED_FILE) -> list[tuple[str, str | None]]:
     """(question, topic id or None) per line of ``asked.tsv``."""
     return [(question, topic) for question, topic, _source in read_asked_rows(path)]
+
+
+def held_out_by_source(rows: Sequence[tuple[str, str | None, str]]
+                       ) -> Iterator[tuple[str, list[tuple[str, str | None]], list[tuple[str, str | None]]]]:
+    """Per source file of ``rows`` (``read_asked_rows``): (file name, the asked questions of every
+    other file, its own), to score each retired file with a matcher taught only the others."""
+    for name in sorted({source for _q, _t, source in rows}):
+        yield (name, [(q, t) for q, t, source in rows if source != name],
+               [(q, t) for q, t, source in rows if source == name])
+
+
+def example_keys(topics: Iterable) -> set[str]:
+    """The ``fold_key`` of every example question (Vietnamese and English) of ``topics`` and of
+    every everyday out-of-scope question: what the matcher is taught before any asked question."""
+    keys = {fold_key(q) for t in topics for q in (*t.examples, *(getattr(t, "examples_en", ()) or ()))}
+    return keys | {fold_key(q) for part in OUT_OF_SCOPE_EXAMPLES for q in part}
 
 
 ASKED_QUESTIONS: list[tuple[str, str | None]] = read_asked()

@@ -23,17 +23,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from content.kb import TOPICS_DIR, KnowledgeBase  # noqa: E402
-from content.matcher_asked import ASKED_FILE, read_asked  # noqa: E402
-from content.matcher_text import OUT_OF_SCOPE_EXAMPLES  # noqa: E402
+from content.matcher_asked import ASKED_FILE, example_keys, read_asked  # noqa: E402
 from content.text import fold_key  # noqa: E402
 
 
 def retire(paths: list[Path], asked: Path = ASKED_FILE) -> int:
     kb = KnowledgeBase.load(TOPICS_DIR)
     ids = set(kb.topics)
-    seen = {fold_key(q) for t in kb.topics.values() for q in (*t.examples, *t.examples_en)}
-    seen |= {fold_key(q) for part in OUT_OF_SCOPE_EXAMPLES for q in part}
-    seen |= {fold_key(q) for q, _topic in read_asked(asked)}
+    seen = example_keys(kb.topics.values()) | {fold_key(q) for q, _topic in read_asked(asked)}
     lines = []
     for path in paths:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):

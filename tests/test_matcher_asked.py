@@ -9,8 +9,7 @@ from types import SimpleNamespace
 from content import matcher_cache
 from content.kb import TOPICS_DIR, KnowledgeBase
 from content.matcher import Matcher
-from content.matcher_asked import ASKED_FILE, read_asked, read_asked_rows
-from content.matcher_text import OUT_OF_SCOPE_EXAMPLES
+from content.matcher_asked import ASKED_FILE, example_keys, read_asked, read_asked_rows
 from content.text import fold_key
 
 REPO = Path(__file__).resolve().parent.parent
@@ -68,8 +67,7 @@ def test_the_asked_file_holds_only_retired_questions_none_of_them_an_example():
     assert {source for _q, _t, source in rows} <= RETIRED
     assert not RETIRED & SEALED
     assert {t for _q, t, _s in rows} <= set(kb.topics) | {None}
-    examples = {fold_key(q) for t in kb.topics.values() for q in (*t.examples, *t.examples_en)}
-    examples |= {fold_key(q) for part in OUT_OF_SCOPE_EXAMPLES for q in part}
+    examples = example_keys(kb.topics.values())
     keys = [fold_key(q) for q, _t, _s in rows]
     assert not set(keys) & examples  # a held-out example never meets its twin in training
     assert len(keys) == len(set(keys))
