@@ -5,6 +5,12 @@ unchanged commit; after that its questions, typed the way people really type, ar
 teaching than as a test. ``scripts/retire_questions.py`` appends them to
 ``content/lexicon/asked.tsv`` (``question<TAB>topic<TAB>source file``, ``none`` for out of scope);
 the matcher learns each as one more example of its topic, or of its out-of-scope class.
+
+``content/lexicon/written.tsv`` (same columns; source ``written-…``) holds questions written to
+teach, never to test: by writers who read only the topics' "covers" text and the facts files, never
+a held-out file, in the ways people were seen to type (a situation told first, phone chat
+abbreviations, broken English). The matcher learns them the same way; a question equal to one of
+any question file under ``tests/data`` is left out, so no test meets its twin in training.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from content.text import fold_key
 
 ASKED_FILE = LEXICON_DIR / "asked.tsv"
 """Questions people typed, from held-out files already scored blind (``scripts/retire_questions.py``)."""
+WRITTEN_FILE = LEXICON_DIR / "written.tsv"
+"""Questions written to teach the matcher (``scripts/retire_questions.py --written``), not tests."""
 
 
 def read_asked_rows(path: Path = ASKED_FILE) -> list[tuple[str, str | None, str]]:
@@ -41,10 +49,11 @@ def read_asked(path: Path = ASKED_FILE) -> list[tuple[str, str | None]]:
 
 def held_out_by_source(rows: Sequence[tuple[str, str | None, str]]
                        ) -> Iterator[tuple[str, list[tuple[str, str | None]], list[tuple[str, str | None]]]]:
-    """Per source file of ``rows`` (``read_asked_rows``): (file name, the asked questions of every
-    other file, its own), to score each retired file with a matcher taught only the others."""
+    """Per source file of ``rows`` (``read_asked_rows``): (file name, what the matcher is taught
+    but that file's questions: the asked questions of every other file and the written ones, its
+    own), to score each retired file with a matcher taught only the others."""
     for name in sorted({source for _q, _t, source in rows}):
-        yield (name, [(q, t) for q, t, source in rows if source != name],
+        yield (name, [(q, t) for q, t, source in rows if source != name] + WRITTEN_QUESTIONS,
                [(q, t) for q, t, source in rows if source == name])
 
 
@@ -55,8 +64,10 @@ def example_keys(topics: Iterable) -> set[str]:
     return keys | {fold_key(q) for part in OUT_OF_SCOPE_EXAMPLES for q in part}
 
 
-ASKED_QUESTIONS: list[tuple[str, str | None]] = read_asked()
-"""The matcher learns these as more examples of their topic (None: of its out-of-scope class)."""
+WRITTEN_QUESTIONS: list[tuple[str, str | None]] = read_asked(WRITTEN_FILE)
+ASKED_QUESTIONS: list[tuple[str, str | None]] = read_asked() + WRITTEN_QUESTIONS
+"""The matcher learns these as more examples of their topic (None: of its out-of-scope class):
+the asked questions, then the written ones."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,13 @@ topic (or of its out-of-scope class). Questions already there, or equal (``fold_
 knowledge-base example, are skipped: a held-out example must never find its twin in training.
 The file then moves from ``faq_accuracy.SEALED`` to ``faq_accuracy.RETIRED``: its later scores
 are training scores, not blind ones. Only a new blind file measures the matcher after this.
+
+    python scripts/retire_questions.py --written NAME questions.tsv [...]
+
+appends questions written to teach (``question<TAB>topic``, never a test) to
+``content/lexicon/written.tsv`` with source ``written-NAME``; a question equal to an example, to an
+asked or written one, or to any question of a file under ``tests/data`` (sealed, retired or older)
+is left out: no test may meet its twin in training.
 """
 
 from __future__ import annotations
@@ -23,14 +30,28 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from content.kb import TOPICS_DIR, KnowledgeBase  # noqa: E402
-from content.matcher_asked import ASKED_FILE, example_keys, read_asked  # noqa: E402
+from content.matcher_asked import ASKED_FILE, WRITTEN_FILE, example_keys, read_asked  # noqa: E402
 from content.text import fold_key  # noqa: E402
 
+TESTS_DATA = ROOT / "tests" / "data"
 
-def retire(paths: list[Path], asked: Path = ASKED_FILE) -> int:
+
+def question_keys_of_tests(folder: Path = TESTS_DATA) -> set[str]:
+    """The ``fold_key`` of every question of every question file under ``folder``."""
+    return {fold_key(line.split("\t", 1)[0])
+            for path in folder.glob("questions-*.tsv")
+            for line in path.read_text(encoding="utf-8").splitlines()[1:] if "\t" in line}
+
+
+def retire(paths: list[Path], asked: Path = ASKED_FILE, source: str | None = None) -> int:
+    """Append the questions of ``paths`` to ``asked`` with their file's name as source, or with
+    ``source`` (written questions: then none equal to a test question either)."""
     kb = KnowledgeBase.load(TOPICS_DIR)
     ids = set(kb.topics)
-    seen = example_keys(kb.topics.values()) | {fold_key(q) for q, _topic in read_asked(asked)}
+    seen = (example_keys(kb.topics.values()) | {fold_key(q) for q, _topic in read_asked(ASKED_FILE)}
+            | {fold_key(q) for q, _topic in read_asked(WRITTEN_FILE)})
+    if source is not None:
+        seen |= question_keys_of_tests()
     lines = []
     for path in paths:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
@@ -44,14 +65,16 @@ def retire(paths: list[Path], asked: Path = ASKED_FILE) -> int:
             if not key or key in seen:
                 continue
             seen.add(key)
-            lines.append(f"{question.strip()}\t{first}\t{path.name}\n")
+            lines.append(f"{question.strip()}\t{first}\t{source or path.name}\n")
     with asked.open("a", encoding="utf-8") as file:
         file.writelines(lines)
-    print(f"{len(lines)} questions added to {asked.relative_to(ROOT)}")
+    print(f"{len(lines)} questions added to {asked}")
     return 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
+    if len(sys.argv) < 2 or (sys.argv[1] == "--written" and len(sys.argv) < 4):
         raise SystemExit(__doc__)
+    if sys.argv[1] == "--written":
+        raise SystemExit(retire([Path(p) for p in sys.argv[3:]], WRITTEN_FILE, f"written-{sys.argv[2]}"))
     raise SystemExit(retire([Path(p) for p in sys.argv[1:]]))

@@ -115,3 +115,14 @@ def running_campaign(tmp_path, monkeypatch):
     (folder / "thu-nghiem.toml").write_text(text, encoding="utf-8")
     monkeypatch.setattr(campaign_module, "CAMPAIGNS_DIR", folder)
     return campaign_module.load_campaign(folder / "thu-nghiem.toml")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def built_matcher():
+    """The knowledge base's matcher built once, before any test, into its disk cache
+    (``content/matcher_cache.py``): a bot under test then reads it back whole (~30 ms) instead of
+    learning it (several seconds, longer on a loaded machine) while a test waits for a reply."""
+    from content.kb import KnowledgeBase
+    from content.matcher import Matcher
+
+    return Matcher.from_kb(KnowledgeBase.load())

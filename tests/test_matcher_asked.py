@@ -1,4 +1,5 @@
-"""Questions people typed (retired held-out files) taught to the matcher: content/lexicon/asked.tsv."""
+"""Questions taught to the matcher beyond the examples: those people typed (retired held-out files,
+content/lexicon/asked.tsv) and those written to teach (content/lexicon/written.tsv)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,24 @@ from types import SimpleNamespace
 from content import matcher_cache
 from content.kb import TOPICS_DIR, KnowledgeBase
 from content.matcher import Matcher
-from content.matcher_asked import ASKED_FILE, example_keys, read_asked, read_asked_rows
+from content.matcher_asked import (
+    ASKED_FILE,
+    ASKED_QUESTIONS,
+    WRITTEN_FILE,
+    WRITTEN_QUESTIONS,
+    example_keys,
+    held_out_by_source,
+    read_asked,
+    read_asked_rows,
+)
 from content.text import fold_key
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 from faq_accuracy import RETIRED, SEALED  # noqa: E402
+
+sys.path.insert(0, str(REPO / "scripts"))
+from retire_questions import question_keys_of_tests, retire  # noqa: E402
 
 
 def topic(id_: str, title: str, examples: list[str]) -> SimpleNamespace:
@@ -76,3 +89,38 @@ def test_the_asked_file_holds_only_retired_questions_none_of_them_an_example():
 
 def test_the_asked_file_is_part_of_the_matcher_cache_key():
     assert ASKED_FILE in matcher_cache.sources()
+    assert WRITTEN_FILE in matcher_cache.sources()
+
+
+def test_the_written_questions_are_taught_and_none_of_them_is_a_test_question_or_an_example():
+    kb = KnowledgeBase.load(TOPICS_DIR)
+    rows = read_asked_rows(WRITTEN_FILE)
+    assert len(rows) >= 1_000
+    assert all(source.startswith("written-") for _q, _t, source in rows)
+    assert {t for _q, t, _s in rows} <= set(kb.topics) | {None}
+    keys = [fold_key(q) for q, _t, _s in rows]
+    assert len(keys) == len(set(keys))
+    assert not set(keys) & example_keys(kb.topics.values())
+    assert not set(keys) & {fold_key(q) for q, _t, _s in read_asked_rows()}
+    tests = question_keys_of_tests()  # every question file of tests/data, the sealed ones too
+    assert {f"questions-holdout{n}.tsv" for n in (6, 17)} <= {p.name for p in (REPO / "tests" / "data").glob("*.tsv")}
+    assert len(tests) > 5_000 and not set(keys) & tests
+    # the matcher learns them after the asked ones; a retired file scored unseen still learns them
+    assert ASKED_QUESTIONS[-len(WRITTEN_QUESTIONS):] == WRITTEN_QUESTIONS
+    name, others, own = next(held_out_by_source(read_asked_rows()))
+    assert own and others[-len(WRITTEN_QUESTIONS):] == WRITTEN_QUESTIONS
+    assert not {fold_key(q) for q, _t in own} & {fold_key(q) for q, _t in others}
+
+
+def test_writing_questions_to_teach_leaves_out_any_twin_of_a_test_question(tmp_path):
+    test_file = next((REPO / "tests" / "data").glob("questions-holdout1*.tsv"))
+    a_test_question = test_file.read_text(encoding="utf-8").splitlines()[1].split("\t")[0]
+    new = tmp_path / "new.tsv"
+    new.write_text("question\ttopic\n"
+                   f"{a_test_question.upper()}\tbot.about\n"
+                   "mình muốn hỏi cách giữ bí mật mã otp của vneid khi có người lạ gọi\tsafety.scam\n"
+                   "giá vàng hôm nay tăng hay giảm vậy bot\tnone\n", encoding="utf-8")
+    out = tmp_path / "written.tsv"
+    assert retire([new], out, "written-test") == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert [line.split("\t")[1:] for line in lines] == [["safety.scam", "written-test"], ["none", "written-test"]]
