@@ -8,7 +8,6 @@ import hmac
 import logging
 import secrets
 import signal
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -58,11 +57,6 @@ async def run_channels(app: App, stop: asyncio.Event | None = None) -> int:
     """
     stop = stop or _stop_event()
     settings = app.settings
-    # The question matcher is read back from its disk cache (~30 ms) or, after a content change,
-    # learned (several seconds): before any channel starts, so no citizen waits for it.
-    started = time.monotonic()
-    await asyncio.to_thread(lambda: app.services.matcher)
-    log.info("question matcher ready in %.1f s", time.monotonic() - started)
     webhook = settings.webhook_url.rstrip("/")
     public_url = webhook or settings.public_base_url.rstrip("/")
     leadership = Leadership(app)

@@ -95,3 +95,21 @@ async def test_invite_create_prints_the_deep_link_with_the_bots_name(tmp_path, c
             member = await session.scalar(select(User).where(User.platform_user_id == "77"))
             assert member.role is Role.team and member.unit_code == "18673"
             assert (await session.scalar(select(Invite))).uses_left == 0
+
+
+def test_the_matcher_command_builds_the_matcher_into_its_cache(tmp_path, monkeypatch, capsys):
+    # what a deployment runs before starting the bot (deploy/hatinh-bot@.service, ExecStartPre)
+    import shutil
+
+    from content.kb import KnowledgeBase
+    from content.matcher import default_cache_dir
+
+    cache = tmp_path / "cache"
+    (cache / "hatinh-dvc-bot").mkdir(parents=True)
+    for learned in default_cache_dir().glob("learned-*.npz"):  # built by the session's fixture:
+        shutil.copy(learned, cache / "hatinh-dvc-bot")  # the learning itself is not under test here
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    code, out, _err = cli(tmp_path, monkeypatch, capsys, "matcher")
+    topics = len(KnowledgeBase.load().topics)
+    assert code == 0 and f"({topics} chủ đề)" in out and str(cache / "hatinh-dvc-bot") in out
+    assert len(list((cache / "hatinh-dvc-bot").glob("index-*.pickle"))) == 1
