@@ -14,13 +14,15 @@ questions, typed as people type. And the asked questions (``content/lexicon/aske
 retired held-out files), each file read by a matcher taught all the others. A logistic
 regression learns from them whether the best-ranked topic is right (an out-of-scope question:
 never; the out-of-scope questions weigh as much together as the in-scope ones); the thresholds are then chosen on the same questions to maximise in-scope top-1 +
-served with "did you mean" + abstention. ``--write`` stores the result in
+served with "did you mean" while abstaining on at least ``ABSTENTION_FLOOR`` of the out-of-scope
+ones (Vietnamese; English: to maximise top-1 + served + abstention). ``--write`` stores the result in
 ``content/lexicon/calibration.toml``, which the matcher reads.
 """
 
 from __future__ import annotations
 
 import argparse
+import pickle
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +54,14 @@ second topic 96.3 / 96.7 / 96.8 %, but it answers "ket qua bong da" and "vi momo
 (full from 0.4) 95.7 / 96.1 / 97.5 %; all seven 96.0 / 96.2 / 96.8 %. Kept: these two."""
 BAND = 0.05
 """The "did you mean" band is at least this wide: between answering and abstaining, ask."""
+ABSTENTION_FLOOR = {"vi": 0.96, "en": None}
+"""Vietnamese: the thresholds are those that serve the most in-scope questions (top-1 + served with
+"did you mean") while abstaining on at least this share of the out-of-scope ones (the target is
+95 %: one point of margin). Maximising the sum of the three instead (as before 05/12/2026, ninth
+session) sat on a flat ridge: with 2,696 written questions taught it moved the answer threshold
+from 0.43 to 0.62 (each retired file unseen: 96.6 / 97.0 / 98.0 %), abstention bought with the
+in-scope figures that are short of their targets. English (None): still the sum; a 96 % floor there
+took its top-1 on these readings from 93.0 to 87.5 % (its 296 out-of-scope readings are few)."""
 ALWAYS_ASK = Calibration((), 0.0, 2.0, -1.0)  # every question read and asked back: its features and choices
 
 
@@ -135,8 +145,11 @@ def score(rows: list[Reading], probs: np.ndarray, answer: float, clarify: float)
     return (top1 / max(inscope, 1), served / max(inscope, 1), abstained / max(outscope, 1))
 
 
-def calibrate(rows: list[Reading], names: tuple[str, ...], used: tuple[str, ...]
+def calibrate(rows: list[Reading], names: tuple[str, ...], used: tuple[str, ...], floor: float | None = None
               ) -> tuple[Calibration, tuple[float, float, float]]:
+    """The logistic model of ``used`` features and its thresholds: with ``floor``, those serving the
+    most in-scope questions while abstaining on at least ``floor`` of the others; without, those
+    maximising top-1 + served + abstention."""
     fitted = [r for r in rows if r.features and not r.forced]
     columns = [names.index(name) for name in used]
     x = np.array([[r.features[c] for c in columns] for r in fitted], dtype=float)
@@ -150,8 +163,13 @@ def calibrate(rows: list[Reading], names: tuple[str, ...], used: tuple[str, ...]
     model = Calibration(tuple(weights), bias, 1.0, 0.0)
     probs = np.array([model.probability(r.features) if r.features else 0.0 for r in rows])
     grid = [round(v, 2) for v in np.arange(0.05, 0.96, 0.01)]
-    best = max(((a, c) for a in grid for c in grid if c <= a - BAND + 1e-9),
-                key=lambda ac: (sum(score(rows, probs, *ac)), ac))
+    pairs = [(a, c) for a in grid for c in grid if c <= a - BAND + 1e-9]
+    scored = {ac: score(rows, probs, *ac) for ac in pairs}
+    if floor is None:
+        best = max(pairs, key=lambda ac: (sum(scored[ac]), ac))
+    else:
+        allowed = [ac for ac in pairs if scored[ac][2] >= floor] or pairs
+        best = max(allowed, key=lambda ac: (scored[ac][0] + scored[ac][1], scored[ac][2], ac))
     return Calibration(tuple(weights), bias, *best), score(rows, probs, *best)
 
 
@@ -170,13 +188,21 @@ def toml_text(found: dict[str, Calibration]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help=f"store the result in {CALIBRATION_FILE}")
+    parser.add_argument("--readings", type=Path,
+                        help="keep the readings in this file, or read them from it if it exists (minutes saved "
+                             "when only the fit changes; delete it after any change to the matcher or its data)")
     args = parser.parse_args(argv)
     kb = KnowledgeBase.load(TOPICS_DIR)
-    rows = readings(kb)
+    if args.readings and args.readings.is_file():
+        rows = pickle.loads(args.readings.read_bytes())
+    else:
+        rows = readings(kb)
+        if args.readings:
+            args.readings.write_bytes(pickle.dumps(rows))
     found = {}
     for lang, names in (("vi", VI_FEATURES), ("en", EN_FEATURES)):
         part = [r for r in rows if r.language == lang]
-        cal, (top1, served, abstention) = calibrate(part, names, USED[lang])
+        cal, (top1, served, abstention) = calibrate(part, names, USED[lang], ABSTENTION_FLOOR[lang])
         found[lang] = cal
         n_in = sum(bool(r.ok) for r in part)
         print(f"{lang}: {n_in} in scope, {len(part) - n_in} out of scope; answer at {cal.answer:.2f}, "

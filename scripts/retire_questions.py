@@ -19,6 +19,12 @@ appends questions written to teach (``question<TAB>topic``, never a test) to
 ``content/lexicon/written.tsv`` with source ``written-NAME``; a question equal to an example, to an
 asked or written one, or to any question of a file under ``tests/data`` (sealed, retired or older)
 is left out: no test may meet its twin in training.
+
+    python scripts/retire_questions.py --drop-test-twins
+
+removes from ``written.tsv`` any question equal to one of a question file under ``tests/data``:
+run it when a new blind file is added there (written questions may have been written at the same
+time).
 """
 
 from __future__ import annotations
@@ -72,7 +78,20 @@ def retire(paths: list[Path], asked: Path = ASKED_FILE, source: str | None = Non
     return 0
 
 
+def drop_test_twins(path: Path = WRITTEN_FILE) -> int:
+    """Rewrite ``path`` without the questions equal to one of ``tests/data``; return how many."""
+    tests = question_keys_of_tests()
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [line for line in lines if line.startswith("#") or fold_key(line.split("\t", 1)[0]) not in tests]
+    path.write_text("".join(kept), encoding="utf-8")
+    print(f"{len(lines) - len(kept)} questions equal to a test question removed from {path}")
+    return len(lines) - len(kept)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--drop-test-twins"]:
+        drop_test_twins()
+        raise SystemExit(0)
     if len(sys.argv) < 2 or (sys.argv[1] == "--written" and len(sys.argv) < 4):
         raise SystemExit(__doc__)
     if sys.argv[1] == "--written":

@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from faq_accuracy import RETIRED, SEALED  # noqa: E402
 
 sys.path.insert(0, str(REPO / "scripts"))
-from retire_questions import question_keys_of_tests, retire  # noqa: E402
+from retire_questions import drop_test_twins, question_keys_of_tests, retire  # noqa: E402
 
 
 def topic(id_: str, title: str, examples: list[str]) -> SimpleNamespace:
@@ -124,3 +124,15 @@ def test_writing_questions_to_teach_leaves_out_any_twin_of_a_test_question(tmp_p
     assert retire([new], out, "written-test") == 0
     lines = out.read_text(encoding="utf-8").splitlines()
     assert [line.split("\t")[1:] for line in lines] == [["safety.scam", "written-test"], ["none", "written-test"]]
+
+
+def test_a_written_question_equal_to_a_new_test_question_is_dropped(tmp_path):
+    test_file = next((REPO / "tests" / "data").glob("questions-holdout2*.tsv"))
+    a_test_question = test_file.read_text(encoding="utf-8").splitlines()[1].split("\t")[0]
+    written = tmp_path / "written.tsv"
+    written.write_text("# comment\n"
+                       f"{a_test_question}\tbot.about\twritten-x\n"
+                       "một câu hỏi không có trong tệp kiểm tra nào cả ạ\tbot.about\twritten-x\n", encoding="utf-8")
+    assert drop_test_twins(written) == 1
+    assert written.read_text(encoding="utf-8").splitlines() == [
+        "# comment", "một câu hỏi không có trong tệp kiểm tra nào cả ạ\tbot.about\twritten-x"]
