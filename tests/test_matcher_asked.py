@@ -112,9 +112,14 @@ def test_the_written_questions_are_taught_and_none_of_them_is_a_test_question_or
     assert not {fold_key(q) for q, _t in own} & {fold_key(q) for q, _t in others}
 
 
+def first_question_of(pattern: str) -> str:
+    """The first question of the first file of tests/data matching ``pattern``."""
+    test_file = next((REPO / "tests" / "data").glob(pattern))
+    return test_file.read_text(encoding="utf-8").splitlines()[1].split("\t")[0]
+
+
 def test_writing_questions_to_teach_leaves_out_any_twin_of_a_test_question(tmp_path):
-    test_file = next((REPO / "tests" / "data").glob("questions-holdout1*.tsv"))
-    a_test_question = test_file.read_text(encoding="utf-8").splitlines()[1].split("\t")[0]
+    a_test_question = first_question_of("questions-holdout1*.tsv")
     new = tmp_path / "new.tsv"
     new.write_text("question\ttopic\n"
                    f"{a_test_question.upper()}\tbot.about\n"
@@ -127,8 +132,7 @@ def test_writing_questions_to_teach_leaves_out_any_twin_of_a_test_question(tmp_p
 
 
 def test_a_written_question_equal_to_a_new_test_question_is_dropped(tmp_path):
-    test_file = next((REPO / "tests" / "data").glob("questions-holdout2*.tsv"))
-    a_test_question = test_file.read_text(encoding="utf-8").splitlines()[1].split("\t")[0]
+    a_test_question = first_question_of("questions-holdout2*.tsv")
     written = tmp_path / "written.tsv"
     written.write_text("# comment\n"
                        f"{a_test_question}\tbot.about\twritten-x\n"
