@@ -44,7 +44,7 @@ from rapidfuzz import fuzz, process  # noqa: E402
 from content.kb import TOPICS_DIR, KnowledgeBase  # noqa: E402
 from content.match_result import offered_topics, runners_up  # noqa: E402
 from content.matcher import Matcher  # noqa: E402
-from content.matcher_asked import example_keys, held_out_by_source, read_asked_rows  # noqa: E402
+from content.matcher_asked import ASKED_QUESTIONS, example_keys, held_out_by_source, read_asked_rows  # noqa: E402
 from content.text import fold_key  # noqa: E402
 
 DEFAULT_FILES = [
@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(en_misses))
 
     all_rows = []
-    known = example_keys(kb) | {fold_key(q) for q, _t, _s in read_asked_rows()}
+    known = example_keys(kb) | {fold_key(q) for q, _t in ASKED_QUESTIONS}  # asked and written
     for path in files:
         rows = read_questions(path)
         all_rows.extend(rows)
