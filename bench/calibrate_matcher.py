@@ -54,14 +54,20 @@ second topic 96.3 / 96.7 / 96.8 %, but it answers "ket qua bong da" and "vi momo
 (full from 0.4) 95.7 / 96.1 / 97.5 %; all seven 96.0 / 96.2 / 96.8 %. Kept: these two."""
 BAND = 0.05
 """The "did you mean" band is at least this wide: between answering and abstaining, ask."""
-ABSTENTION_FLOOR = {"vi": 0.96, "en": None}
+ABSTENTION_FLOOR = {"vi": 0.975, "en": None}
 """Vietnamese: the thresholds are those that serve the most in-scope questions (top-1 + served with
 "did you mean") while abstaining on at least this share of the out-of-scope ones (the target is
-95 %: one point of margin). Maximising the sum of the three instead (as before 05/12/2026, ninth
-session) sat on a flat ridge: with 2,696 written questions taught it moved the answer threshold
-from 0.43 to 0.62 (each retired file unseen: 96.6 / 97.0 / 98.0 %), abstention bought with the
-in-scope figures that are short of their targets. English (None): still the sum; a 96 % floor there
-took its top-1 on these readings from 93.0 to 87.5 % (its 296 out-of-scope readings are few)."""
+95 %). Maximising the sum of the three instead (as before 05/12/2026, ninth session) sat on a flat
+ridge: with 2,696 written questions taught it moved the answer threshold from 0.43 to 0.62 (each
+retired file unseen: 96.6 / 97.0 / 98.0 %), abstention bought with the in-scope figures that are
+short of their targets. The floor was 0.96 until the tenth session: with holdout17–22 and 1,207
+more written questions taught it let the answer threshold fall to 0.33 (ask at 0.28), where "tính
+5 cộng 7" was answered and "asdfgh" asked back (tests/test_matcher.py), and the four new blind
+files abstained on 92.2 % only (BENCHMARKS.md, tenth session). On those readings: 0.96 -> answer
+0.33 / ask 0.28, 96.8 / 96.9 / 96.1 %; 0.97 -> 0.44 / 0.37, 96.6 / 96.7 / 97.0 %; 0.975 -> 0.48 /
+0.43, 96.4 / 96.6 / 97.6 %; 0.98 -> 0.55 / 0.50, 96.1 / 96.4 / 98.0 %. English (None): still the
+sum; a 96 % floor there took its top-1 on these readings from 93.0 to 87.5 % (its 296
+out-of-scope readings are few)."""
 ALWAYS_ASK = Calibration((), 0.0, 2.0, -1.0)  # every question read and asked back: its features and choices
 
 
@@ -162,8 +168,11 @@ def calibrate(rows: list[Reading], names: tuple[str, ...], used: tuple[str, ...]
     weights[columns] = fitted_weights
     model = Calibration(tuple(weights), bias, 1.0, 0.0)
     probs = np.array([model.probability(r.features) if r.features else 0.0 for r in rows])
+    # a question the matcher knows nothing about (every feature 0: no domain word, no sign of
+    # being out of scope) is never asked back, let alone answered: the thresholds stay above it
+    nothing = model.probability([0.0] * len(names))
     grid = [round(v, 2) for v in np.arange(0.05, 0.96, 0.01)]
-    pairs = [(a, c) for a in grid for c in grid if c <= a - BAND + 1e-9]
+    pairs = [(a, c) for a in grid for c in grid if c <= a - BAND + 1e-9 and c > nothing]
     scored = {ac: score(rows, probs, *ac) for ac in pairs}
     if floor is None:
         best = max(pairs, key=lambda ac: (sum(scored[ac]), ac))
