@@ -109,10 +109,10 @@ class PostingArrays:
         return (None if idf != idf else idf, None if ex_idf != ex_idf else ex_idf,
                 topic_max, example_max)
 
-    def scores(self, rows: list[int], *weights: list[float]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """For each list of ``weights``, the sum of ``weights[k] x`` the postings of ``rows[k]``:
+    def scores(self, rows: np.ndarray, *weights: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each array of ``weights``, the sum of ``weights[k] x`` the postings of ``rows[k]``:
         (per topic, per example)."""
-        sums = self.postings.weighted_sums(np.array(rows, dtype=np.int64), np.array(weights),
+        sums = self.postings.weighted_sums(np.asarray(rows, dtype=np.int64), np.array(weights),
                                            self.n_topics + self.n_examples)
         return [(both[: self.n_topics], both[self.n_topics :]) for both in sums]
 

@@ -11,10 +11,10 @@ points, mostly on sibling topics told apart by a word or two ("phí" / "ở đâ
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
 
 import numpy as np
 
@@ -54,7 +54,7 @@ def query_vector(folded_tokens: Sequence[str], vocab: dict[str, int], idf: np.nd
     return idx, vals / math.sqrt(float(vals @ vals))
 
 
-TOKENS_AT_MOST = 5_000  # tokens and token pairs whose feature columns are remembered
+TOKENS_AT_MOST = 5_000  # tokens, token pairs and junctions whose feature columns are remembered
 _TF_ARRAY = np.array(_TF)
 
 
@@ -64,18 +64,27 @@ class Vectoriser:
     The n-grams of " tok tok " are those inside one " tok " and those with a space inside them
     (not at an end), which span two neighbours and depend on those two only (n <= 4): both kinds
     are remembered, so a question costs a few dictionary look-ups. The same vector up to the
-    order of its columns (sums over it may differ in the last bit)."""
+    order of its columns (sums over it may differ in the last bit).
+
+    Columns are remembered as the bytes of C int arrays (``array("i")``, numpy's ``intc``): a
+    question's columns are then one ``b"".join`` and one ``np.frombuffer``, not a list of Python
+    ints converted by ``np.array``, and a remembered entry is a third smaller. A pair of
+    neighbours seen for the first time (most are: a question has a dozen, people type thousands)
+    costs two look-ups, not a dozen: the n-grams across the space read at most two letters
+    either side of it, so they are remembered by those letters (a few thousand combinations),
+    and its bigram is one look-up."""
 
     def __init__(self, vocab: dict[str, int], idf: np.ndarray) -> None:
         self._vocab = vocab
         self._idf = idf
-        self._tokens: dict[str, list[int]] = {}
-        self._pairs: dict[tuple[str, str], list[int]] = {}
+        self._tokens: dict[str, bytes] = {}
+        self._pairs: dict[tuple[str, str], bytes] = {}
+        self._junctions: dict[str, bytes] = {}
 
-    def _known(self, grams: list[str]) -> list[int]:
-        return [col for col in map(self._vocab.get, grams) if col is not None]
+    def _known(self, grams: list[str]) -> bytes:
+        return array("i", [col for col in map(self._vocab.get, grams) if col is not None]).tobytes()
 
-    def _token_columns(self, token: str) -> list[int]:
+    def _token_columns(self, token: str) -> bytes:
         """Columns of the n-grams inside " token " and of the token itself."""
         cols = self._tokens.get(token)
         if cols is None:
@@ -86,16 +95,26 @@ class Vectoriser:
                 self._tokens[token] = cols
         return cols
 
-    def _pair_columns(self, first: str, second: str) -> list[int]:
+    def _junction_columns(self, text: str) -> bytes:
+        """Columns of the n-grams with the space of ``text`` (two characters, a space, two
+        characters: the end of " first", the start of "second ") strictly inside them."""
+        cols = self._junctions.get(text)
+        if cols is None:
+            # windows starting inside the first two characters with the space (2) strictly inside
+            cols = self._known(["c" + text[start : start + size] for size in CHAR_SIZES
+                                for start in range(max(0, 4 - size), 2)])
+            if len(self._junctions) < TOKENS_AT_MOST:
+                self._junctions[text] = cols
+        return cols
+
+    def _pair_columns(self, first: str, second: str) -> bytes:
         """Columns of the n-grams across the space between two neighbours, and of the bigram."""
         cols = self._pairs.get((first, second))
         if cols is None:
-            text = f" {first} {second} "
-            space = len(first) + 1
-            # windows starting inside " first" (not before it) with the space strictly inside
-            grams = ["c" + text[start : start + size] for size in CHAR_SIZES
-                     for start in range(max(0, space - size + 2), space)]
-            cols = self._known([*grams, f"b{first} {second}"])
+            cols = self._junction_columns(f"{f' {first}'[-2:]} {f'{second} '[:2]}")
+            bigram = self._vocab.get(f"b{first} {second}")
+            if bigram is not None:
+                cols += array("i", (bigram,)).tobytes()
             if len(self._pairs) < TOKENS_AT_MOST:
                 self._pairs[(first, second)] = cols
         return cols
@@ -112,13 +131,12 @@ class Vectoriser:
         if None in pairs:
             pairs = [self._pair_columns(*pair) if known is None else known
                      for pair, known in zip(neighbours, pairs)]
-        cols = list(chain.from_iterable(tokens))
-        cols.extend(chain.from_iterable(pairs))
-        if not cols:
+        tokens += pairs
+        joined = b"".join(tokens)
+        if not joined:
             return None
         # the distinct columns and how often each occurs: sorted, then cut where they change
-        ordered = np.array(cols, dtype=np.int64)
-        ordered.sort()
+        ordered = np.sort(np.frombuffer(joined, dtype=np.intc))
         change = np.empty(len(ordered) + 1, dtype=bool)
         change[0] = change[-1] = True
         np.not_equal(ordered[1:], ordered[:-1], out=change[1:-1])

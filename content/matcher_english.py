@@ -29,7 +29,7 @@ from content.matcher_text import (
     ABBREVIATIONS,
     ENGLISH_CUES,
     _fold,
-    _has_marks,
+    _fold_all,
     _reads_english,
     _strip_html,
     body_sentences,
@@ -168,13 +168,13 @@ class EnglishMatcher:
             return True
         if len(words) < 2:
             return False
-        marked = sum(map(_has_marks, words))
+        folded = _fold_all(words)  # remembered: a second look-up of what _reads_english folded
+        marked = sum(map(str.__ne__, folded, words))  # _has_marks of each word
         if not marked and (sum(w in self._english_only or w in _ENGLISH_HINTS for w in words)
                            >= ENGLISH_SHARE * len(words)):
             return True
         if marked > MARKED_SHARE * len(words) or not self._language.ready:
             return False
-        folded = [_fold(w) for w in words]
         if sum(map(VIETNAMESE_GRAMMAR.__contains__, folded)) > sum(map(_ENGLISH_HINTS.__contains__, words)):
             return False  # Vietnamese grammar, English nouns: "app bi crash"
         return (not any(w in self._shorthands for w in folded)

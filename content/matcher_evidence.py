@@ -20,7 +20,7 @@ from content.matcher_text import (
     _fold,
     _fold_all,
     _has_marks,
-    _is_generic,
+    _is_generic_word,
     is_vietnamese_syllable,
 )
 
@@ -155,13 +155,13 @@ class EvidenceMixin:
         its credit if matched)."""
         folded_space = space == "fold"
         if " " not in term:
-            if _is_generic(term, folded_space):
+            if _is_generic_word(term, folded_space):
                 return None
             if folded_space and is_vietnamese_syllable(term):
                 return 1.0, FOLD_SYLLABLE_CREDIT
             return 1.0, 1.0
         first, second = term.split(" ")
-        generic = (_is_generic(first, folded_space), _is_generic(second, folded_space))
+        generic = (_is_generic_word(first, folded_space), _is_generic_word(second, folded_space))
         known = term in self._postings.rows[space]
         fold_known = self._postings.rows["fold"]
         if all(generic) or (any(generic) and not known):
@@ -222,15 +222,18 @@ class EvidenceMixin:
             weight *= rank_scale
             ideal += weight * t_ideal
             ex_ideal += weight * t_ex_ideal
-            w = weight * scale  # 0 for a term that is no evidence: it adds 0 everywhere
-            mass += t_mass
-            known += t_known
-            d_ideal += w * d_ideal_part
-            missing += w * missing_part
-            cover += w * cover_part
-            d_ex_ideal += w * e_ideal_part
-            ex_missing += w * e_missing_part
-            ex_cover += w * e_cover_part
+            if scale:
+                w = weight * scale
+                mass += t_mass
+                known += t_known
+                d_ideal += w * d_ideal_part
+                missing += w * missing_part
+                cover += w * cover_part
+                d_ex_ideal += w * e_ideal_part
+                ex_missing += w * e_missing_part
+                ex_cover += w * e_cover_part
+            else:  # a term that is no evidence: every other part 0, it would add 0 everywhere
+                w = 0.0
             if row >= 0:
                 rows.append(row)
                 weights.append(weight)
