@@ -327,9 +327,7 @@ class Matcher(EvidenceMixin):
             self._joint = np.hstack([self._centroids.matrix, self._learned.weights]).astype(np.float32)
             self._centroids.adopt(self._joint[:, : n + 1])
             self._learned.adopt(self._joint[:, n + 1 :], self._centroids.vocab)
-        # the remembered TermParts: term -> its row of _part_table (matcher_evidence._term_sums)
-        self._parts: dict[str, int] = {}
-        self._part_table: np.ndarray | None = None  # made at the first question
+        self._parts: dict[str, TermPart] = {}  # remembered per term (matcher_evidence._term_sums)
         cues = [unicodedata.normalize("NFC", c).replace("_", " ") for c in OUT_OF_SCOPE_CUES.split()]
         self._cues_acc = frozenset(c for c in cues if c not in self._idf["acc"])
         accented_only = {unicodedata.normalize("NFC", c).replace("_", " ")
@@ -356,7 +354,7 @@ class Matcher(EvidenceMixin):
     def __getstate__(self) -> dict:
         """What ``matcher_cache`` keeps: the index, without the memos of answers and typos."""
         state = {k: v for k, v in self.__dict__.items() if k not in ("_correct", "_match_cached")}
-        state["_parts"], state["_part_table"] = {}, None
+        state["_parts"] = {}
         return state
 
     def __setstate__(self, state: dict) -> None:
