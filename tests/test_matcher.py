@@ -531,3 +531,21 @@ def test_the_english_topic_bm25_scores_a_share_of_the_ideal():
 def test_english_words_inside_a_vietnamese_message_are_read_as_their_vietnamese(real, question, topic):
     found = real.match(question)
     assert found.language == "vi" and found.topic == topic
+
+
+@pytest.mark.parametrize("text", ["tính 5 cộng 7", "2 + 3 bang may", "12 x 12", "12 nhan 12", "100 trừ 37 bằng mấy",
+                                  "15 chia cho 3"])
+def test_a_sum_is_arithmetic(text):
+    from content.matcher import _ARITHMETIC
+
+    assert _ARITHMETIC.search(text)
+
+
+@pytest.mark.parametrize("text", ["chiến dịch kết thúc ngày 10/10 à", "mã hồ sơ H40.23-241105-0012 tra ở đâu",
+                                  "chứng thực mất 1-2 ngày à", "hẹn lúc 8:30 sáng", "con sinh ngày 20/11/2025",
+                                  "lệ phí 7,000 đồng", "gọi 0912-345-678"])
+def test_dates_codes_ranges_and_numbers_are_no_sum(text):
+    """The old pattern cut the confidence of 24 in-scope questions of the question files for these."""
+    from content.matcher import _ARITHMETIC
+
+    assert not _ARITHMETIC.search(text)
