@@ -333,7 +333,7 @@ class Matcher(EvidenceMixin):
             self._joint = np.hstack([self._centroids.matrix, self._learned.weights]).astype(np.float32)
             self._centroids.adopt(self._joint[:, : n + 1])
             self._learned.adopt(self._joint[:, n + 1 :], self._centroids.vocab)
-        self._parts: dict[str, TermPart] = {}  # remembered per term (matcher_evidence._term_sums)
+        self._reset_parts()  # per (term, weight) of a question, its parts of the sums (_term_sums)
         cues = [unicodedata.normalize("NFC", c).replace("_", " ") for c in OUT_OF_SCOPE_CUES.split()]
         self._cues_acc = frozenset(c for c in cues if c not in self._idf["acc"])
         accented_only = {unicodedata.normalize("NFC", c).replace("_", " ")
@@ -359,12 +359,12 @@ class Matcher(EvidenceMixin):
 
     def __getstate__(self) -> dict:
         """What ``matcher_cache`` keeps: the index, without the memos of answers and typos."""
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_correct", "_match_cached")}
-        state["_parts"] = {}
-        return state
+        return {k: v for k, v in self.__dict__.items()
+                if k not in ("_correct", "_match_cached", "_parts", "_part_rows", "_part_values")}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)  # the calibration too: its file is part of the cache key
+        self._reset_parts()
         if self._joint is not None:  # pickled as copies: the views of the one joint array again
             self._centroids.adopt(self._joint[:, : self._n + 1])
             self._learned.adopt(self._joint[:, self._n + 1 :], self._centroids.vocab)
@@ -585,16 +585,16 @@ class Matcher(EvidenceMixin):
 
 def _best(scores: np.ndarray, count: int) -> list[int]:
     """The ``count`` highest of ``scores`` (none of them NaN or -inf), ties by index: what
-    ``(-scores).argsort(kind="stable")[:count]`` gives, in ``count`` passes of ``argmax`` (the
+    ``(-scores).argsort(kind="stable")[:count]`` gives, in ``count`` passes of ``max`` (the
     first of the highest) instead of a sort of every topic."""
     if count >= len(scores):
         return (-scores).argsort(kind="stable").tolist()
-    found = [int(scores.argmax())]
-    if count > 1:
-        left = scores.copy()
-        for _ in range(count - 1):
-            left[found[-1]] = -np.inf
-            found.append(int(left.argmax()))
+    # a few dozen topics: a Python list's max and index (the first of the highest) beat numpy's
+    left = scores.tolist()
+    found = []
+    for _ in range(count):
+        found.append(left.index(max(left)))
+        left[found[-1]] = -math.inf
     return found
 
 

@@ -31,7 +31,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 CONTENT_DIR = Path(__file__).resolve().parent
-FORMAT = 1
+FORMAT = 2
 """Bump to ignore every file written before (a change in what the file holds)."""
 FILES_KEPT = 2
 PREFIX = "index-"

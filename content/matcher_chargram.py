@@ -226,4 +226,4 @@ class CentroidIndex:
         if vector is None:
             return np.zeros(self._n)
         idx, vals = vector
-        return vals @ self._centroids[idx]
+        return vals @ self._centroids.take(idx, axis=0)

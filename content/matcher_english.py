@@ -48,6 +48,7 @@ ranked first: without it 87.1 %; weight 0.25 88.3 %, 0.5 89.1 %, 0.75 89.1 %, 1.
 1.5 89.0 % (k1 0.9-2.0 and b 0.5-1.0 within 0.7 point); each example as its own document
 instead, taking the topic's best: 88.0-88.3 %."""
 BM25_K1, BM25_B = 1.2, 0.75
+_DIGITS = re.compile(r"\d+")
 BODY_SENTENCE_TOKENS = 3
 """Sentences of the English answers with at least this many words teach the learned model too."""
 ENGLISH_SHARE = 0.6
@@ -80,19 +81,22 @@ class TopicBM25:
         parts = tf_parts(words, BM25_K1, BM25_B)
         self._idf = {word: math.log(1 + (n_topics - len(post) + 0.5) / (len(post) + 0.5))
                      for word, post in parts.items()}
-        self._postings = {word: [(idx, self._idf[word] * part) for idx, part in post]
-                          for word, post in parts.items()}
+        # each word's postings as a dense row of one matrix (0 for a topic without it): a
+        # question's words then add up in one numpy call, not a Python loop over postings
+        self._row = {word: row for row, word in enumerate(parts)}
+        self._postings = np.zeros((len(parts), n_topics))
+        for word, post in parts.items():
+            for idx, part in post:
+                self._postings[self._row[word], idx] = self._idf[word] * part
         self._n = n_topics
 
     def scores(self, tokens: Sequence[str]) -> list[float]:
-        out = [0.0] * self._n
         ideal = sum(self._idf.get(word, 0.0) for word in tokens) * (BM25_K1 + 1)
-        if ideal <= 0.0:
-            return out
-        for word in tokens:
-            for idx, part in self._postings.get(word, ()):
-                out[idx] += part / ideal
-        return out
+        rows = [self._row[word] for word in tokens if word in self._row]
+        if ideal <= 0.0 or not rows:
+            return [0.0] * self._n
+        # the words' parts added in their order, as a loop over them would (a 0 adds nothing)
+        return np.add.accumulate(self._postings.take(rows, axis=0) / ideal, axis=0)[-1].tolist()
 
 
 class EnglishMatcher:
@@ -202,7 +206,7 @@ class EnglishMatcher:
             return None, 0.0, [], candidates, ()
         known = sum(tok in self._vocab for tok in tokens) / len(tokens)
         margin = probs[best] - probs[order[1]] if len(order) > 1 else probs[best]
-        cue = float(any(tok in ENGLISH_CUES or re.fullmatch(r"\d+", tok) for tok in tokens))
+        cue = float(any(tok in ENGLISH_CUES or _DIGITS.fullmatch(tok) for tok in tokens))
         features = (known, probs[best], margin, cue, outside)
         probability = calibration.probability(features)
         decision = calibration.decide(probability)

@@ -24,7 +24,11 @@ from content.matcher_text import (
     is_vietnamese_syllable,
 )
 
-PARTS_AT_MOST = 10_000  # terms whose part of the sums is remembered (typed junk adds terms)
+PARTS_AT_MOST = 10_000  # (term, weight)s whose parts of the sums are remembered (typed junk adds terms)
+_PART_COLUMNS = ("weight", "evidence weight", "ideal", "ex_ideal", "mass", "known", "domain ideal",
+                 "missing", "cover", "domain ex_ideal", "ex_missing", "ex_cover")
+"""A term's parts of ``_term_sums`` (``_weighted_part``): its weight in the ranking and as
+evidence, then what it adds to each sum."""
 FOLD_SYLLABLE_CREDIT = 0.6
 """Evidence credit of a single syllable typed without diacritics ("gia" is giá, giả, già, gia):
 a bigram or a non-Vietnamese token ("vneid", "otp") typed the same way keeps full credit."""
@@ -88,9 +92,9 @@ class TermPart(NamedTuple):
 class TermSums(NamedTuple):
     """A question's terms summed once (``EvidenceMixin._term_sums``)."""
 
-    rows: list[int]  # the postings row of each known term
-    weights: list[float]  # its weight in the ranking
-    evidence: list[float]  # its weight as evidence (0: none)
+    rows: np.ndarray  # the postings row of each term (an empty one if the index does not know it)
+    weights: np.ndarray  # its weight in the ranking
+    evidence: np.ndarray  # its weight as evidence (0: none)
     ideal: float  # the ranking's ideal BM25 sums (topic level, example level)
     ex_ideal: float
     domain: DomainTerms
@@ -202,43 +206,62 @@ class EvidenceMixin:
                               kind_share, credit)
         return TermPart(row, rank_scale, rank_ideal, rank_ex_ideal, scale, credit, mass, known, *topic, *example)
 
+    def _reset_parts(self) -> None:
+        """Forget every term's remembered parts (``_term_sums``)."""
+        # (term, weight) -> its row of the two tables: the postings row, and its parts of the
+        # sums, a fixed 1 MB however many questions come (not a tuple of floats a term)
+        self._parts: dict[tuple[str, float], int] = {}
+        self._part_rows = np.zeros(PARTS_AT_MOST, dtype=np.intp)
+        self._part_values = np.zeros((PARTS_AT_MOST, len(_PART_COLUMNS)))
+
+    def _weighted_part(self, term: tuple[str, float]) -> tuple[int, tuple[float, ...]]:
+        """What one (term as typed, weight) of a question adds to each of ``_term_sums``'s sums
+        (``_PART_COLUMNS``): ``_term_part`` times its weight, multiplied as a loop over the
+        terms would, so the same floats; and its postings row."""
+        typed, weight = term
+        (row, rank_scale, t_ideal, t_ex_ideal, scale, credit, t_mass, t_known,
+         d_ideal_part, missing_part, cover_part, e_ideal_part, e_missing_part, e_cover_part) = self._term_part(typed)
+        if row < 0:
+            row = self._postings.empty_row  # no postings: adds nothing to the BM25 sums
+        weight *= rank_scale
+        if not scale:  # a term that is no evidence: 0 in every sum of the evidence
+            return row, (weight, 0.0, weight * t_ideal, weight * t_ex_ideal, *(0.0,) * 8)
+        w = weight * scale
+        return row, (weight, w * credit, weight * t_ideal, weight * t_ex_ideal, t_mass, t_known,
+                     w * d_ideal_part, w * missing_part, w * cover_part,
+                     w * e_ideal_part, w * e_missing_part, w * e_cover_part)
+
     def _term_sums(self, terms: list[tuple[str, float]]) -> TermSums:
         """The sums over a question's terms the ranking and the evidence need, whichever topic
-        ranks first: one pass, each term's part per unit weight remembered (``_term_part``)."""
-        ideal = ex_ideal = 0.0
-        d_ideal = d_ex_ideal = mass = known = cover = ex_cover = missing = ex_missing = 0.0
-        rows: list[int] = []
-        weights: list[float] = []
-        evidence: list[float] = []
+        ranks first: each (term, weight)'s parts remembered as a row of a table
+        (``_weighted_part``), the question's rows gathered and added up in one numpy call
+        (``add.accumulate`` adds in order, as a Python loop over the terms would)."""
         parts = self._parts
-        for typed, weight in terms:
-            part = parts.get(typed)
-            if part is None:
-                part = self._term_part(typed)
-                if len(parts) < PARTS_AT_MOST:  # typed junk must not grow the process
-                    parts[typed] = part
-            (row, rank_scale, t_ideal, t_ex_ideal, scale, credit, t_mass, t_known,
-             d_ideal_part, missing_part, cover_part, e_ideal_part, e_missing_part, e_cover_part) = part
-            weight *= rank_scale
-            ideal += weight * t_ideal
-            ex_ideal += weight * t_ex_ideal
-            if scale:
-                w = weight * scale
-                mass += t_mass
-                known += t_known
-                d_ideal += w * d_ideal_part
-                missing += w * missing_part
-                cover += w * cover_part
-                d_ex_ideal += w * e_ideal_part
-                ex_missing += w * e_missing_part
-                ex_cover += w * e_cover_part
-            else:  # a term that is no evidence: every other part 0, it would add 0 everywhere
-                w = 0.0
-            if row >= 0:
-                rows.append(row)
-                weights.append(weight)
-                evidence.append(w * credit)
-        return TermSums(rows, weights, evidence, ideal, ex_ideal,
+        slots = list(map(parts.get, terms))
+        extra: list[tuple[int, int, tuple[float, ...]]] = []  # parts not remembered (the memo is full)
+        if None in slots:
+            for i, term in enumerate(terms):
+                if slots[i] is not None or (slot := parts.get(term)) is not None:  # (a term twice)
+                    slots[i] = slots[i] if slots[i] is not None else slot
+                    continue
+                row, values = self._weighted_part(term)
+                if len(parts) < len(self._part_rows):  # PARTS_AT_MOST: typed junk must not grow the process
+                    slot = parts[term] = len(parts)
+                    self._part_rows[slot], self._part_values[slot] = row, values
+                else:  # read from row 0, then overwritten
+                    slot = 0
+                    extra.append((i, row, values))
+                slots[i] = slot
+        if not slots:
+            return TermSums(np.zeros(0, dtype=np.intp), np.zeros(0), np.zeros(0), 0.0, 0.0,
+                            DomainTerms(*(0.0,) * 8))
+        rows = self._part_rows.take(slots)
+        values = self._part_values.take(slots, axis=0)
+        for i, row, found in extra:
+            rows[i], values[i] = row, found
+        (ideal, ex_ideal, mass, known, d_ideal, missing, cover, d_ex_ideal, ex_missing,
+         ex_cover) = np.add.accumulate(values[:, 2:], axis=0)[-1].tolist()
+        return TermSums(rows, values[:, 0], values[:, 1], ideal, ex_ideal,
                         DomainTerms(d_ideal, d_ex_ideal, mass, known, cover, ex_cover, missing, ex_missing))
 
     def _evidence(self, domain: DomainTerms, topic_scores: np.ndarray, ex_scores: np.ndarray,
@@ -265,7 +288,7 @@ class EvidenceMixin:
         ex_floor = EVIDENCE_FLOOR * self._ex_unknown_idf
         best_example = float(np.maximum.reduce(ex_scores[self._postings.examples_of(best)], initial=0.0))
         example_share = best_example / (max(ex_ideal, ex_floor) * (K1 + 1))
-        query = " ".join(tok for tok in folded if tok not in _GENERIC_FOLDED and not tok.isdigit())
+        query = " ".join([tok for tok in folded if tok not in _GENERIC_FOLDED and not tok.isdigit()])
         # token_sort_ratio against the examples, their tokens sorted once when the index was built
         hit = process.extractOne(" ".join(sorted(query.split())), self._sorted_domain[best],
                                  scorer=fuzz.ratio, score_cutoff=30) if query else None

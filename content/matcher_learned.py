@@ -138,7 +138,7 @@ class LearnedIndex:
         if vector is None:
             return np.zeros(self._n)
         idx, vals = vector
-        return self.softmax(vals @ self._weights[idx])
+        return self.softmax(vals @ self._weights.take(idx, axis=0))
 
     def adopt(self, weights: np.ndarray, vocab: dict[str, int]) -> None:
         """Score with ``weights`` and ``vocab`` (equal to this index's own, e.g. a view of a
