@@ -36,6 +36,7 @@ def _by_first_word(phrases: list[tuple[str, ...]]) -> dict[str, list[tuple[str, 
 
 _THANKS = _by_first_word(_phrases("thanks"))
 _ACKS = _by_first_word(_phrases("acknowledgements"))
+_GREETINGS = {words[0] for words in _phrases("greetings") if len(words) == 1}
 _POLITE = {words[0] for words in _phrases("polite") if len(words) == 1}
 # one alternation instead of a loop over the phrases (same answer: any phrase as whole words)
 _PERSON = re.compile(" (?:" + "|".join(re.escape(" ".join(words))
@@ -87,13 +88,24 @@ def classify(text: str) -> Kind | None:
     left = _covered(_covered(words, _THANKS, thanks), _ACKS, acks)
     if (thanks or acks) and all(word in _POLITE for word in left):
         return Kind.THANKS if thanks else Kind.ACK
-    if len(raw) == 1 and not raw[0].isdigit():
+    if len(raw) == 1 and not raw[0].isdigit() and key not in _GREETINGS:
         token = raw[0]
         if len(token) <= 2 or token in ABBREVIATIONS and ABBREVIATIONS[token] != token:
             return Kind.UNCLEAR
         if len(key) <= 5 and not is_vietnamese_syllable(key) and not re.search(r"[aeiouy]", key):
             return Kind.UNCLEAR
     return None
+
+
+ANSWERED_BY_ITSELF = frozenset({Kind.THANKS, Kind.ACK, Kind.UNCLEAR})
+"""The kinds the guidance handler answers itself, before the matcher (a person goes to it)."""
+
+
+def answered_by_itself(text: str) -> Kind | None:
+    """The conversation basic of ``text`` that gets its own reply instead of a topic, if any:
+    what the bot does before it asks the matcher (``handlers.guidance``, ``bench/faq_accuracy.py``)."""
+    kind = classify(text)
+    return kind if kind in ANSWERED_BY_ITSELF else None
 
 
 def meaning(text: str) -> str | None:

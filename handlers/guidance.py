@@ -120,8 +120,8 @@ async def answer_question(ctx: Context):
     mapped = await inbox.mapped_topic(ctx.session, question)
     if mapped and ctx.services.kb.get(mapped):
         return topic_reply(ctx, mapped)
-    kind = smalltalk.classify(question)
-    if kind in (smalltalk.Kind.THANKS, smalltalk.Kind.ACK, smalltalk.Kind.UNCLEAR):
+    kind = smalltalk.answered_by_itself(question)
+    if kind is not None:
         return small_talk_reply(ctx, kind, question)
     result = ctx.services.matcher.match(question)
     ctx.state.data = {**(ctx.state.data or {}), "last_question": question}

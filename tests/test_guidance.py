@@ -157,6 +157,13 @@ def test_ask_cli_reads_one_question_per_line_from_stdin(tmp_path):
     assert [line["topic"] for line in lines] == ["portal.track", None]
 
 
+def test_ask_cli_shows_thanks_answered_as_the_bot_does_before_the_matcher(tmp_path):
+    result = _cli(tmp_path, "ask", "--json", "thank you so much", "ok")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(line["topic"], line["suggestions"], line["small_talk"]) for line in lines] == [
+        (None, [], "thanks"), (None, [], "ack")]
+
+
 def test_content_check_cli_is_clean(tmp_path):
     result = _cli(tmp_path, "content", "check")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -222,6 +229,15 @@ async def test_a_lone_abbreviation_or_letter_gets_a_question_back(talker):
     assert "g:up:" not in " ".join(talker.button_data())
     await talker.say("a")
     assert "Tôi chưa hiểu" in talker.text
+    await talker.say("hi")  # a greeting, not a stray letter: the bot says what it does
+    assert "Tôi chưa hiểu" not in talker.text and "g:up:bot.about" in talker.button_data()
+
+
+async def test_laughing_or_thanks_with_a_word_for_the_bot_is_not_taken_for_a_question(talker):
+    await talker.say("hihi")
+    assert talker.text.startswith("Dạ vâng")
+    await talker.say("Hihi cảm ơn bot nha 🥰")
+    assert "Không có chi" in talker.text
 
 
 async def test_asking_for_a_person_offers_the_help_request_when_it_exists(app, talker):

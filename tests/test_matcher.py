@@ -248,6 +248,13 @@ def test_questions_about_the_bot_in_generic_words_are_answered(real, question):
     assert real.match(question).topic == "bot.about"
 
 
+def test_a_chat_with_the_bot_is_not_answered_with_what_the_bot_does(real, monkeypatch):
+    # generic words, bot.about far ahead, no cue: only the learned out-of-scope class tells it apart
+    assert real._match_uncached("bot là trai hay gái").topic is None
+    monkeypatch.setattr("content.matcher.SMALL_TALK_OUTSIDE", 1.01)  # the rule before 05/12/2026
+    assert real._match_uncached("bot là trai hay gái").topic == "bot.about"
+
+
 @pytest.mark.parametrize("question", ["chứng thực", "thanh toán"])
 def test_a_bare_subject_shared_by_sibling_topics_asks_which_one(real, question):
     result = real.match(question)
@@ -359,6 +366,9 @@ def test_conversation_basics_are_told_apart_from_questions():
     assert classify("ok") is Kind.ACK and classify("dạ vâng") is Kind.ACK
     assert classify("mk") is Kind.UNCLEAR and meaning("mk") == "mật khẩu"
     assert classify("x") is Kind.UNCLEAR
+    assert classify("hi") is None  # a greeting, not a stray letter: the matcher says what the bot does
+    assert classify("hihi") is Kind.ACK and classify("Hihi cảm ơn bot nha 🥰") is Kind.THANKS
+    assert classify("Thanks a lot bot, that worked! 🙏") is Kind.THANKS
     for question in ("cam on, cho hoi nop phi the nao", "phi", "ho so", "vneid", "ok nhưng nộp phí ở đâu"):
         assert classify(question) is None, question
 
