@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
-from content.text import fold_diacritics
+from content.text import fold_diacritics, rewrite_phrases
 
 LEXICON_DIR = Path(__file__).parent / "lexicon"
 
@@ -137,18 +137,15 @@ _ANCHORS = frozenset(fold_diacritics(w).replace("_", " ") for w in DOMAIN_ANCHOR
 _ANCHORS_ACCENTED = frozenset(ANCHORS_ACCENTED.split())
 
 
-def _is_generic(term: str, folded: bool = True) -> bool:
-    """Whether every syllable of a uni/bigram is a generic word (or a number); a folded term is
-    compared with the folded generic words, an accented one with the accented."""
-    generic = _GENERIC_FOLDED if folded else _GENERIC_ACCENTED
-    return all(part in generic or part.isdigit() for part in term.split(" "))
-
-
 def _is_generic_word(word: str, folded: bool = True) -> bool:
-    """``_is_generic`` of one syllable (no space), without splitting it."""
+    """Whether one syllable is a generic word (or a number); a folded one is compared with the
+    folded generic words, an accented one with the accented."""
     return word in (_GENERIC_FOLDED if folded else _GENERIC_ACCENTED) or word.isdigit()
 
 
+def _is_generic(term: str, folded: bool = True) -> bool:
+    """Whether every syllable of a uni/bigram is generic (``_is_generic_word``)."""
+    return all(_is_generic_word(part, folded) for part in term.split(" "))
 
 
 def _canonical_abbrev(token: str, prev: str | None, nxt: str | None) -> str:
@@ -232,23 +229,15 @@ def normalize_tokens(text: str, expanded: list[str] | None = None) -> list[str]:
     folded = _fold_all(expanded)
     if _PHRASE_LONGEST.keys().isdisjoint(folded):
         return list(expanded)  # no word starts a phrase synonym: the usual case
-    # content.text.rewrite_phrases, looking only where a phrase may start (a few words), the
-    # words between copied as they are: the longest phrase synonym starting there, if any
-    count = len(expanded)
-    out: list[str] = []
-    done = 0  # the words before are rewritten
-    for i, word in enumerate(folded):
-        if i < done or word not in _PHRASE_LONGEST:
-            continue
-        for size in range(min(_PHRASE_LONGEST[word], count - i), 0, -1):
+
+    def longest_at(i: int) -> tuple[int, list[str]] | None:  # the longest phrase synonym from i
+        for size in range(min(_PHRASE_LONGEST[folded[i]], len(folded) - i), 0, -1):
             replacement = _PHRASES.get(tuple(folded[i : i + size]))
             if replacement is not None:
-                out.extend(expanded[done:i])
-                out.extend(replacement)
-                done = i + size
-                break
-    out.extend(expanded[done:])
-    return out
+                return size, replacement
+        return None
+
+    return rewrite_phrases(expanded, longest_at, [i for i, word in enumerate(folded) if word in _PHRASE_LONGEST])
 
 
 def normalize_question(text: str) -> str:

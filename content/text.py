@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 _SPACES = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^\w\s]", re.UNICODE)
@@ -70,18 +70,24 @@ def read_int(text: str, *, ignore: str = "", max_digits: int = 9) -> int | None:
     return int(digits)
 
 
-def rewrite_phrases(words: list[str], find: Callable[[int], tuple[int, Sequence[str]] | None]) -> list[str]:
+def rewrite_phrases(words: Sequence[str], find: Callable[[int], tuple[int, Sequence[str]] | None],
+                    starts: Iterable[int] | None = None) -> list[str]:
     """``words`` left to right with each phrase replaced: where ``find(i)`` gives ``(size,
     replacement)`` the ``size`` words from ``i`` become ``replacement`` (possibly none);
-    elsewhere the word stays."""
+    elsewhere the word stays. ``starts``: the only places, in increasing order, where a phrase
+    may start (``find`` is asked nowhere else and the words between are copied as they are):
+    the same result, fewer calls when phrases are rare."""
+    if starts is None:
+        starts = range(len(words))
     out: list[str] = []
-    i, count = 0, len(words)
-    while i < count:
+    done = 0  # the words before are rewritten
+    for i in starts:
+        if i < done:
+            continue  # inside a phrase already replaced
         found = find(i)
-        if found is None:
-            out.append(words[i])
-            i += 1
-        else:
+        if found is not None:
+            out.extend(words[done:i])
             out.extend(found[1])
-            i += found[0]
+            done = i + found[0]
+    out.extend(words[done:])
     return out
