@@ -605,16 +605,16 @@ def _best(scores: np.ndarray, count: int) -> list[int]:
 
 
 def answer_questions(matcher: Matcher, questions: Iterable[str]) -> list[dict]:
-    """Match each question; one dict per question for ``python -m bot ask [--json]``."""
+    """Match each question; one dict per question for ``python -m bot ask [--json]``. As the bot
+    does, thanks, "ok" and a lone abbreviation get their own reply before the matcher is asked:
+    no topic, and ``small_talk`` says which kind."""
     results = []
     for question in questions:
         found = matcher.match(question)
-        results.append(
-            {
-                "question": question,
-                "topic": found.topic,
-                "score": round(found.score, 4),
-                "suggestions": list(found.suggestions),
-            }
-        )
+        result = {"question": question, "topic": found.topic, "score": round(found.score, 4),
+                  "suggestions": list(found.suggestions)}
+        kind = smalltalk.answered_by_itself(question)
+        if kind is not None:
+            result.update(topic=None, suggestions=[], small_talk=str(kind))
+        results.append(result)
     return results

@@ -63,14 +63,10 @@ async def cmd_matcher(args, app) -> int:
 
 
 async def cmd_ask(args, app) -> int:
-    from content import smalltalk
     from content.matcher import answer_questions
 
     questions = list(args.question) if args.question else [line.strip() for line in sys.stdin if line.strip()]
     for result in answer_questions(app.services.matcher, questions):
-        kind = smalltalk.answered_by_itself(result["question"])
-        if kind is not None:  # the bot answers it itself, as handlers.guidance does: no topic
-            result.update(topic=None, suggestions=[], small_talk=str(kind))
         if args.json:
             print(json.dumps(result, ensure_ascii=False))
         else:
