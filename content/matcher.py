@@ -54,7 +54,7 @@ from rapidfuzz.distance import OSA
 
 from content import matcher_cache, matcher_calibration, smalltalk
 from content.match_result import MatchResult
-from content.matcher_asked import ASKED_QUESTIONS, taught_topics
+from content.matcher_asked import asked_questions, taught_topics
 from content.matcher_bm25 import PostingArrays, tf_parts
 from content.matcher_chargram import CentroidIndex, Vectoriser, encode
 from content.matcher_english import EnglishMatcher
@@ -197,11 +197,13 @@ class Matcher(EvidenceMixin):
     def __init__(self, topics: Mapping[str, TopicLike] | Iterable[TopicLike],
                  cache_dir: Path | None = None,
                  out_of_scope: tuple[Sequence[str], Sequence[str]] = OUT_OF_SCOPE_EXAMPLES,
-                 asked: Sequence[tuple[str, str | None]] = ASKED_QUESTIONS) -> None:
+                 asked: Sequence[tuple[str, str | None]] | None = None) -> None:
         """``cache_dir``: where what is learned from the examples is kept between starts;
         ``out_of_scope``: everyday questions the bot does not answer (Vietnamese, English),
-        learned as one more class; ``asked``: questions people typed (``content/lexicon/asked.tsv``),
-        each learned as one more example of its topic, or of the out-of-scope class."""
+        learned as one more class; ``asked``: questions people typed (``content/lexicon/asked.tsv``)
+        and written to teach, each learned as one more example of its topic, or of the out-of-scope
+        class (None: ``asked_questions()``, both files)."""
+        asked = asked_questions() if asked is None else asked
         items = list(topics.values()) if isinstance(topics, Mapping) else list(topics)
         # the asked questions teach the topic-level BM25, the learned model and the English side;
         # the fuzzy match and the example-level BM25 read only the examples as written (with the

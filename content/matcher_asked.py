@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from content.matcher_text import LEXICON_DIR, OUT_OF_SCOPE_EXAMPLES, is_english
@@ -47,13 +48,16 @@ def read_asked(path: Path = ASKED_FILE) -> list[tuple[str, str | None]]:
     return [(question, topic) for question, topic, _source in read_asked_rows(path)]
 
 
-def held_out_by_source(rows: Sequence[tuple[str, str | None, str]]
+def held_out_by_source(rows: Sequence[tuple[str, str | None, str]],
+                       written: Sequence[tuple[str, str | None]] | None = None
                        ) -> Iterator[tuple[str, list[tuple[str, str | None]], list[tuple[str, str | None]]]]:
     """Per source file of ``rows`` (``read_asked_rows``): (file name, what the matcher is taught
-    but that file's questions: the asked questions of every other file and the written ones, its
-    own), to score each retired file with a matcher taught only the others."""
+    but that file's questions: the asked questions of every other file and the ``written`` ones,
+    by default ``written_questions()``; its own), to score each retired file with a matcher
+    taught only the others."""
+    written = written_questions() if written is None else written
     for name in sorted({source for _q, _t, source in rows}):
-        yield (name, [(q, t) for q, t, source in rows if source != name] + WRITTEN_QUESTIONS,
+        yield (name, [(q, t) for q, t, source in rows if source != name] + list(written),
                [(q, t) for q, t, source in rows if source == name])
 
 
@@ -64,10 +68,18 @@ def example_keys(topics: Iterable) -> set[str]:
     return keys | {fold_key(q) for part in OUT_OF_SCOPE_EXAMPLES for q in part}
 
 
-WRITTEN_QUESTIONS: list[tuple[str, str | None]] = read_asked(WRITTEN_FILE)
-ASKED_QUESTIONS: list[tuple[str, str | None]] = read_asked() + WRITTEN_QUESTIONS
-"""The matcher learns these as more examples of their topic (None: of its out-of-scope class):
-the asked questions, then the written ones."""
+@cache
+def written_questions() -> tuple[tuple[str, str | None], ...]:
+    """The questions of ``written.tsv`` (read once, when first asked for)."""
+    return tuple(read_asked(WRITTEN_FILE))
+
+
+@cache
+def asked_questions() -> tuple[tuple[str, str | None], ...]:
+    """What the matcher learns as more examples of their topic (None: of its out-of-scope class):
+    the asked questions, then the written ones. Read when first asked for, not at import: a
+    matcher read back from its cache (``matcher_cache``) never needs them (~17,000 lines)."""
+    return tuple(read_asked()) + written_questions()
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from content.kb import TOPICS_DIR, KnowledgeBase  # noqa: E402
-from content.matcher_asked import ASKED_FILE, ASKED_QUESTIONS, WRITTEN_FILE, example_keys  # noqa: E402
+from content.matcher_asked import ASKED_FILE, WRITTEN_FILE, asked_questions, example_keys  # noqa: E402
 from content.text import fold_key  # noqa: E402
 
 TESTS_DATA = ROOT / "tests" / "data"
@@ -54,7 +54,7 @@ def retire(paths: list[Path], asked: Path = ASKED_FILE, source: str | None = Non
     ``source`` (written questions: then none equal to a test question either)."""
     kb = KnowledgeBase.load(TOPICS_DIR)
     ids = set(kb.topics)
-    seen = example_keys(kb.topics.values()) | {fold_key(q) for q, _topic in ASKED_QUESTIONS}  # asked, written
+    seen = example_keys(kb.topics.values()) | {fold_key(q) for q, _topic in asked_questions()}  # asked, written
     if source is not None:
         seen |= question_keys_of_tests()
     lines = []
