@@ -51,7 +51,7 @@ from content import smalltalk  # noqa: E402
 from content.kb import TOPICS_DIR, KnowledgeBase  # noqa: E402
 from content.match_result import offered_topics, runners_up  # noqa: E402
 from content.matcher import Matcher  # noqa: E402
-from content.matcher_asked import ASKED_QUESTIONS, example_keys, held_out_by_source, read_asked_rows  # noqa: E402
+from content.matcher_asked import asked_questions, example_keys, held_out_by_source, read_asked_rows  # noqa: E402
 from content.text import fold_key  # noqa: E402
 
 DEFAULT_FILES = [
@@ -61,8 +61,8 @@ DEFAULT_FILES = [
 ]
 SPEED_MATCHES = 20_000
 FRESH_PASSES = 3  # passes over the distinct questions without the answer cache
-SEALED = frozenset({"questions-holdout31.tsv", "questions-holdout32.tsv", "questions-holdout33.tsv",
-                    "questions-holdout34.tsv", "questions-holdout35.tsv", "questions-holdout36.tsv"})
+SEALED = frozenset({"questions-holdout37.tsv", "questions-holdout38.tsv", "questions-holdout39.tsv",
+                    "questions-holdout40.tsv"})
 """Held-out files scored but never looked into: ``--misses`` does not list their misses."""
 RETIRED = frozenset({"questions-holdout6.tsv", "questions-holdout7.tsv", "questions-holdout8.tsv",
                      "questions-holdout9.tsv", "questions-holdout10.tsv", "questions-holdout11.tsv",
@@ -72,11 +72,13 @@ RETIRED = frozenset({"questions-holdout6.tsv", "questions-holdout7.tsv", "questi
                      "questions-holdout21.tsv", "questions-holdout22.tsv", "questions-holdout23.tsv",
                      "questions-holdout24.tsv", "questions-holdout25.tsv", "questions-holdout26.tsv",
                      "questions-holdout27.tsv", "questions-holdout28.tsv", "questions-holdout29.tsv",
-                     "questions-holdout30.tsv"})
+                     "questions-holdout30.tsv", "questions-holdout31.tsv", "questions-holdout32.tsv",
+                     "questions-holdout33.tsv", "questions-holdout34.tsv", "questions-holdout35.tsv",
+                     "questions-holdout36.tsv"})
 """Held-out files scored blind first (figures in BENCHMARKS.md), then taught to the matcher
 (``scripts/retire_questions.py`` -> ``content/lexicon/asked.tsv``: holdout6–13 on 05/12/2026,
 holdout14–16 on 05/12/2026 in the ninth session, holdout17–22 in the tenth, holdout23–30 in
-the eleventh): their scores since are training figures. ``--by-file`` scores each one as if new (taught the others only)."""
+the eleventh, holdout31–36 in the twelfth): their scores since are training figures. ``--by-file`` scores each one as if new (taught the others only)."""
 RELABELS = REPO_ROOT / "tests" / "data" / "relabels.tsv"
 """Topics written after a question file that answer some of its questions at least as well as
 the label (the shared sample is read-only): ``question<TAB>also acceptable ids``."""
@@ -156,19 +158,18 @@ class Baseline:
         return (self.owner[hit[2]], hit[1]) if hit else (None, 0.0)
 
 
-SMALL_TALK_FIRST = True
-"""Score what the bot shows (small talk answered before the matcher); ``--matcher-only``: False."""
-
-
 def score_matcher(matcher: Matcher, rows, misses: list[str] | None = None,
-                  related: dict[str, tuple[str, ...]] | None = None) -> Scores:
+                  related: dict[str, tuple[str, ...]] | None = None,
+                  small_talk_first: bool = True) -> Scores:
     """``related``: each topic's related topics (the bot offers them with its answer), for the
-    "one tap" figure; without it, an answer offers its runner-ups only."""
+    "one tap" figure; without it, an answer offers its runner-ups only. ``small_talk_first``:
+    score what the bot shows (thanks, "ok" and a lone abbreviation answered before the matcher,
+    ``smalltalk.answered_by_itself``); False (``--matcher-only``): the matcher alone."""
     scores = Scores(ranked_first=0, one_tap=0)
     related = related or {}
     for question, ok in rows:
         result = matcher.match(question)
-        if SMALL_TALK_FIRST and smalltalk.answered_by_itself(question):  # its own reply, no topic
+        if small_talk_first and smalltalk.answered_by_itself(question):  # its own reply, no topic
             result = dataclasses.replace(result, topic=None, suggestions=[])
         if ok:
             scores.in_scope += 1
@@ -240,7 +241,7 @@ def folds_of(kb: KnowledgeBase, folds: int, field: str = "examples"):
 
 
 def by_file(kb: KnowledgeBase, related: dict[str, tuple[str, ...]],
-            misses: list[str] | None = None) -> list[tuple[str, Scores]]:
+            misses: list[str] | None = None, small_talk_first: bool = True) -> list[tuple[str, Scores]]:
     """Each retired file scored as if new: the matcher taught every asked question but its own
     (``content/lexicon/asked.tsv`` names the file each question came from); its misses appended
     to ``misses`` when given."""
@@ -252,17 +253,17 @@ def by_file(kb: KnowledgeBase, related: dict[str, tuple[str, ...]],
         if misses is not None:
             misses.append(f"{name}:")
         out.append((name, score_matcher(Matcher(kb.topics, asked=others), read_questions(path),
-                                        misses, related)))
+                                        misses, related, small_talk_first)))
     return out
 
 
 def cross_validate(kb: KnowledgeBase, folds: int, misses: list[str] | None = None,
-                   field: str = "examples") -> Scores:
+                   field: str = "examples", small_talk_first: bool = True) -> Scores:
     """Each example held out once: the matcher built from the rest answers it."""
     scores = Scores(ranked_first=0, one_tap=0)
     related = {topic.id: topic.related for topic in kb}
     for train, test in folds_of(kb, folds, field):
-        part = score_matcher(Matcher(train), test, misses, related)
+        part = score_matcher(Matcher(train), test, misses, related, small_talk_first)
         scores.in_scope += part.in_scope
         scores.correct += part.correct
         scores.clarified += part.clarified
@@ -295,8 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=10,
                         help="cross-validation folds over the example questions (0: skip)")
     args = parser.parse_args(argv)
-    global SMALL_TALK_FIRST
-    SMALL_TALK_FIRST = not args.matcher_only
+    small_talk_first = not args.matcher_only
 
     files = [p for p in (args.questions or DEFAULT_FILES) if p.is_file()]
     for missing in set(args.questions or DEFAULT_FILES) - set(files):
@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.by_file:
         total = Scores(ranked_first=0, one_tap=0)
         file_misses: list[str] | None = [] if args.misses else None
-        for name, scores in by_file(kb, related, file_misses):
+        for name, scores in by_file(kb, related, file_misses, small_talk_first):
             print(f"{name} unseen (taught the other retired files)\n  matcher : {scores.line()}")
             for key, value in vars(scores).items():
                 setattr(total, key, getattr(total, key) + value)
@@ -335,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.folds:
         cv_misses: list[str] = []
-        ours = cross_validate(kb, args.folds, cv_misses)
+        ours = cross_validate(kb, args.folds, cv_misses, small_talk_first=small_talk_first)
         base = baseline_cross_validate(kb, args.folds)
         print(f"\ncross-validation over the example questions ({args.folds} folds, "
               f"{ours.in_scope} held out once each)")
@@ -344,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.misses:
             print("\n".join(cv_misses))
         en_misses: list[str] = []
-        english = cross_validate(kb, 5, en_misses, "examples_en")
+        english = cross_validate(kb, 5, en_misses, "examples_en", small_talk_first)
         print(f"\ncross-validation over the English example questions (5 folds, "
               f"{english.in_scope} held out once each)")
         print(f"  matcher : {english.line()}")
@@ -352,12 +352,12 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(en_misses))
 
     all_rows = []
-    known = example_keys(kb) | {fold_key(q) for q, _t in ASKED_QUESTIONS}  # asked and written
+    known = example_keys(kb) | {fold_key(q) for q, _t in asked_questions()}  # asked and written
     for path in files:
         rows = read_questions(path)
         all_rows.extend(rows)
         misses: list[str] = []
-        ours = score_matcher(matcher, rows, misses, related)
+        ours = score_matcher(matcher, rows, misses, related, small_talk_first)
         best = [baseline.best(q) for q, _ in rows]
         threshold = tune_baseline(best, rows)
         base = score_baseline(best, rows, threshold)
