@@ -108,12 +108,14 @@ class Cluster:
 
     async def say(self, user: int, text: str, index: int | None = None):
         mark = self.fake.mark()
-        assert await self.post(self.fake.user_sends_text(user, text, first_name="Lan"), index) == 200
+        status = await self.post(self.fake.user_sends_text(user, text, first_name="Lan"), index)
+        assert status == 200
         return self.fake.messages_to(user, since=mark)
 
     async def press(self, user: int, data: str, index: int | None = None):
         mark = self.fake.mark()
-        assert await self.post(self.fake.user_presses(user, data), index) == 200
+        status = await self.post(self.fake.user_presses(user, data), index)
+        assert status == 200
         return self.fake.messages_to(user, since=mark)
 
 
@@ -130,7 +132,8 @@ async def cluster(tmp_path):
         async with FakeTelegram(auto_deliver_webhook=False) as fake:
             group = Cluster(fake, URL.rsplit("/", 1)[0] + f"/{name}", tmp_path)
             try:
-                assert await asyncio.gather(group.start(0), group.start(1)) == [200, 200]  # both migrate at once
+                started = await asyncio.gather(group.start(0), group.start(1))  # both migrate at once
+                assert started == [200, 200]
                 yield group
             finally:
                 await asyncio.gather(group.stop(0), group.stop(1))
@@ -212,7 +215,8 @@ async def test_two_processes_share_users_dialogs_reports_summaries_and_media(tmp
         assert "rp:send" in data_of(fake, summary)
         mark = fake.mark()
         taps = [fake.user_presses(2, "rp:send"), fake.user_presses(2, "rp:send")]
-        assert await asyncio.gather(c.post(taps[0], 0), c.post(taps[1], 1)) == [200, 200]
+        statuses = await asyncio.gather(c.post(taps[0], 0), c.post(taps[1], 1))
+        assert statuses == [200, 200]
         answers = [m.text for m in fake.messages_to(2, since=mark)]
         assert not [t for t in answers if APOLOGY in t] and sum("BC-000001" in t for t in answers) == 1
         async with c.app.sessions() as session:
@@ -231,7 +235,8 @@ async def test_two_processes_share_users_dialogs_reports_summaries_and_media(tmp
         rows = [FigureRow(i + 1, u.code, u.name, {m.id: (300 + 37 * i, 1000) for m in ended.metrics})
                 for i, u in enumerate(await communes(c.app))]
         async with c.app.sessions() as session:
-            assert (await import_figures(session, ended, ended.end, ParsedFile(rows=rows), None, "seed", b"x")).ok
+            imported = await import_figures(session, ended, ended.end, ParsedFile(rows=rows), None, "seed", b"x")
+            assert imported.ok
         env = {**c.env(1), "PORT": str(free_port())}
         runs = [await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "broadcast", "daily", cwd=tmp_path, env=env,
@@ -287,10 +292,12 @@ async def test_a_broadcast_survives_the_sender_being_killed_and_keeps_the_rate(t
         leading = [index for index in (0, 1) if "runs the background work" in c.log(index)]
         assert len(leading) == 1, (c.log(0), c.log(1))  # one sender for the deployment
         [leader] = leading
-        assert await c.stop(leader, signal.SIGKILL) == -signal.SIGKILL  # killed, not ended cleanly
+        stopped = await c.stop(leader, signal.SIGKILL)
+        assert stopped == -signal.SIGKILL  # killed, not ended cleanly
         before_kill = len(fake.calls("sendMessage"))
         assert 0 < before_kill < 400  # killed mid-broadcast
-        assert await c.start(leader) == 200  # back up, /healthz answers
+        restarted = await c.start(leader)
+        assert restarted == 200  # back up, /healthz answers
         deadline = time.monotonic() + 90
         while len({call.chat_id for call in fake.calls("sendMessage")
                    if str(call.chat_id).startswith("5")}) < 400:
