@@ -51,7 +51,7 @@ from content import smalltalk  # noqa: E402
 from content.kb import TOPICS_DIR, KnowledgeBase  # noqa: E402
 from content.match_result import offered_topics, runners_up  # noqa: E402
 from content.matcher import Matcher  # noqa: E402
-from content.matcher_asked import asked_questions, example_keys, held_out_by_source, read_asked_rows  # noqa: E402
+from content.matcher_asked import held_out_by_source, read_asked_rows, taught_keys  # noqa: E402
 from content.text import fold_key  # noqa: E402
 
 DEFAULT_FILES = [
@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(en_misses))
 
     all_rows = []
-    known = example_keys(kb) | {fold_key(q) for q, _t in asked_questions()}  # asked and written
+    known = taught_keys(kb)  # examples, asked and written questions
     for path in files:
         rows = read_questions(path)
         all_rows.extend(rows)

@@ -23,8 +23,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from content import matcher_asked  # noqa: E402
 from content.kb import TOPICS_DIR, KnowledgeBase  # noqa: E402
-from content.matcher_asked import asked_questions, example_keys  # noqa: E402
 from content.text import fold_key  # noqa: E402
 
 _KEYS_OF_TREE = """
@@ -33,18 +33,20 @@ sys.path.insert(0, ".")
 from content.kb import TOPICS_DIR, KnowledgeBase
 from content import matcher_asked
 from content.text import fold_key
-asked = (matcher_asked.asked_questions() if hasattr(matcher_asked, "asked_questions")
-         else matcher_asked.ASKED_QUESTIONS)
-keys = matcher_asked.example_keys(KnowledgeBase.load(TOPICS_DIR).topics.values())
-keys |= {fold_key(q) for q, _t in asked}
+topics = KnowledgeBase.load(TOPICS_DIR).topics.values()
+if hasattr(matcher_asked, "taught_keys"):
+    keys = matcher_asked.taught_keys(topics)
+else:  # a commit before taught_keys: the same keys, computed as that commit's bench did
+    asked = (matcher_asked.asked_questions() if hasattr(matcher_asked, "asked_questions")
+             else matcher_asked.ASKED_QUESTIONS)
+    keys = matcher_asked.example_keys(topics) | {fold_key(q) for q, _t in asked}
 sys.stdout.write("\\n".join(sorted(keys)))
 """
 
 
 def taught_keys() -> set[str]:
     """The ``fold_key`` of every question this tree's matcher is taught."""
-    kb = KnowledgeBase.load(TOPICS_DIR)
-    return example_keys(kb.topics.values()) | {fold_key(q) for q, _t in asked_questions()}
+    return matcher_asked.taught_keys(KnowledgeBase.load(TOPICS_DIR).topics.values())
 
 
 def taught_keys_of(tree: Path) -> set[str]:

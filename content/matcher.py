@@ -612,11 +612,12 @@ def answer_questions(matcher: Matcher, questions: Iterable[str]) -> list[dict]:
     no topic, and ``small_talk`` says which kind."""
     results = []
     for question in questions:
-        found = matcher.match(question)
-        result = {"question": question, "topic": found.topic, "score": round(found.score, 4),
-                  "suggestions": list(found.suggestions)}
         kind = smalltalk.answered_by_itself(question)
-        if kind is not None:
-            result.update(topic=None, suggestions=[], small_talk=str(kind))
-        results.append(result)
+        if kind is not None:  # the matcher is not asked, as in the bot
+            results.append({"question": question, "topic": None, "score": 0.0, "suggestions": [],
+                            "small_talk": str(kind)})
+            continue
+        found = matcher.match(question)
+        results.append({"question": question, "topic": found.topic, "score": round(found.score, 4),
+                        "suggestions": list(found.suggestions)})
     return results

@@ -68,6 +68,13 @@ def example_keys(topics: Iterable) -> set[str]:
     return keys | {fold_key(q) for part in OUT_OF_SCOPE_EXAMPLES for q in part}
 
 
+def taught_keys(topics: Iterable) -> set[str]:
+    """The ``fold_key`` of every question a matcher of ``topics`` is taught: the examples and
+    everyday out-of-scope questions (``example_keys``), the asked and the written questions. A
+    test question with one of these keys is a twin of a taught one, not a never-seen question."""
+    return example_keys(topics) | {fold_key(q) for q, _t in asked_questions()}
+
+
 @cache
 def written_questions() -> tuple[tuple[str, str | None], ...]:
     """The questions of ``written.tsv`` (read once, when first asked for)."""

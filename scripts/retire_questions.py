@@ -9,7 +9,8 @@ way people really type, are worth more as teaching. This appends them to
 ``content/lexicon/asked.tsv`` (``question<TAB>topic<TAB>source``; topic = the first acceptable id,
 ``none`` for out of scope), which the matcher learns from as more example questions of their
 topic (or of its out-of-scope class). Questions already there, or equal (``fold_key``) to a
-knowledge-base example, are skipped: a held-out example must never find its twin in training.
+knowledge-base example or to a question of another file under ``tests/data`` (a sealed one), are
+skipped: a held-out question must never find its twin in training.
 The file then moves from ``faq_accuracy.SEALED`` to ``faq_accuracy.RETIRED``: its later scores
 are training scores, not blind ones. Only a new blind file measures the matcher after this.
 
@@ -30,33 +31,36 @@ time).
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from content.kb import TOPICS_DIR, KnowledgeBase  # noqa: E402
-from content.matcher_asked import ASKED_FILE, WRITTEN_FILE, asked_questions, example_keys  # noqa: E402
+from content.matcher_asked import ASKED_FILE, WRITTEN_FILE, taught_keys  # noqa: E402
 from content.text import fold_key  # noqa: E402
 
 TESTS_DATA = ROOT / "tests" / "data"
 
 
-def question_keys_of_tests(folder: Path = TESTS_DATA) -> set[str]:
-    """The ``fold_key`` of every question of every question file under ``folder``."""
+def question_keys_of_tests(folder: Path = TESTS_DATA, but: Iterable[Path] = ()) -> set[str]:
+    """The ``fold_key`` of every question of every question file under ``folder``, but those of
+    the files ``but`` (compared by name)."""
+    left_out = {Path(path).name for path in but}
     return {fold_key(line.split("\t", 1)[0])
-            for path in folder.glob("questions-*.tsv")
+            for path in folder.glob("questions-*.tsv") if path.name not in left_out
             for line in path.read_text(encoding="utf-8").splitlines()[1:] if "\t" in line}
 
 
 def retire(paths: list[Path], asked: Path = ASKED_FILE, source: str | None = None) -> int:
     """Append the questions of ``paths`` to ``asked`` with their file's name as source, or with
-    ``source`` (written questions: then none equal to a test question either)."""
+    ``source`` (written questions). None equal to a question of another test file is taught: a
+    held-out file retired may share a short phrasing with a file still sealed."""
     kb = KnowledgeBase.load(TOPICS_DIR)
     ids = set(kb.topics)
-    seen = example_keys(kb.topics.values()) | {fold_key(q) for q, _topic in asked_questions()}  # asked, written
-    if source is not None:
-        seen |= question_keys_of_tests()
+    seen = taught_keys(kb.topics.values())  # examples, asked and written questions
+    seen |= question_keys_of_tests(but=paths if source is None else ())
     lines = []
     for path in paths:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):

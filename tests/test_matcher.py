@@ -106,6 +106,21 @@ def test_answer_questions_returns_one_dict_per_question(tiny):
     assert set(rows[0]) == {"question", "topic", "score", "suggestions"}
 
 
+def test_answer_questions_answers_thanks_without_asking_the_matcher(tiny):
+    asked = []
+
+    class Recording:  # the real matcher, with the questions it is asked written down
+        def match(self, question):
+            asked.append(question)
+            return tiny.match(question)
+
+    rows = answer_questions(Recording(), ["cảm ơn nhiều", "nộp phí online như thế nào"])
+    assert asked == ["nộp phí online như thế nào"]
+    assert rows[0] == {"question": "cảm ơn nhiều", "topic": None, "score": 0.0, "suggestions": [],
+                       "small_talk": "thanks"}
+    assert rows[1]["topic"] == "payment.how"
+
+
 def read_rows(path: Path) -> list[tuple[str, set[str]]]:
     """As bench/faq_accuracy.py reads them (with tests/data/relabels.tsv applied)."""
     import sys

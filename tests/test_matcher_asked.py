@@ -18,6 +18,7 @@ from content.matcher_asked import (
     held_out_by_source,
     read_asked,
     read_asked_rows,
+    taught_keys,
     written_questions,
 )
 from content.text import fold_key
@@ -141,3 +142,24 @@ def test_a_written_question_equal_to_a_new_test_question_is_dropped(tmp_path):
     assert drop_test_twins(written) == 1
     assert written.read_text(encoding="utf-8").splitlines() == [
         "# comment", "một câu hỏi không có trong tệp kiểm tra nào cả ạ\tbot.about\twritten-x"]
+
+
+def test_retiring_a_held_out_file_leaves_out_a_twin_of_a_sealed_question(tmp_path):
+    sealed = REPO / "tests" / "data" / sorted(SEALED)[0]
+    taught = taught_keys(KnowledgeBase.load(TOPICS_DIR).topics.values())
+    a_sealed_question = next(q for q in (line.split("\t")[0] for line in
+                                         sealed.read_text(encoding="utf-8").splitlines()[1:])
+                             if fold_key(q) not in taught)  # left out for being a test's twin only
+    retired = tmp_path / "questions-holdout999.tsv"  # retired now: its own questions are taught
+    retired.write_text("question\tacceptable\n"
+                       f"{a_sealed_question.upper()}\tbot.about\n"
+                       "một câu hỏi chỉ tệp này có, về chuyện nộp hồ sơ lúc nửa đêm\tportal.submit\n"
+                       "giá phân bón tháng này bao nhiêu một bao\tnone\n", encoding="utf-8")
+    asked = tmp_path / "asked.tsv"
+    assert retire([retired], asked) == 0
+    lines = asked.read_text(encoding="utf-8").splitlines()
+    assert [line.split("\t")[1:] for line in lines] == [["portal.submit", "questions-holdout999.tsv"],
+                                                        ["none", "questions-holdout999.tsv"]]
+    # a file retired is not its own twin: retiring a file of tests/data keeps its questions
+    assert fold_key(a_sealed_question) not in question_keys_of_tests(but=[sealed])
+    assert fold_key(a_sealed_question) in question_keys_of_tests()
