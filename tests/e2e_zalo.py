@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 from contextlib import asynccontextmanager
 
@@ -11,11 +12,26 @@ from bot.server import run_channels
 from tests.conftest import make_settings
 from tests.fake_zalo import FakeZalo
 
+_PICKED: set[int] = set()
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port the bot under test can listen on (all addresses, as ``bot.server`` binds), below the
+    ephemeral range (Linux: 32768-60999): a port the kernel handed out ("bind to 0") can be taken by
+    an outgoing connection before the bot binds it (once: "address already in use"), one picked
+    here cannot. Never the same port twice in one test run."""
+    for _ in range(1000):
+        port = random.randrange(20000, 32000)
+        if port in _PICKED:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+        _PICKED.add(port)
+        return port
+    raise RuntimeError("no free port between 20000 and 32000")
 
 
 @asynccontextmanager

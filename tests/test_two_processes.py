@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
 import uuid
@@ -27,6 +26,7 @@ from bot.app import App
 from db.models import DialogState, Role, User
 from db.reports import Report
 from tests.conftest import make_settings
+from tests.e2e_zalo import free_port
 from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,12 +36,6 @@ pytestmark = pytest.mark.skipif(not URL and not os.environ.get("CI"),
 SECRET = "two-processes-secret_0123"
 RATE = 40.0
 APOLOGY = "trục trặc"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Cluster:
