@@ -549,7 +549,8 @@ class Matcher(EvidenceMixin):
         and its topic is the one the whole message ranks first; None if none is, or if the whole
         message reads as out of scope (SENTENCE_OUTSIDE), has an out-of-scope cue or a sum in it
         (then the whole message decides)."""
-        if not whole.features or whole.features[-1] >= SENTENCE_OUTSIDE:
+        names = matcher_calibration.EN_FEATURES if whole.language == "en" else matcher_calibration.VI_FEATURES
+        if not whole.features or whole.features[names.index("out_of_scope")] >= SENTENCE_OUTSIDE:
             return None  # the learned model reads the whole message as out of scope: it is
         parts = [part for part in _SENTENCE_END.split(question) if len(part.split()) >= SENTENCE_MIN_WORDS]
         if len(parts) < 2 or _ARITHMETIC.search(question):
