@@ -35,6 +35,7 @@ from content.matcher_text import (
     body_sentences,
     english_heading,
     english_tokens,
+    untelex,
 )
 
 SUGGESTIONS = 3
@@ -58,6 +59,10 @@ MARKED_SHARE = 0.25
 WORDS_SHARE = 0.5
 """The letter model reads a question as English only when more than this share of its words read
 as English one by one ("check status ho so" stays Vietnamese)."""
+TELEX_WORDS = 2
+TELEX_SHARE = 0.25
+"""A question with at least TELEX_WORDS words (and TELEX_SHARE of its words) typed with Telex or
+VNI keys left in is Vietnamese, however English its letters look (06/12/2026, written batch t22)."""
 VIETNAMESE_GRAMMAR = frozenset([
     "khong", "ko", "hok", "k", "duoc", "dc", "roi", "cua", "thi", "la", "gi", "j", "nao", "bi",
     "len", "vao", "ra", "voi", "nhu", "minh", "mik", "toi", "em", "oi", "nha", "nhe", "vay", "cho",
@@ -156,6 +161,10 @@ class EnglishMatcher:
         for text in out_of_scope:
             folded.update(_fold(w) for w in _TOKEN.findall(text.lower()))
         self._language = LanguageGuess(vietnamese, folded)
+        # a word no English text uses that spells a Vietnamese word with its Telex or VNI keys
+        # left in ("tooi", "muoons", "thanh toasn"): Vietnamese typed with the keyboard off
+        self._english_words = frozenset(folded)
+        self._vietnamese_words = frozenset(vietnamese)
         # the Vietnamese shorthands no English text uses ("ko", "dc", "ntn"): Vietnamese typed
         self._shorthands = frozenset(_fold(a) for a in ABBREVIATIONS) - folded.keys()
 
@@ -168,6 +177,17 @@ class EnglishMatcher:
         ``words``: the question's lower-case words, if already found."""
         if words is None:
             words = _TOKEN.findall(question.lower())  # once, for both readings
+        return self._reads_english_words(question, words) and not self._typed_with_telex(words)
+
+    def _typed_with_telex(self, words: list[str]) -> bool:
+        """Whether at least TELEX_WORDS of ``words`` (and TELEX_SHARE of them) are words no English
+        text of the topics uses that spell a Vietnamese word of the topics with their Telex or VNI
+        keys left in (``untelex``): "tooi muoons nooj hoof sow" is Vietnamese, not English."""
+        keyed = sum(w not in self._english_words and untelex(w) in self._vietnamese_words for w in words)
+        return keyed >= TELEX_WORDS and keyed >= TELEX_SHARE * len(words)
+
+    def _reads_english_words(self, question: str, words: list[str]) -> bool:
+        """``reads_english`` without the Telex check."""
         if _reads_english(words):
             return True
         if len(words) < 2:

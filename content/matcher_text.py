@@ -108,6 +108,48 @@ def is_vietnamese_syllable(folded: str) -> bool:
     return known
 
 
+_VNI_KEY = re.compile(r"(?<=[a-z])[1-9]")
+_TELEX_HORN = re.compile(r"(?<=[aou])w")
+_TELEX_DOUBLE = re.compile(r"([aeo])\1|(d)d")
+_FIRST_VOWEL = re.compile(r"[aeiouyw]")
+_TONE_KEYS = str.maketrans("", "", "sfrxjz")
+
+
+_UNTELEXED: dict[str, str | None] = {}
+
+
+def untelex(token: str) -> str | None:
+    """``_untelex``, remembered for up to SYLLABLES_AT_MOST tokens."""
+    try:
+        return _UNTELEXED[token]
+    except KeyError:
+        read = _untelex(token)
+        if len(_UNTELEXED) < SYLLABLES_AT_MOST:
+            _UNTELEXED[token] = read
+        return read
+
+
+def _untelex(token: str) -> str | None:
+    """The folded syllable a folded ``token`` spells when it was typed with the Vietnamese keyboard
+    off, its Telex or VNI keys left in the word ("tooi" -> "toi", "thanh toasn" -> "toan",
+    "ddawng" -> "dang", "kys" -> "ky", "tho6ng" -> "thong"); None if it has no such keys or what is
+    left is no Vietnamese syllable. Telex: "dd" đ, "aa ee oo" â ê ô, "w" ă ơ ư, and a tone key
+    (s f r x j, z to clear) after the vowel, where no Vietnamese syllable has those letters; VNI:
+    a digit 1-9 after a letter."""
+    if len(token) < 2 or not token.isascii() or not token[0].isalpha():
+        return None
+    word = _VNI_KEY.sub("", token) if len(token) >= 3 else token
+    vowel = _FIRST_VOWEL.search(word)
+    if vowel is None:
+        return None
+    start = vowel.start()
+    word = word[:start] + word[start:].translate(_TONE_KEYS)  # tone keys come after the vowel
+    word = _TELEX_DOUBLE.sub(r"\1\2", _TELEX_HORN.sub("", word)).replace("w", "u")
+    if word == token or not is_vietnamese_syllable(word):
+        return None
+    return word
+
+
 def _strip_html(text: str) -> str:
     return re.sub(r"<[^>]+>|&\w+;|https?://\S+", " ", text)
 

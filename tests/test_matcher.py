@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from content.matcher import Matcher, answer_questions, is_vietnamese_syllable, normalize_question
+from content.matcher_text import untelex
 
 REPO = Path(__file__).resolve().parent.parent
 EXTRA = REPO / "tests" / "data" / "questions-extra.tsv"
@@ -598,3 +599,29 @@ def test_a_question_after_personal_details_is_answered_by_its_own_sentence(real)
                     "Em muốn hỏi cách nấu bánh chưng cho ngon, ngâm gạo mấy tiếng ạ?"):
         found = real.match(details + outside)
         assert found.topic is None and found.suggestions == []
+
+
+def test_untelex_reads_words_typed_with_telex_or_vni_keys_left_in():
+    typed = ("tooi", "muoons", "toasn", "ddawng", "kys", "nhwng", "dduwowcj", "tho6ng", "ca1ch")
+    assert [untelex(word) for word in typed] == ["toi", "muon", "toan", "dang", "ky", "nhung", "duoc",
+                                                "thong", "cach"]
+    # no key left in, no Vietnamese syllable once read, or no letter first: nothing to read
+    for word in ("online", "app", "zalo", "cccd", "0912345678", "b2", "vneid", "fees", "ho", "toan"):
+        assert untelex(word) is None, word
+
+
+def test_a_question_typed_with_the_vietnamese_keyboard_off_is_answered(real):
+    # before: read as English (most words spelled like no Vietnamese syllable), then no answer
+    for question, topic in (("tooi muoons nooj hoof sow treen dichj vuj coong", "portal.submit"),
+                            ("quene maatj khaaur vneid thif lamf sao", "vneid.password"),
+                            ("xin caaps phieeus lys lichj tuw phaps online", "procedure.judicial_record")):
+        found = real.match(question)
+        assert (found.language, found.topic) == ("vi", topic), question
+    # typed the same way about something else: still no answer
+    for question in ("tooi bij maats vis tieenf owr chowj thif lamf sao", "gias vangf hoom nay bao nhieeu"):
+        found = real.match(question)
+        assert found.topic is None and found.suggestions == [], question
+    # English stays English
+    for question, topic in (("how do I pay fees online", "payment.how"),
+                            ("how much is the fee for a criminal record certificate", "procedure.judicial_record")):
+        assert (real.match(question).language, real.match(question).topic) == ("en", topic)
