@@ -113,6 +113,7 @@ _TELEX_HORN = re.compile(r"(?<=[aou])w")
 _TELEX_DOUBLE = re.compile(r"([aeo])\1|(d)d")
 _FIRST_VOWEL = re.compile(r"[aeiouyw]")
 _TONE_KEYS = str.maketrans("", "", "sfrxjz")
+_KEY_BEFORE_VOWEL = re.compile(r"[sfrxjz]+[aeiouyw]")
 
 
 _UNTELEXED: dict[str, str | None] = {}
@@ -134,7 +135,7 @@ def _untelex(token: str) -> str | None:
     off, its Telex or VNI keys left in the word ("tooi" -> "toi", "thanh toasn" -> "toan",
     "ddawng" -> "dang", "kys" -> "ky", "tho6ng" -> "thong"); None if it has no such keys or what is
     left is no Vietnamese syllable. Telex: "dd" đ, "aa ee oo" â ê ô, "w" ă ơ ư, and a tone key
-    (s f r x j, z to clear) after the vowel, where no Vietnamese syllable has those letters; VNI:
+    (s f r x j, z to clear) after the vowels, where no Vietnamese syllable has those letters; VNI:
     a digit 1-9 after a letter."""
     if len(token) < 2 or not token.isascii() or not token[0].isalpha():
         return None
@@ -143,6 +144,8 @@ def _untelex(token: str) -> str | None:
     if vowel is None:
         return None
     start = vowel.start()
+    if _KEY_BEFORE_VOWEL.search(word, start):
+        return None  # a tone key ends the vowels: "taxi", "visa" are no Telex
     word = word[:start] + word[start:].translate(_TONE_KEYS)  # tone keys come after the vowel
     word = _TELEX_DOUBLE.sub(r"\1\2", _TELEX_HORN.sub("", word)).replace("w", "u")
     if word == token or not is_vietnamese_syllable(word):
