@@ -396,12 +396,13 @@ class Matcher(EvidenceMixin):
 
     # -- typo tolerance ------------------------------------------------------------------------
 
-    def _correct_uncached(self, token: str) -> str | None:
+    def _correct_uncached(self, token: str) -> tuple[str, float] | None:
         """Return the vocabulary term folded ``token`` spells with its Telex or VNI keys taken out
-        (``untelex``: "toasn" -> "toan"), or the one one edit away from it, if exactly one fits best."""
+        (``untelex``: "toasn" -> "toan") and TELEX_WEIGHT (no typo: it weighs fully), or the term
+        one edit away from it, if exactly one fits best, and TYPO_WEIGHT; None if neither."""
         decoded = untelex(token)
         if decoded is not None and decoded in self._idf["fold"]:
-            return decoded
+            return decoded, TELEX_WEIGHT
         if len(token) < 4 or token in self._vocab_fold_set or is_vietnamese_syllable(token):
             return None  # a real syllable the knowledge base does not use is no typo
         if not any(ch in "aeiouy" for ch in token):
@@ -414,7 +415,7 @@ class Matcher(EvidenceMixin):
         idf = self._idf["fold"]
         # prefer the commonest term among equally close ones: most likely meant
         found.sort(key=lambda hit: (hit[1], -1 / idf.get(hit[0], 1.0), hit[0]))
-        return found[0][0]
+        return found[0][0], TYPO_WEIGHT
 
     # -- matching ------------------------------------------------------------------------------
 
@@ -453,9 +454,8 @@ class Matcher(EvidenceMixin):
             if ftok not in fold_vocab:
                 fixed = self._correct(ftok)
                 if fixed is not None:
-                    tokens[i] = folded[i] = fixed
-                    # a word typed with its Telex keys left in is no typo: it weighs fully
-                    weights[i] = TELEX_WEIGHT if fixed == untelex(ftok) else TYPO_WEIGHT
+                    tokens[i] = folded[i] = fixed[0]
+                    weights[i] = fixed[1]
         grams = list(zip(tokens, weights))
         grams.extend((f"{a} {b}", BIGRAM_WEIGHT * min(wa, wb)) for (a, wa), (b, wb) in zip(grams, grams[1:]))
         return grams, folded, normalized

@@ -30,6 +30,7 @@ time).
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -91,12 +92,29 @@ def drop_test_twins(path: Path = WRITTEN_FILE) -> int:
     return len(lines) - len(kept)
 
 
-if __name__ == "__main__":
-    if sys.argv[1:] == ["--drop-test-twins"]:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     epilog="See the module's docstring for the three uses.")
+    parser.add_argument("--written", metavar="NAME",
+                        help="teach questions written to teach (source written-NAME), not a test file")
+    parser.add_argument("--drop-test-twins", action="store_true",
+                        help="remove from written.tsv the questions equal to one of tests/data")
+    parser.add_argument("files", nargs="*", type=Path, help="question files (question<TAB>acceptable)")
+    args = parser.parse_args(argv)
+    if args.drop_test_twins:
+        if args.files or args.written:
+            parser.error("--drop-test-twins takes no file")
         drop_test_twins()
-        raise SystemExit(0)
-    if len(sys.argv) < 2 or (sys.argv[1] == "--written" and len(sys.argv) < 4):
-        raise SystemExit(__doc__)
-    if sys.argv[1] == "--written":
-        raise SystemExit(retire([Path(p) for p in sys.argv[3:]], WRITTEN_FILE, f"written-{sys.argv[2]}"))
-    raise SystemExit(retire([Path(p) for p in sys.argv[1:]]))
+        return 0
+    if not args.files:
+        parser.error("name at least one question file")
+    missing = [str(path) for path in args.files if not path.is_file()]
+    if missing:
+        parser.error("no such file: " + ", ".join(missing))
+    if args.written:
+        return retire(args.files, WRITTEN_FILE, f"written-{args.written}")
+    return retire(args.files)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

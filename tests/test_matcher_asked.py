@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from content import matcher_cache
 from content.kb import TOPICS_DIR, KnowledgeBase
 from content.matcher import Matcher
@@ -28,7 +30,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from faq_accuracy import RETIRED, SEALED  # noqa: E402
 
 sys.path.insert(0, str(REPO / "scripts"))
-from retire_questions import drop_test_twins, question_keys_of_tests, retire  # noqa: E402
+from retire_questions import drop_test_twins, main, question_keys_of_tests, retire  # noqa: E402
 
 
 def topic(id_: str, title: str, examples: list[str]) -> SimpleNamespace:
@@ -163,3 +165,19 @@ def test_retiring_a_held_out_file_leaves_out_a_twin_of_a_sealed_question(tmp_pat
     # a file retired is not its own twin: retiring a file of tests/data keeps its questions
     assert fold_key(a_sealed_question) not in question_keys_of_tests(but=[sealed])
     assert fold_key(a_sealed_question) in question_keys_of_tests()
+
+
+def test_retire_questions_explains_its_use_and_refuses_a_wrong_call(tmp_path, capsys):
+    """--help prints the use (it once tried to read a file named "--help"); no file, a missing
+    file, or a file with --drop-test-twins stop with a message, before anything is written."""
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0
+    assert "--written" in capsys.readouterr().out
+    for argv, says in (([], "name at least one question file"),
+                       ([str(tmp_path / "nowhere.tsv")], "no such file"),
+                       (["--drop-test-twins", str(tmp_path / "x.tsv")], "takes no file")):
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        assert stop.value.code == 2
+        assert says in capsys.readouterr().err
