@@ -267,8 +267,10 @@ def test_questions_about_the_bot_in_generic_words_are_answered(real, question):
 def test_a_chat_with_the_bot_is_not_answered_with_what_the_bot_does(real, monkeypatch):
     # generic words, bot.about far ahead, no cue: only the learned out-of-scope class tells it apart
     assert real._match_uncached("bot là trai hay gái").topic is None
+    assert real._match_uncached("bot có vợ chưa").topic is None
     monkeypatch.setattr("content.matcher.SMALL_TALK_OUTSIDE", 1.01)  # the rule before 05/12/2026
-    assert real._match_uncached("bot là trai hay gái").topic == "bot.about"
+    # without it the chat is answered ("trai hay gái" no longer is, since holdout41-43 were taught)
+    assert real._match_uncached("bot có vợ chưa").topic == "bot.about"
 
 
 @pytest.mark.parametrize("question", ["chứng thực", "thanh toán"])
