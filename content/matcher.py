@@ -41,6 +41,7 @@ import math
 import os
 import re
 import unicodedata
+import weakref
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -206,6 +207,20 @@ def default_cache_dir() -> Path:
 MATCH_CACHE_SIZE = 2048  # recent questions whose answers are kept (Matcher.match)
 
 
+
+def _memo(method, maxsize: int):
+    """``lru_cache`` over a bound method that does not keep its object alive: the cache holds the
+    method weakly. ``lru_cache(maxsize)(self.method)`` stored on ``self`` is a reference cycle (the
+    object holds the cache, the cache holds the object), so a dropped matcher (hundreds of MB)
+    waited for the cycle collector: a loop building matchers (cross-validation, a test suite) grew
+    by one matcher a turn (6.7 GB for tests/test_matcher.py's ten folds before this)."""
+    ref = weakref.WeakMethod(method)
+
+    def call(arg):
+        return ref()(arg)
+
+    return lru_cache(maxsize=maxsize)(call)
+
 class Matcher(EvidenceMixin):
     """BM25 + fuzzy matcher over the knowledge-base topics."""
 
@@ -364,10 +379,10 @@ class Matcher(EvidenceMixin):
         self._cues_fold = frozenset(_fold(c) for c in cues
                                     if _fold(c) not in self._idf["fold"] and c not in accented_only)
         self._cue_starts = frozenset(c.split(" ")[0] for c in self._cues_acc | self._cues_fold)
-        self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
+        self._correct = _memo(self._correct_uncached, 4096)
         # Whole answers of recent questions: matching is deterministic and people ask the same
         # few things again and again (≈0.4 ms a question saved; bench/e2e_throughput.py).
-        self._match_cached = lru_cache(maxsize=MATCH_CACHE_SIZE)(self._match_uncached)
+        self._match_cached = _memo(self._match_uncached, MATCH_CACHE_SIZE)
 
     @classmethod
     def from_kb(cls, kb, cache_dir: Path | None = None) -> Matcher:
@@ -391,8 +406,8 @@ class Matcher(EvidenceMixin):
         if self._joint is not None:  # pickled as copies: the views of the one joint array again
             self._centroids.adopt(self._joint[:, : self._n + 1])
             self._learned.adopt(self._joint[:, self._n + 1 :], self._centroids.vocab)
-        self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
-        self._match_cached = lru_cache(maxsize=MATCH_CACHE_SIZE)(self._match_uncached)
+        self._correct = _memo(self._correct_uncached, 4096)
+        self._match_cached = _memo(self._match_uncached, MATCH_CACHE_SIZE)
 
     # -- typo tolerance ------------------------------------------------------------------------
 

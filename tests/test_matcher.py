@@ -627,3 +627,39 @@ def test_a_question_typed_with_the_vietnamese_keyboard_off_is_answered(real):
     for question, topic in (("how do I pay fees online", "payment.how"),
                             ("how much is the fee for a criminal record certificate", "procedure.judicial_record")):
         assert (real.match(question).language, real.match(question).topic) == ("en", topic)
+
+
+def test_a_dropped_matcher_is_freed_without_the_cycle_collector():
+    """Its memos hold it weakly: a loop building matchers (cross-validation) keeps one at a time,
+    not one per turn until the cycle collector runs (tests/test_matcher.py reached 6.7 GB)."""
+    import gc
+    import weakref
+
+    matcher = Matcher([topic("a", "Nộp hồ sơ", ["nộp hồ sơ thế nào"]), topic("b", "Lệ phí", ["lệ phí bao nhiêu"])],
+                      out_of_scope=((), ()), asked=())
+    assert matcher.match("nop ho so the nao").topic == "a"  # the memos filled
+    assert matcher._correct("hoso") is matcher._correct("hoso")  # remembered: the same answer object
+    gone = weakref.ref(matcher)
+    gc.disable()
+    try:
+        del matcher
+        assert gone() is None
+    finally:
+        gc.enable()
+
+
+def test_the_ridge_is_solved_without_the_dense_gram_matrix_and_equals_the_exact_solution():
+    """content/matcher_learned.py solves (X X^T + ridge I) dual = targets by conjugate gradients
+    (the dense Gram matrix of 20,000 examples took 126 s and 6.6 GB): the same dual as numpy's."""
+    from scipy.sparse import random as sparse_random
+
+    from content import matcher_learned
+
+    rng = np.random.default_rng(7)
+    matrix = sparse_random(300, 900, density=0.02, format="csr", random_state=7)
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1))).ravel()
+    matrix = (matrix.multiply(1 / np.maximum(norms, 1e-12)[:, None])).tocsr()  # unit rows, as learned
+    targets = np.where(rng.random((300, 4)) < 0.25, 1.0, -1.0)
+    exact = np.linalg.solve((matrix @ matrix.T).toarray() + matcher_learned.RIDGE * np.eye(300), targets)
+    found = matcher_learned._ridge_dual(matrix, matrix.T.tocsr(), targets)
+    assert np.abs(found - exact).max() < 1e-5
