@@ -207,7 +207,6 @@ def default_cache_dir() -> Path:
 MATCH_CACHE_SIZE = 2048  # recent questions whose answers are kept (Matcher.match)
 
 
-
 def _memo(method, maxsize: int):
     """``lru_cache`` over a bound method that does not keep its object alive: the cache holds the
     method weakly. ``lru_cache(maxsize)(self.method)`` stored on ``self`` is a reference cycle (the
@@ -220,6 +219,7 @@ def _memo(method, maxsize: int):
         return ref()(arg)
 
     return lru_cache(maxsize=maxsize)(call)
+
 
 class Matcher(EvidenceMixin):
     """BM25 + fuzzy matcher over the knowledge-base topics."""

@@ -3,8 +3,9 @@
 Each example question (Vietnamese, normalised and folded as the BM25 index sees it; English,
 lower-cased) becomes a TF-IDF vector of its character 3- and 4-grams and its word uni- and
 bigrams (``matcher_chargram.features``); a ridge regression onto each topic (+1 / -1), solved in
-its dual form by conjugate gradients over scipy's sparse matrices, learns the topic from them (a logistic regression
-with scikit-learn scored the same by cross-validation and took ten times longer to learn).
+its dual form by conjugate gradients over scipy's sparse matrices, learns the topic from them (a
+logistic regression with scikit-learn scored the same by cross-validation and took ten times
+longer to learn).
 Nothing is downloaded: what is learned is learned from the project's own content at start-up
 and cached (``cache_dir``). Scoring a question needs only the learned weights of its own
 features; a softmax turns the scores into probabilities.
@@ -100,7 +101,8 @@ class LearnedIndex:
         # examples are fewer (~20,000) than the features (~60,000). (X X^T + ridge I) dual = targets
         # by conjugate gradients, one column per topic side by side: only sparse products of X,
         # never the dense Gram matrix (20,000^2 floats, 3.2 GB, twice that while numpy solved it:
-        # 126 s and a 6.6 GB peak; now ~10 s and ~100 MB, the weights equal to ~1e-7)
+        # 126 s and a 6.6 GB peak; now ~10 s, the weights equal to ~1e-7: BENCHMARKS.md, sixteenth
+        # session). Beside the sparse matrix (~30 MB) the solver keeps four examples x topics arrays.
         targets = -np.ones((n_docs, n_topics))
         targets[np.arange(n_docs), y] = 1.0
         transposed = matrix.T.tocsr()
