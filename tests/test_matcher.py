@@ -637,8 +637,12 @@ def test_a_dropped_matcher_is_freed_without_the_cycle_collector():
 
     matcher = Matcher([topic("a", "Nộp hồ sơ", ["nộp hồ sơ thế nào"]), topic("b", "Lệ phí", ["lệ phí bao nhiêu"])],
                       out_of_scope=((), ()), asked=())
-    assert matcher.match("nop ho so the nao").topic == "a"  # the memos filled
-    assert matcher._correct("hoso") is matcher._correct("hoso")  # remembered: the same answer object
+    assert matcher.match("nop ho so the nao").topic == "a"
+    assert matcher.match("nop ho so the nao").topic == "a"
+    assert matcher._match_cached.cache_info().hits == 1  # the memos in use: the second answer remembered
+    matcher._correct("hoso")
+    matcher._correct("hoso")
+    assert matcher._correct.cache_info().hits >= 1
     gone = weakref.ref(matcher)
     gc.disable()
     try:
