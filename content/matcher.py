@@ -638,7 +638,7 @@ class Matcher(EvidenceMixin):
                     float(len(folded) <= SHORT_QUESTION_TOKENS), outside)
         calibration = self._calibration["vi"]
         probability = calibration.probability(features)
-        decision = calibration.decide(probability)
+        decision = calibration.decide(probability, rank[best] - rank[runner_up])  # a close call: ask
         tie = TIE_GAP if len(folded) > SHORT_QUESTION_TOKENS else max(TIE_GAP, SHORT_TIE_RATIO * rank[best])
         if decision == "answer" and rank[best] - rank[runner_up] < tie:
             decision = "clarify"  # a tie: ask, do not guess

@@ -229,7 +229,7 @@ class EnglishMatcher:
         cue = float(any(tok in ENGLISH_CUES or _DIGITS.fullmatch(tok) for tok in tokens))
         features = (known, probs[best], margin, cue, outside)
         probability = calibration.probability(features)
-        decision = calibration.decide(probability)
+        decision = calibration.decide(probability, margin)  # a close call: ask
         if decision == "answer":
             return best, probability, [], candidates, features
         if decision == "clarify":

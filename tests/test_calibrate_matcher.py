@@ -8,14 +8,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 
-from calibrate_matcher import Reading, calibrate  # noqa: E402
+import numpy as np  # noqa: E402
+from calibrate_matcher import Outcomes, Reading, calibrate, leads_of, score  # noqa: E402
 
-from content.matcher_calibration import VI_FEATURES  # noqa: E402
+from content.matcher_calibration import VI_FEATURES, Calibration  # noqa: E402
 
 
-def reading(evidence: float, out_of_scope: float, right: bool | None) -> Reading:
-    """A Vietnamese reading: ``right`` None is an out-of-scope question."""
-    features = (evidence, 0.0, 0.0, 0.0, 0.0, 0.0, out_of_scope)
+def reading(evidence: float, out_of_scope: float, right: bool | None, lead: float = 1.0) -> Reading:
+    """A Vietnamese reading: ``right`` None is an out-of-scope question; ``lead``: the best topic's
+    rank lead over the second, which is the right one when the best is not."""
+    features = (evidence, 1.0, lead, 0.0, 0.0, 0.0, out_of_scope)
     ok = frozenset() if right is None else frozenset({"a" if right else "b"})
     return Reading("vi", features, ["a", "b"], None, ok)
 
@@ -30,3 +32,49 @@ def test_a_question_the_matcher_knows_nothing_about_is_never_asked_back():
     assert found.clarify > nothing
     assert found.decide(nothing) == "abstain"
     assert found.decide(found.probability(reading(0.6, 0.0, True).features)) == "answer"
+
+
+def test_a_confident_answer_with_a_small_lead_is_asked_back():
+    cal = Calibration((1.0,), 0.0, answer=0.6, clarify=0.4, lead=0.3)
+    assert cal.decide(0.9, 0.5) == "answer"
+    assert cal.decide(0.9, 0.3) == "answer"  # at the threshold: answered
+    assert cal.decide(0.9, 0.29) == "clarify"
+    assert cal.decide(0.5, 0.01) == "clarify"  # already asked back
+    assert cal.decide(0.3, 5.0) == "abstain"  # a lead never turns an abstention into an answer
+    # no lead threshold: as before, even for a negative lead (English: the learned favourite is another)
+    assert Calibration((1.0,), 0.0, 0.6, 0.4).decide(0.9, -0.3) == "answer"
+
+
+def test_the_score_counts_each_decision_once():
+    rows = [reading(0.9, 0.0, True), reading(0.9, 0.0, False, lead=0.1), reading(0.5, 0.0, True),
+            reading(0.1, 0.0, True), reading(0.9, 0.0, None), reading(0.1, 0.0, None),
+            Reading("vi", (), ["a"], "a", frozenset({"a"}))]  # forced: answered whatever the thresholds
+    probs = np.array([0.9, 0.9, 0.5, 0.1, 0.9, 0.1, 0.0])
+    leads = leads_of(rows, VI_FEATURES)
+    # no lead gate: answered right (1st, 7th), the wrong one answered, the 3rd asked (offered), 4th abstained
+    assert score(rows, probs, 0.6, 0.4, 0.0, leads) == (2 / 5, 3 / 5, 1 / 2)
+    # a lead of 0.2: the wrong confident answer (lead 0.1) is asked back and its right topic offered
+    assert score(Outcomes.of(rows), probs, 0.6, 0.4, 0.2, leads) == (2 / 5, 4 / 5, 1 / 2)
+    # a lead above every lead: no one answered but the forced one
+    assert score(rows, probs, 0.6, 0.4, 2.0, leads) == (1 / 5, 4 / 5, 1 / 2)
+
+
+def test_a_tie_is_asked_back_whatever_the_lead_threshold():
+    rows = [reading(0.9, 0.0, True, lead=0.001), reading(0.9, 0.0, True, lead=0.5)]
+    assert list(leads_of(rows, VI_FEATURES)) == [-np.inf, 0.5]
+
+
+def test_the_lead_threshold_turns_confident_sibling_confusions_into_did_you_mean():
+    # confident answers: right ones lead by 1.0, wrong ones (the right topic second) by 0.1
+    rows = ([reading(0.8, 0.0, True)] * 90 + [reading(0.8, 0.0, False, lead=0.1)] * 5
+            + [reading(0.1, 0.9, None)] * 60)
+    found, (top1, served, abstention) = calibrate(rows, VI_FEATURES, ("evidence", "out_of_scope"), 0.95, 0.9)
+    assert 0.1 < found.lead <= 1.0
+    wrong = reading(0.8, 0.0, False, lead=0.1)
+    assert found.decide(found.probability(wrong.features), 0.1) == "clarify"
+    assert found.decide(found.probability(reading(0.8, 0.0, True).features), 1.0) == "answer"
+    assert (top1, served, abstention) == (90 / 95, 1.0, 1.0)
+    # a top-1 floor the gate cannot keep: no gate when it would cost right answers
+    rows = [reading(0.8, 0.0, True, lead=0.1)] * 90 + [reading(0.8, 0.0, False, lead=0.1)] * 5 + rows[95:]
+    found, (top1, served, _) = calibrate(rows, VI_FEATURES, ("evidence", "out_of_scope"), 0.95, 0.9)
+    assert found.lead <= 0.1 and top1 == 90 / 95
