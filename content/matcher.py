@@ -10,7 +10,8 @@ the bot does not answer (content/lexicon/out_of_scope.toml) as one more class. O
 confidence (matcher_calibration: a logistic function of the domain evidence below and of that
 out-of-scope probability, fitted by bench/calibrate_matcher.py) decides between answering,
 asking "Có phải bạn muốn hỏi…?" with up to three topics, and abstaining; a tie between the two
-best topics is always asked. A question in English is
+best topics is always asked, and so is a confident answer whose topic leads the second by less than
+the calibration's lead threshold (a close call: most confident wrong answers are). A question in English is
 matched against the English example questions instead (matcher_english); one asking for a
 person goes to help.contact (smalltalk). The word tables are data in content/lexicon/*.toml
 (matcher_text loads them); the evidence and cue rules are in matcher_evidence. Questions people
