@@ -13,9 +13,11 @@ sealed ones, ``faq_accuracy.SEALED``, nor the retired ones), read by the whole m
 questions, typed as people type. And the asked questions (``content/lexicon/asked.tsv``, the
 retired held-out files), each file read by a matcher taught all the others. A logistic
 regression learns from them whether the best-ranked topic is right (an out-of-scope question:
-never; the out-of-scope questions weigh as much together as the in-scope ones); the thresholds are then chosen on the same questions to maximise in-scope top-1 +
-served with "did you mean" while abstaining on at least ``ABSTENTION_FLOOR`` of the out-of-scope
-ones (Vietnamese; English: to maximise top-1 + served + abstention). ``--write`` stores the result in
+never; the out-of-scope questions weigh as much together as the in-scope ones); the thresholds
+(answer, ask, and the lead below which a confident answer is asked back) are then chosen jointly on
+the same questions to serve the most in-scope questions with "did you mean" while abstaining on at
+least ``ABSTENTION_FLOOR`` of the out-of-scope ones and answering at least ``TOP1_FLOOR`` right at
+once (Vietnamese; English: to maximise top-1 + served + abstention). ``--write`` stores the result in
 ``content/lexicon/calibration.toml``, which the matcher reads.
 """
 
