@@ -39,7 +39,7 @@ from faq_accuracy import RETIRED, SEALED, folds_of, read_questions  # noqa: E402
 
 from content import matcher_calibration  # noqa: E402
 from content.kb import TOPICS_DIR, KnowledgeBase  # noqa: E402
-from content.matcher import SHORT_TIE_RATIO, TIE_GAP, Matcher  # noqa: E402
+from content.matcher import Matcher, tie_gap  # noqa: E402
 from content.matcher_asked import held_out_by_source, read_asked_rows  # noqa: E402
 from content.matcher_calibration import (  # noqa: E402
     CALIBRATION_FILE,
@@ -197,8 +197,8 @@ def score(rows: list[Reading] | Outcomes, probs: np.ndarray, answer: float, clar
 
 def leads_of(rows: list[Reading], names: tuple[str, ...]) -> np.ndarray:
     """Each reading's lead of its best topic over the second (``LEAD_FEATURE``), what the lead
-    threshold reads; a Vietnamese tie (the matcher's TIE_GAP, or for a bare subject
-    SHORT_TIE_RATIO of the best rank) is -inf: asked back whatever the threshold, as in the matcher."""
+    threshold reads; a Vietnamese tie (``matcher.tie_gap``, read from the capped rank feature) is
+    -inf: asked back whatever the threshold, as in the matcher."""
     column = names.index(LEAD_FEATURE["vi" if names == VI_FEATURES else "en"])
     out = np.full(len(rows), np.inf)
     for i, row in enumerate(rows):
@@ -207,8 +207,7 @@ def leads_of(rows: list[Reading], names: tuple[str, ...]) -> np.ndarray:
         lead = row.features[column]
         if names == VI_FEATURES:
             bare = row.features[names.index("bare_subject")] > 0
-            rank = row.features[names.index("rank")]
-            if lead < (max(TIE_GAP, SHORT_TIE_RATIO * rank) if bare else TIE_GAP):
+            if lead < tie_gap(row.features[names.index("rank")], bare):
                 lead = -np.inf
         out[i] = lead
     return out

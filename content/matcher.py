@@ -639,9 +639,9 @@ class Matcher(EvidenceMixin):
                     float(len(folded) <= SHORT_QUESTION_TOKENS), outside)
         calibration = self._calibration["vi"]
         probability = calibration.probability(features)
-        decision = calibration.decide(probability, rank[best] - rank[runner_up])  # a close call: ask
-        tie = TIE_GAP if len(folded) > SHORT_QUESTION_TOKENS else max(TIE_GAP, SHORT_TIE_RATIO * rank[best])
-        if decision == "answer" and rank[best] - rank[runner_up] < tie:
+        lead = rank[best] - rank[runner_up]
+        decision = calibration.decide(probability, lead)  # a close call: ask
+        if decision == "answer" and lead < tie_gap(rank[best], len(folded) <= SHORT_QUESTION_TOKENS):
             decision = "clarify"  # a tie: ask, do not guess
         if (decision != "answer" and self.ids[best] in SMALL_TALK_TOPICS and outside < SMALL_TALK_OUTSIDE
                 and rank[best] >= SMALL_TALK_RANK and rank[best] - rank[runner_up] >= SMALL_TALK_MARGIN
@@ -656,6 +656,12 @@ class Matcher(EvidenceMixin):
             return MatchResult(None, probability, [self.ids[i] for i in choices], candidates, margin,
                                "vi", features)
         return MatchResult(self.ids[best], probability, [], candidates, margin, "vi", features)
+
+
+def tie_gap(best_rank: float, bare_subject: bool) -> float:
+    """The lead under which the runner-up ties with the best topic: TIE_GAP, or for a bare subject
+    SHORT_TIE_RATIO of the best rank (bench/calibrate_matcher.py applies the same rule)."""
+    return max(TIE_GAP, SHORT_TIE_RATIO * best_rank) if bare_subject else TIE_GAP
 
 
 def _best(scores: np.ndarray, count: int) -> list[int]:
