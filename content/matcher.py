@@ -13,7 +13,8 @@ asking "Có phải bạn muốn hỏi…?" with up to three topics, and abstaini
 best topics is always asked, and so is a confident answer whose topic leads the second by less than
 the calibration's lead threshold (a close call: most confident wrong answers are). A question in English is
 matched against the English example questions instead (matcher_english); one asking for a
-person goes to help.contact (smalltalk). The word tables are data in content/lexicon/*.toml
+person goes to help.contact (smalltalk). What a message says is not asked ("không phải lệ phí hồ sơ,
+tôi hỏi …", "… chứ không phải tra cứu", "à nhầm, …") is left out first (matcher_contrast). The word tables are data in content/lexicon/*.toml
 (matcher_text loads them); the evidence and cue rules are in matcher_evidence. Questions people
 really typed, from held-out files already scored blind (content/lexicon/asked.tsv,
 scripts/retire_questions.py), are learned as more examples of their topic by the topic-level
@@ -59,6 +60,7 @@ from content.match_result import MatchResult
 from content.matcher_asked import asked_questions, taught_topics
 from content.matcher_bm25 import PostingArrays, tf_parts
 from content.matcher_chargram import CentroidIndex, Vectoriser, encode
+from content.matcher_contrast import asked_part
 from content.matcher_english import EnglishMatcher
 from content.matcher_evidence import (  # noqa: F401  (the weights are re-exported for tuning)
     BIGRAM_WEIGHT,
@@ -561,6 +563,8 @@ class Matcher(EvidenceMixin):
                            found.margin, found.language, found.features)
 
     def _match_uncached(self, question: str) -> MatchResult:
+        # what the message says is not asked is left out ("không phải lệ phí hồ sơ, tôi hỏi …")
+        question = asked_part(question) or question
         found = self._read(question)
         if found.topic is None and found.candidates:
             focused = self._question_sentence(question, found)

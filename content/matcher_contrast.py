@@ -1,0 +1,118 @@
+"""The part of a message that is asked, when the message also names what is NOT asked.
+
+People say what they do not want before or beside what they want: "Không phải lệ phí hồ sơ, tôi
+hỏi trả tiền điện bằng QR", "lấy kết quả chứ không phải tra cứu", "quên mật khẩu tài khoản dịch
+vụ công cũ (không phải VNeID)", "muốn hỏi lệ phí, à nhầm, biên lai". Read whole, the negated words
+weigh as much as the asked ones, so the bot answered the topic the person had just ruled out.
+``asked_part`` returns the message with the negated part taken out (or only what follows a
+self-correction), and the matcher reads that instead; None when the message has no such part.
+
+Only clear shapes are read, on the message folded (no diacritics, lower case, the same length, so
+a span found in the folded text is cut from the text as typed):
+
+- a clause that starts "không phải X" / "tôi không hỏi X" and goes on "…, tôi hỏi Y", "… mà là
+  Y", "… mà Y", "…, chỉ cần Y": Y is kept, from the connective on;
+- "chứ không phải X" (and "chứ đâu phải X"), "(không phải X)", and ", không phải X" before a
+  comma or the end: that part is cut, up to the next punctuation;
+- "à nhầm" / "á nhầm" / "ờ nhầm" followed by more words: what follows is kept.
+
+"Không phải" is also "need not" ("toàn trình là không phải đi đâu", "không phải trả phí à"): a
+"không phải" followed by a verb of going, paying or doing is read as that, not as a negated thing,
+except before "mà là" or an explicit "tôi hỏi". English: "not X, but Y" / "I'm not asking about X,
+I'm asking about Y" at the start of a message ("not the/my/a X" or "not about X": "not received
+it, but paid" is no contrast), and "(not X)".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from content.text import fold_diacritics
+
+MIN_WORDS = 2
+"""What is kept must have at least this many words, else the whole message is read."""
+
+_PRONOUN = r"(?:toi|em|minh|tui|chau|con|anh|chi|bac|co|chu|t|e|m|tao|ta|ban)"
+_NOT = r"(?:khong|ko|k|hong|hok|kh|hem|chang)"
+_NOT_THING = rf"(?:{_NOT}\s+phai|kp|dau\s+phai|chu\s+dau\s+phai)"
+_ASK = r"(?:hoi|can|muon\s+hoi|muon|dang\s+hoi|dinh\s+hoi|y\s+la)"
+# "không phải" + one of these is "need not …", not "not this thing"
+_NEED_NOT_VERBS = (r"(?:di|len|den|toi|nop|tra|lam|go|chup|xep|mang|khai|dong|ra|ve|cho|doi|mat|ton|o|"
+                   r"chuyen|gui|nhap|ky|xuat|in|sao|cong|chung|dang|bo|quet|tai|cai|hoc|hoi|can|lo|so)")
+_STOP = r"[,.;:!?()\n]"
+
+_START_CONTRAST = re.compile(
+    rf"(?:^|(?<={_STOP}))\s*(?:(?:da|thua|a|oi|ad)\s+)*(?:{_PRONOUN}\s+)?"
+    rf"(?:{_NOT_THING}\s+(?P<thing>[^.;!?\n]+?)|{_NOT}\s+(?:co\s+)?hoi\s+(?:ve\s+)?[^.;!?\n]+?)"
+    rf"(?:\s*[,.;:!-]+\s*|\s+)"
+    rf"(?P<conn>ma\s+la\s+|ma\s+(?:{_PRONOUN}\s+)?(?:chi\s+)?{_ASK}\s+|(?P<bare>ma)\s+|"
+    rf"(?:{_PRONOUN}\s+)?(?:chi\s+)?{_ASK}\s+)"
+    rf"(?=\S)")
+_CHU_NOT = re.compile(rf"\s*,?\s*chu\s+{_NOT_THING}\s+(?:[^,.;:!?()\n]|\.(?=\w))*")
+_PAREN_NOT = re.compile(rf"\(\s*{_NOT_THING}\s+[^()]*\)|(?<=,)\s*{_NOT_THING}\s+[^()]*?(?=\))")
+_COMMA_NOT = re.compile(rf",\s*{_NOT_THING}\s+(?!{_NEED_NOT_VERBS}\b)(?P<thing>[^,.;:!?()\n]+)(?=[,.;!?\n]|$)")
+_CORRECTION = re.compile(r"(?:^|(?<=[\s,.;:!?]))(?:a|o|oi|ay|ui)\s+nham\s*(?:roi\s*)?[,.;:!?-]+\s*|"
+                         r"(?:^|(?<=[\s,.;:!?]))nham\s+nham\s*[,.;:!?-]*\s*")
+_EN_START = re.compile(
+    r"^\W*(?:(?:i'?m|i\s+am)\s+)?not\s+(?:asking\s+(?:about\s+)?|about\s+|the\s+|my\s+|an?\s+)[^.;!?\n]+?\s*[,;.-]*\s+"
+    r"(?:but\s+(?:about\s+)?|i'?m\s+asking\s+(?:about\s+)?|i\s+am\s+asking\s+(?:about\s+)?|"
+    r"i\s+(?:want|need)\s+(?:to\s+)?|asking\s+about\s+)(?=\S)")
+_EN_PAREN = re.compile(r"\(\s*not\s+[^()]*\)")
+_WORD = re.compile(r"\w+", re.UNICODE)
+_MAYBE = re.compile(rf"phai|\bkp\b|nham|\b{_NOT}\s+(?:co\s+)?hoi\b|\bnot\b")
+"""Looked for first: none of the shapes can be there without one of these (most messages)."""
+_MAX_THING_WORDS = 7
+"""A ", không phải X" cut is at most this many words: a longer X is a clause of its own."""
+
+
+def _words(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def _cut(text: str, spans: list[tuple[int, int]]) -> str:
+    kept, last = [], 0
+    for start, end in sorted(spans):
+        if start >= last:
+            kept.append(text[last:start])
+            last = end
+    kept.append(text[last:])
+    joined = " ".join(part.strip() for part in kept if part.strip())
+    return re.sub(r"\s+([,;:!?)])", r"\1", joined).strip(" ,;-")
+
+
+def asked_part(question: str) -> str | None:
+    """``question`` without what it says is not asked, or None if it says nothing is not asked
+    (or if what would be left has fewer than MIN_WORDS words)."""
+    if not question:
+        return None
+    text = unicodedata.normalize("NFC", question)
+    folded = fold_diacritics(text.lower())
+    if len(folded) != len(text):
+        return None  # a letter that does not fold one for one: spans could not be carried over
+    if _MAYBE.search(folded) is None:
+        return None  # none of the shapes can be there: the usual case, one pass over the text
+    spans: list[tuple[int, int]] = []
+    for correction in _CORRECTION.finditer(folded):
+        if _words(text[correction.end():]) >= MIN_WORDS:
+            # the slip: the clause the correction follows ("muốn hỏi lệ phí, à nhầm, biên lai")
+            before = folded[: correction.start()].rstrip(" ,;:-")
+            clause = max(before.rfind(stop) for stop in ".;!?\n(,") + 1
+            spans.append((clause, correction.end()))
+    contrast = _START_CONTRAST.search(folded)
+    while contrast is not None:
+        thing = contrast.group("thing")
+        if not (contrast.group("bare") and thing and re.match(rf"{_NEED_NOT_VERBS}\b", thing)):
+            spans.append((contrast.start(), contrast.end("conn")))
+        contrast = _START_CONTRAST.search(folded, contrast.end())
+    english = _EN_START.match(folded)
+    if english is not None:
+        spans.append(english.span())
+    spans += [m.span() for m in _CHU_NOT.finditer(folded)]
+    spans += [m.span() for m in _PAREN_NOT.finditer(folded)]
+    spans += [m.span() for m in _EN_PAREN.finditer(folded)]
+    spans += [m.span() for m in _COMMA_NOT.finditer(folded) if _words(m.group("thing")) <= _MAX_THING_WORDS]
+    if not spans:
+        return None
+    asked = _cut(text, spans)
+    return asked if _words(asked) >= MIN_WORDS else None
