@@ -42,25 +42,37 @@ _NEED_NOT_VERBS = (r"(?:di|len|den|toi|nop|tra|lam|go|chup|xep|mang|khai|dong|ra
                    r"chuyen|gui|nhap|ky|xuat|in|sao|cong|chung|dang|bo|quet|tai|cai|hoc|hoi|can|lo|so)")
 _STOP = r"[,.;:!?()\n]"
 
+_NEGATOR = (rf"(?P<not_thing>{_NOT_THING})|{_NOT}\s+(?:co\s+)?hoi(?:\s+ve)?|(?:{_NOT}|chua)\s+can|"
+            r"khoi|dzng|khoan(?:\s+da)?")
+"""What starts a clause that rules something out: "không phải", "không hỏi (về)", "không cần",
+"chưa cần", "khỏi", "đừng" (written "dzng" in the folded text: folded, "đừng" and "dùng" are one word),
+"khoan"."""
 _START_CONTRAST = re.compile(
-    rf"(?:^|(?<={_STOP}))\s*(?:(?:da|thua|a|oi|ad)\s+)*(?:{_PRONOUN}\s+)?"
-    rf"(?:{_NOT_THING}\s+(?P<thing>[^.;!?\n]+?)|{_NOT}\s+(?:co\s+)?hoi\s+(?:ve\s+)?[^.;!?\n]+?)"
+    rf"(?:^|(?<={_STOP}))\s*(?:(?:da|thua|a|oi|ad)\s+)*(?:{_PRONOUN}\s+)?(?:{_NEGATOR})\s+"
+    rf"(?P<thing>[^,.;!?\n]+?)"
     rf"(?:\s*[,.;:!-]+\s*|\s+)"
-    rf"(?P<conn>ma\s+la\s+|ma\s+(?:{_PRONOUN}\s+)?(?:chi\s+)?{_ASK}\s+|(?P<bare>ma)\s+|"
-    rf"(?:{_PRONOUN}\s+)?(?:chi\s+)?{_ASK}\s+)"
+    rf"(?P<conn>ma\s+la\s+|ma\s+(?:{_PRONOUN}\s+)?(?:chi\s+|cu\s+)?{_ASK}\s+|(?P<bare>ma)\s+|"
+    rf"(?:{_PRONOUN}\s+)?(?:chi\s+|cu\s+)?{_ASK}\s+|(?<=[,;:-])|(?<=[,;:-]\s))"
     rf"(?=\S)")
 _CHU_NOT = re.compile(rf"\s*,?\s*chu\s+{_NOT_THING}\s+(?:[^,.;:!?()\n]|\.(?=\w))*")
 _PAREN_NOT = re.compile(rf"\(\s*{_NOT_THING}\s+[^()]*\)|(?<=,)\s*{_NOT_THING}\s+[^()]*?(?=\))")
-_COMMA_NOT = re.compile(rf",\s*{_NOT_THING}\s+(?!{_NEED_NOT_VERBS}\b)(?P<thing>[^,.;:!?()\n]+)(?=[,.;!?\n]|$)")
-_CORRECTION = re.compile(r"(?:^|(?<=[\s,.;:!?]))(?:a|o|oi|ay|ui)\s+nham\s*(?:roi\s*)?[,.;:!?-]+\s*|"
-                         r"(?:^|(?<=[\s,.;:!?]))nham\s+nham\s*[,.;:!?-]*\s*")
+_COMMA_NOT = re.compile(rf",\s*(?:{_NOT_THING}\s+(?!{_NEED_NOT_VERBS}\b)|(?:{_PRONOUN}\s+)?{_NOT}\s+(?:co\s+)?hoi\s+)"
+                        rf"(?P<thing>[^,.;:!?()\n]+)(?=[,.;!?\n]|$)")
+_CORRECTION = re.compile(rf"(?:^|(?<=[\s,.;:!?]))(?:a|o|oi|ay|ui)\s+nham\s*(?:roi\s*)?[,.;:!?-]+\s*|"
+                         rf"(?:^|(?<=[\s,.;:!?]))nham\s+nham\s*[,.;:!?-]*\s*|"
+                         rf"(?:^|(?<=[,.;:!?]))\s*(?:a|o)\s+khong\s*[,.;:!-]+\s*|"
+                         rf"(?:^|(?<=[\s,.;:!?]))y\s+{_PRONOUN}\s+la\s+")
 _EN_START = re.compile(
     r"^\W*(?:(?:i'?m|i\s+am)\s+)?not\s+(?:asking\s+(?:about\s+)?|about\s+|the\s+|my\s+|an?\s+)[^.;!?\n]+?\s*[,;.-]*\s+"
     r"(?:but\s+(?:about\s+)?|i'?m\s+asking\s+(?:about\s+)?|i\s+am\s+asking\s+(?:about\s+)?|"
-    r"i\s+(?:want|need)\s+(?:to\s+)?|asking\s+about\s+)(?=\S)")
+    r"(?:i\s+)?(?:just\s+)?(?:want|need)\s+(?:to\s+)?|asking\s+about\s+)(?=\S)")
+_EN_FORGET = re.compile(r"^\W*(?:(?:hi|hello|ok|okay)\W+)?forget\s+(?:about\s+)?[^,.;!?\n]+[,.;]\s*")
+""""forget X, …" at the start of an English message. ("I already did X, now …" is not cut: what was
+done is the context of most such messages, in both languages.)"""
 _EN_PAREN = re.compile(r"\(\s*not\s+[^()]*\)")
 _WORD = re.compile(r"\w+", re.UNICODE)
-_MAYBE = re.compile(rf"phai|\bkp\b|nham|\b{_NOT}\s+(?:co\s+)?hoi\b|\bnot\b")
+_MAYBE = re.compile(rf"phai|\bkp\b|nham|\b{_NOT}\s+(?:co\s+)?hoi\b|\bnot\b|\bcan\b|\bkhoi\b|dzng|\bkhoan\b|"
+                    rf"\bkhong\b|\by\s+\w+\s+la\b|forget")
 """Looked for first: none of the shapes can be there without one of these (most messages)."""
 _MAX_THING_WORDS = 7
 """A ", không phải X" cut is at most this many words: a longer X is a clause of its own."""
@@ -72,10 +84,10 @@ def _words(text: str) -> int:
 
 def _cut(text: str, spans: list[tuple[int, int]]) -> str:
     kept, last = [], 0
-    for start, end in sorted(spans):
-        if start >= last:
+    for start, end in sorted(spans):  # overlapping spans cut as one
+        if start > last:
             kept.append(text[last:start])
-            last = end
+        last = max(last, end)
     kept.append(text[last:])
     joined = " ".join(part.strip() for part in kept if part.strip())
     return re.sub(r"\s+([,;:!?)])", r"\1", joined).strip(" ,;-")
@@ -87,7 +99,7 @@ def asked_part(question: str) -> str | None:
     if not question:
         return None
     text = unicodedata.normalize("NFC", question)
-    folded = fold_diacritics(text.lower())
+    folded = fold_diacritics(text.lower().replace("đừng", "dzng"))
     if len(folded) != len(text):
         return None  # a letter that does not fold one for one: spans could not be carried over
     if _MAYBE.search(folded) is None:
@@ -101,13 +113,18 @@ def asked_part(question: str) -> str | None:
             spans.append((clause, correction.end()))
     contrast = _START_CONTRAST.search(folded)
     while contrast is not None:
-        thing = contrast.group("thing")
-        if not (contrast.group("bare") and thing and re.match(rf"{_NEED_NOT_VERBS}\b", thing)):
+        # "không phải đi đâu mà …", "không phải trả phí, …": "need not", nothing ruled out (unless
+        # "mà là" or "tôi hỏi" follows)
+        bare = contrast.group("bare") is not None
+        weak = bare or not contrast.group("conn").strip()
+        need_not = weak and re.match(rf"{_NEED_NOT_VERBS}\b", contrast.group("thing")) is not None
+        # "không cần X mà vẫn Y" is "without X, still Y": a bare "mà" contrasts "không phải" only
+        if not need_not and not (bare and contrast.group("not_thing") is None) and _words(contrast.group("thing")) <= _MAX_THING_WORDS + 3:
             spans.append((contrast.start(), contrast.end("conn")))
         contrast = _START_CONTRAST.search(folded, contrast.end())
-    english = _EN_START.match(folded)
-    if english is not None:
-        spans.append(english.span())
+    for english in (_EN_START.match(folded), _EN_FORGET.match(folded)):
+        if english is not None:
+            spans.append(english.span())
     spans += [m.span() for m in _CHU_NOT.finditer(folded)]
     spans += [m.span() for m in _PAREN_NOT.finditer(folded)]
     spans += [m.span() for m in _EN_PAREN.finditer(folded)]

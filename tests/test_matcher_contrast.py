@@ -28,12 +28,20 @@ TOPICS = Path(__file__).resolve().parent.parent / "content" / "topics"
     ("quên mật khẩu tài khoản dịch vụ công cũ (không phải VNeID) thì sao", "quên mật khẩu tài khoản dịch vụ công cũ thì sao"),
     ("mã OTP đăng nhập cổng không về, không phải OTP ngân hàng", "mã OTP đăng nhập cổng không về"),
     ("đuôi .top chứ không phải .gov.vn, có phải trang giả", "đuôi .top, có phải trang giả"),
+    # "không cần", "chưa cần", "khỏi", "đừng", "khoan" rule out too
+    ("Chưa cần lấy kết quả, chỉ muốn biết hồ sơ đã được tiếp nhận chưa", "biết hồ sơ đã được tiếp nhận chưa"),
+    ("Khỏi giải thích toàn trình, cứ chỉ tôi các bước nộp hồ sơ", "cứ chỉ tôi các bước nộp hồ sơ"),
+    ("đừng chỉ các kênh thanh toán nữa, tôi trả qua ví rồi mà chưa cập nhật", "tôi trả qua ví rồi mà chưa cập nhật"),
+    ("Bản sao điện tử có mất phí không, tôi không hỏi dùng lại mấy lần", "Bản sao điện tử có mất phí không"),
     # a self-correction: what follows it
     ("muốn hỏi lệ phí, à nhầm, biên lai điện tử lấy ở mô", "biên lai điện tử lấy ở mô"),
+    ("à không, biên lai có rồi, ý tôi là phí nộp online có rẻ hơn không", "phí nộp online có rẻ hơn không"),
     # English
     ("I'm not asking about the bank app, I'm asking about paying the fee online", "paying the fee online"),
     ("not the bank OTP but the portal code never arrives", "the portal code never arrives"),
     ("forgot my password (not VNeID) for the old portal account", "forgot my password for the old portal account"),
+    ("Not a scam question, I just want to know where to complain about a fake product", "know where to complain about a fake product"),
+    ("forget what I typed before, who are you exactly?", "who are you exactly?"),
 ])
 def test_the_negated_part_is_left_out(question, asked):
     assert asked_part(question) == asked
@@ -47,6 +55,14 @@ def test_the_negated_part_is_left_out(question, asked):
     "Nhà tôi không phải hộ nghèo.",
     "nộp nhầm phí sang hồ sơ khác thì sao",  # "nhầm" as a mistake made, not a self-correction
     "có phải nộp bản giấy không",
+    # "không cần X mà vẫn Y" is "without X, still Y"; "không cần về …" is "need not go"
+    "không cần tài khoản vneid mà vẫn vào dichvucong được đúng không",
+    "ở xã nào cũng được, không cần về xã nơi thường trú nữa, đúng không",
+    # what was done is context, not something ruled out
+    "mất điện thoại rồi, giờ muốn khóa vneid thì làm sao",
+    "I already paid the fee online, now where do I get the receipt?",
+    # "dùng" (use) folds as "đừng" (don't) does: only "đừng" written so rules out
+    "dùng lại bản sao điện tử, được mấy lần",
     "",
     # nothing would be left to read
     "chứ không phải",
