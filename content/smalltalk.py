@@ -38,6 +38,8 @@ _THANKS = _by_first_word(_phrases("thanks"))
 _ACKS = _by_first_word(_phrases("acknowledgements"))
 _GREETINGS = {words[0] for words in _phrases("greetings") if len(words) == 1}
 _POLITE = {words[0] for words in _phrases("polite") if len(words) == 1}
+_DONE = frozenset(words[0] for words in _phrases("done") if len(words) == 1)
+_STILL_ASKING = frozenset(words[0] for words in _phrases("still_asking") if len(words) == 1)
 # one alternation instead of a loop over the phrases (same answer: any phrase as whole words)
 _PERSON = re.compile(" (?:" + "|".join(re.escape(" ".join(words))
                                      for words in _phrases("wants_a_person") if words) + ") ")
@@ -75,7 +77,8 @@ def wants_person(text: str, words: list[str] | None = None) -> bool:
 
 
 def classify(text: str) -> Kind | None:
-    """Which conversation basic ``text`` is, or None for a real question (or an emoji)."""
+    """Which conversation basic ``text`` is, or None for a real question (or an emoji). Thanks
+    with other words is thanks when it says it worked ("done" words) and asks nothing more."""
     raw = _WORD.findall((text or "").lower())
     key = fold_key(text or "")
     words = key.split()
@@ -88,6 +91,8 @@ def classify(text: str) -> Kind | None:
     left = _covered(_covered(words, _THANKS, thanks), _ACKS, acks)
     if (thanks or acks) and all(word in _POLITE for word in left):
         return Kind.THANKS if thanks else Kind.ACK
+    if thanks and "?" not in text and not _DONE.isdisjoint(words) and _STILL_ASKING.isdisjoint(words):
+        return Kind.THANKS  # it worked, and nothing more is asked: thanks, not the guide again
     if len(raw) == 1 and not raw[0].isdigit() and key not in _GREETINGS:
         token = raw[0]
         if len(token) <= 2 or token in ABBREVIATIONS and ABBREVIATIONS[token] != token:

@@ -423,6 +423,14 @@ def test_conversation_basics_are_told_apart_from_questions():
     assert classify("hi") is None  # a greeting, not a stray letter: the matcher says what the bot does
     assert classify("hihi") is Kind.ACK and classify("Hihi cảm ơn bot nha 🥰") is Kind.THANKS
     assert classify("Thanks a lot bot, that worked! 🙏") is Kind.THANKS
+    # thanks after it worked is thanks, whatever it names; not if something is still asked
+    for text in ("tôi kích hoạt VNeID được rồi, cảm ơn bạn đã hướng dẫn", "nộp hồ sơ xong rồi, cảm ơn bạn nhé",
+                 "Got it, thanks, payment done."):
+        assert classify(text) is Kind.THANKS, text
+    for text in ("cảm ơn, nhưng em vẫn chưa nhận được mã OTP", "xong rồi, cảm ơn, giờ muốn nộp phí thì làm sao",
+                 "cảm ơn bạn, nộp xong rồi nhưng chưa thấy kết quả", "thanks, done, now how do I pay?",
+                 "cảm ơn, em muốn đăng ký tạm trú online", "cảm ơn, đăng ký khai sinh xong rồi thì thẻ BHYT lấy ở mô"):
+        assert classify(text) is None, text
     for question in ("cam on, cho hoi nop phi the nao", "phi", "ho so", "vneid", "ok nhưng nộp phí ở đâu"):
         assert classify(question) is None, question
 
