@@ -42,6 +42,9 @@ _NEED_NOT_VERBS = (r"(?:di|len|den|toi|nop|tra|lam|go|chup|xep|mang|khai|dong|ra
                    r"chuyen|gui|nhap|ky|xuat|in|sao|cong|chung|dang|bo|quet|tai|cai|hoc|hoi|can|lo|so)")
 _STOP = r"[,.;:!?()\n]"
 
+_THING_CHARS = 90
+"""A ruled-out thing is at most this long (ten words): longer is a clause of its own, and the bound
+keeps a 4,096-character message of repeated negations linear to read."""
 _NEGATOR = (rf"(?P<not_thing>{_NOT_THING})|{_NOT}\s+(?:co\s+)?hoi(?:\s+ve)?|(?:{_NOT}|chua)\s+can|"
             r"khoi|dzng|khoan(?:\s+da)?")
 """What starts a clause that rules something out: "không phải", "không hỏi (về)", "không cần",
@@ -49,7 +52,7 @@ _NEGATOR = (rf"(?P<not_thing>{_NOT_THING})|{_NOT}\s+(?:co\s+)?hoi(?:\s+ve)?|(?:{
 "khoan"."""
 _START_CONTRAST = re.compile(
     rf"(?:^|(?<={_STOP}))\s*(?:(?:da|thua|a|oi|ad)\s+)*(?:{_PRONOUN}\s+)?(?:{_NEGATOR})\s+"
-    rf"(?P<thing>[^,.;!?\n]+?)"
+    rf"(?P<thing>[^,.;!?\n]{{1,{_THING_CHARS}}}?)"
     rf"(?:\s*[,.;:!-]+\s*|\s+)"
     rf"(?P<conn>ma\s+la\s+|ma\s+(?:{_PRONOUN}\s+)?(?:chi\s+|cu\s+)?{_ASK}\s+|(?P<bare>ma)\s+|"
     rf"(?:{_PRONOUN}\s+)?(?:chi\s+|cu\s+)?{_ASK}\s+|(?<=[,;:-])|(?<=[,;:-]\s))"
@@ -110,10 +113,11 @@ def asked_part(question: str) -> str | None:
         return None  # none of the shapes can be there: the usual case, one pass over the text
     spans: list[tuple[int, int]] = []
     for correction in _CORRECTION.finditer(folded):
-        if _words(text[correction.end():]) >= MIN_WORDS:
+        if _words(text[correction.end() : correction.end() + _THING_CHARS]) >= MIN_WORDS:
             # the slip: the clause the correction follows ("muốn hỏi lệ phí, à nhầm, biên lai")
-            before = folded[: correction.start()].rstrip(" ,;:-")
-            clause = max(before.rfind(stop) for stop in ".;!?\n(,") + 1
+            window = max(0, correction.start() - _THING_CHARS)  # the slip is a short clause
+            before = folded[window : correction.start()].rstrip(" ,;:-")
+            clause = window + max(before.rfind(stop) for stop in ".;!?\n(,") + 1
             spans.append((clause, correction.end()))
     contrast = _START_CONTRAST.search(folded)
     while contrast is not None:
