@@ -406,6 +406,10 @@ def test_not_knowing_how_is_a_question_not_a_call_for_a_person():
 
     assert wants_person("bà già rồi không biết làm, có ai đến nhà chỉ cho không")
     assert wants_person("muốn nhờ người hướng dẫn tận nơi thì liên hệ ai")
+    assert wants_person("Is there someone who can sit with me and fill it in? I'm not good with phones")
+    assert wants_person("ra xã thì có ai ngồi làm cùng tui để nộp hồ sơ không")
+    assert not wants_person("dịch vụ công một phần là vẫn phải ra tận nơi à")  # "tận nơi": in person
+    assert not wants_person("em đang ngồi cùng một bác ở nhà văn hóa, bấm từ đâu ạ")  # a helper asks how
     # a how-to question that says "I don't know how" or names someone sent on an errand: the
     # matcher reads it (it was answered help.contact before the matcher was asked)
     for question in ("tin nhắn kích hoạt vneid gửi về rồi mà tui không biết làm tiếp",
