@@ -429,7 +429,7 @@ def test_conversation_basics_are_told_apart_from_questions():
     assert classify("Thanks a lot bot, that worked! 🙏") is Kind.THANKS
     # thanks after it worked is thanks, whatever it names; not if something is still asked
     for text in ("tôi kích hoạt VNeID được rồi, cảm ơn bạn đã hướng dẫn", "nộp hồ sơ xong rồi, cảm ơn bạn nhé",
-                 "Got it, thanks, payment done."):
+                 "Got it, thanks, payment done.", "Dạ vâng, đã hiểu, cảm ơn nha."):
         assert classify(text) is Kind.THANKS, text
     for text in ("cảm ơn, nhưng em vẫn chưa nhận được mã OTP", "xong rồi, cảm ơn, giờ muốn nộp phí thì làm sao",
                  "cảm ơn bạn, nộp xong rồi nhưng chưa thấy kết quả", "thanks, done, now how do I pay?",
