@@ -10,17 +10,21 @@ self-correction), and the matcher reads that instead; None when the message has 
 Only clear shapes are read, on the message folded (no diacritics, lower case, the same length, so
 a span found in the folded text is cut from the text as typed):
 
-- a clause that starts "không phải X" / "tôi không hỏi X" and goes on "…, tôi hỏi Y", "… mà là
-  Y", "… mà Y", "…, chỉ cần Y": Y is kept, from the connective on;
-- "chứ không phải X" (and "chứ đâu phải X"), "(không phải X)", and ", không phải X" before a
-  comma or the end: that part is cut, up to the next punctuation;
-- "à nhầm" / "á nhầm" / "ờ nhầm" followed by more words: what follows is kept.
+- a clause that starts with what rules something out ("không phải X", "tôi không hỏi (về) X",
+  "không cần / chưa cần X", "khỏi X", "đừng X", "khoan X") and goes on "…, tôi hỏi Y", "… mà là Y",
+  "… chỉ cần Y", or after a comma: that clause is cut, Y kept; a bare "mà" only after "không phải"
+  ("không cần X mà vẫn Y" is "without X, still Y");
+- "chứ không phải X" (and "chứ đâu phải X"), "(không phải X)", ", không phải X" and ", tôi không
+  hỏi X" before a comma or the end: that part is cut, up to the next punctuation;
+- a self-correction ("à nhầm", "á nhầm", "nhầm nhầm", "à không,"; "ý tôi là" beside one): the clause before
+  it is cut ("muốn hỏi lệ phí, à nhầm, biên lai" reads "biên lai").
 
-"Không phải" is also "need not" ("toàn trình là không phải đi đâu", "không phải trả phí à"): a
-"không phải" followed by a verb of going, paying or doing is read as that, not as a negated thing,
-except before "mà là" or an explicit "tôi hỏi". English: "not X, but Y" / "I'm not asking about X,
-I'm asking about Y" at the start of a message ("not the/my/a X" or "not about X": "not received
-it, but paid" is no contrast), and "(not X)".
+"Không phải" (and "không cần") is also "need not" ("toàn trình là không phải đi đâu", "không cần
+về xã"): followed by a verb of going, paying or doing it is read as that, not as a ruled-out thing,
+except before "mà là" or an explicit "tôi hỏi". What was done ("… rồi, giờ …") is context and is
+never cut. English: "not the/my/a X but Y", "I'm not asking about X, I'm asking about Y", "not X, I
+just want …", "forget X, …" at the start of a message ("not received it, but paid" is no
+contrast), and "(not X)". A ruled-out thing is at most _THING_CHARS long.
 """
 
 from __future__ import annotations
