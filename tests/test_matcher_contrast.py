@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from content.matcher import Matcher
 from content.matcher_contrast import asked_part
-
-TOPICS = Path(__file__).resolve().parent.parent / "content" / "topics"
 
 
 @pytest.mark.parametrize("question, asked", [
@@ -72,22 +67,14 @@ def test_messages_without_a_negated_thing_are_read_whole(question):
     assert asked_part(question) is None
 
 
-@pytest.fixture(scope="module")
-def real() -> Matcher:
-    if not any(TOPICS.glob("*.toml")):
-        pytest.skip("content/topics is still empty")
-    from content.kb import KnowledgeBase
-
-    return Matcher.from_kb(KnowledgeBase.load(TOPICS))
-
-
 @pytest.mark.parametrize("question", [
     # our words negated, another errand asked: not answered with the topic ruled out
     "Không phải lệ phí hồ sơ, tôi hỏi trả tiền điện bằng quét QR có được không",
     "Không phải tài khoản VNeID, tôi hỏi sim điện thoại đứng tên tôi bị khoá",
     "Không phải đăng ký khai sinh, tôi hỏi đăng ký cho con học bơi ở thành phố",
 ])
-def test_a_negated_topic_is_not_the_answer(real, question):
+def test_a_negated_topic_is_not_the_answer(built_matcher, question):
+    real = built_matcher  # tests/conftest.py: the knowledge base's matcher, built once
     whole = real._read(question)  # read whole, as before: the negated topic
     found = real.match(question)
     assert whole.topic is not None, (question, whole)
@@ -99,5 +86,5 @@ def test_a_negated_topic_is_not_the_answer(real, question):
     ("không phải tra cứu hồ sơ mà là nhận kết quả qua bưu điện", "portal.result"),
     ("Không phải app ngân hàng, tôi hỏi tạo tài khoản trên Cổng dịch vụ công quốc gia", "portal.account"),
 ])
-def test_the_asked_part_is_answered(real, question, topic):
-    assert real.match(question).topic == topic
+def test_the_asked_part_is_answered(built_matcher, question, topic):
+    assert built_matcher.match(question).topic == topic
