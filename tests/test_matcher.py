@@ -156,12 +156,8 @@ def read_rows(path: Path) -> list[tuple[str, set[str]]]:
     return [(question, set(ok)) for question, ok in read_questions(path)]
 
 
-def test_the_real_knowledge_base_answers_held_out_questions():
-    if not any(TOPICS.glob("*.toml")):
-        pytest.skip("content/topics is still empty: the knowledge base has not been written yet")
-    from content.kb import KnowledgeBase
-
-    matcher = Matcher.from_kb(KnowledgeBase.load(TOPICS))
+def test_the_real_knowledge_base_answers_held_out_questions(real):
+    matcher = real
     rows = read_rows(EXTRA)
     assert len(rows) >= 120
     in_scope = [(q, ok) for q, ok in rows if ok]
@@ -175,12 +171,9 @@ def test_the_real_knowledge_base_answers_held_out_questions():
 
 
 @pytest.fixture(scope="module")
-def real() -> Matcher:
-    if not any(TOPICS.glob("*.toml")):
-        pytest.skip("content/topics is still empty: the knowledge base has not been written yet")
-    from content.kb import KnowledgeBase
-
-    return Matcher.from_kb(KnowledgeBase.load(TOPICS))
+def real(built_matcher) -> Matcher:
+    """The knowledge base's matcher: conftest's, built once for the whole session."""
+    return built_matcher
 
 
 @pytest.mark.parametrize("question", [
