@@ -175,6 +175,11 @@ message a probability of being out of scope under this. 06/12/2026, on the retir
 and two batches written to teach (t20: long messages with personal details; t21: what the screen
 says), before they were taught: without this condition the sentences answered 34 more questions
 right and 15 out-of-scope ones wrongly (all but two of those at 0.72 or more); with it, 32 and 1."""
+PERSON_OUTSIDE = 0.4
+"""A wish for a person to help ("nhờ ai … giúp") is answered with HELP_TOPIC unless the learned
+model gives the message a probability of being out of scope of at least this (an errand of another
+world: "nhờ ai dịch hợp đồng", "can someone help me fix my laptop"). 07/12/2026: such errands
+read 0.42–0.97, wishes about public services 0.00–0.17 (BENCHMARKS.md, nineteenth session)."""
 SENTENCE_MIN_WORDS = 3
 """A sentence of fewer words is no question of its own ("Cảm ơn.", "Chào bot.")."""
 _ARITHMETIC = re.compile(r"(?<![\w.,/-])\d+(?:[.,]\d+)*\s*(?:[+*x×=]|cộng|cong|trừ|tru|nhân|nhan|chia(?: cho)?)"
@@ -578,8 +583,7 @@ class Matcher(EvidenceMixin):
         and its topic is the one the whole message ranks first; None if none is, or if the whole
         message reads as out of scope (SENTENCE_OUTSIDE), has an out-of-scope cue or a sum in it
         (then the whole message decides)."""
-        names = matcher_calibration.EN_FEATURES if whole.language == "en" else matcher_calibration.VI_FEATURES
-        if not whole.features or whole.features[names.index("out_of_scope")] >= SENTENCE_OUTSIDE:
+        if not whole.features or _outside(whole) >= SENTENCE_OUTSIDE:
             return None  # the learned model reads the whole message as out of scope: it is
         parts = [part for part in _SENTENCE_END.split(question) if len(part.split()) >= SENTENCE_MIN_WORDS]
         if len(parts) < 2 or _ARITHMETIC.search(question):
@@ -595,12 +599,17 @@ class Matcher(EvidenceMixin):
         best = max(answers, key=lambda found: found.score)
         return MatchResult(best.topic, best.score, [], whole.candidates, best.margin, best.language, best.features)
 
-    def _read(self, question: str) -> MatchResult:
+    def _read(self, question: str, person: bool = True) -> MatchResult:
+        """The answer to ``question``; ``person``: a wish for a person to help is looked for."""
         if not self._n:
             return MatchResult(None, 0.0, [], [])
         words = question_words(question)  # found once for the three readings below, if the same
-        if HELP_TOPIC in self.ids and smalltalk.wants_person(question, words):
-            # "có ai đến giúp không", "I can't do it alone": where to find a person
+        if person and HELP_TOPIC in self.ids and smalltalk.wants_person(question, words):
+            # "có ai đến giúp không", "I can't do it alone": where to find a person, unless the
+            # errand is of another world ("nhờ ai dịch hợp đồng lao động"): then read as any other
+            found = self._read(question, person=False)
+            if _outside(found) >= PERSON_OUTSIDE:
+                return found
             return MatchResult(HELP_TOPIC, 1.0, [], [(HELP_TOPIC, 1.0)], 1.0,
                                "en" if self._english.reads_english(question, words) else "vi")
         if self._english.ready and self._english.reads_english(question, words):
@@ -660,6 +669,15 @@ class Matcher(EvidenceMixin):
             return MatchResult(None, probability, [self.ids[i] for i in choices], candidates, margin,
                                "vi", features)
         return MatchResult(self.ids[best], probability, [], candidates, margin, "vi", features)
+
+
+def _outside(found: MatchResult) -> float:
+    """The learned model's probability that the message ``found`` answers is out of scope (0 if
+    it was not read: no features)."""
+    if not found.features:
+        return 0.0
+    names = matcher_calibration.EN_FEATURES if found.language == "en" else matcher_calibration.VI_FEATURES
+    return found.features[names.index("out_of_scope")]
 
 
 def tie_gap(best_rank: float, bare_subject: bool) -> float:

@@ -389,9 +389,23 @@ def test_a_vietnamese_question_without_diacritics_is_not_read_as_english():
         assert not is_english(question), question
 
 
-@pytest.mark.parametrize("question", ["có ai đến giúp không", "I can't do it alone"])
+@pytest.mark.parametrize("question", ["có ai đến giúp không", "I can't do it alone",
+                                      "bà tui già rồi, có ai đến nhà giúp bà nộp hồ sơ không",
+                                      "cần người hướng dẫn cài app ngân hàng để nộp lệ phí"])
 def test_asking_for_a_person_points_to_help(real, question):
     assert real.match(question).topic == "help.contact"
+
+
+@pytest.mark.parametrize("question", [
+    "Chủ bên Nhật muốn em ký hợp đồng mới bằng tiếng Nhật mà em không hiểu hết, nhờ ai dịch giúp?",
+    "nhờ ai chở mẹ đi khám bệnh", "can someone help me fix my laptop"])
+def test_a_person_for_an_errand_of_another_world_is_not_the_village_team(real, question):
+    # the wish for a person is there, but the learned model reads the errand as out of scope
+    from content.smalltalk import wants_person
+
+    assert wants_person(question)
+    result = real.match(question)
+    assert result.topic is None and result.suggestions == [], result
 
 
 def test_not_knowing_how_is_a_question_not_a_call_for_a_person():
@@ -422,11 +436,13 @@ def test_conversation_basics_are_told_apart_from_questions():
     assert classify("Thanks a lot bot, that worked! 🙏") is Kind.THANKS
     # thanks after it worked is thanks, whatever it names; not if something is still asked
     for text in ("tôi kích hoạt VNeID được rồi, cảm ơn bạn đã hướng dẫn", "nộp hồ sơ xong rồi, cảm ơn bạn nhé",
-                 "Got it, thanks, payment done.", "Dạ vâng, đã hiểu, cảm ơn nha."):
+                 "Got it, thanks, payment done.", "Dạ vâng, đã hiểu, cảm ơn nha.",
+                 "Cảm ơn chatbot, bạn giúp tôi nhiều lắm.", "Thanks, you helped me a lot!"):
         assert classify(text) is Kind.THANKS, text
     for text in ("cảm ơn, nhưng em vẫn chưa nhận được mã OTP", "xong rồi, cảm ơn, giờ muốn nộp phí thì làm sao",
                  "cảm ơn bạn, nộp xong rồi nhưng chưa thấy kết quả", "thanks, done, now how do I pay?",
-                 "cảm ơn, em muốn đăng ký tạm trú online", "cảm ơn, đăng ký khai sinh xong rồi thì thẻ BHYT lấy ở mô"):
+                 "cảm ơn, em muốn đăng ký tạm trú online", "cảm ơn, đăng ký khai sinh xong rồi thì thẻ BHYT lấy ở mô",
+                 "cảm ơn, giúp tôi với", "giúp tôi nhiều việc: nộp hồ sơ và thanh toán"):
         assert classify(text) is None, text
     for question in ("cam on, cho hoi nop phi the nao", "phi", "ho so", "vneid", "ok nhưng nộp phí ở đâu"):
         assert classify(question) is None, question
