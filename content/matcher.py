@@ -85,6 +85,7 @@ from content.matcher_evidence import (  # noqa: F401  (the weights are re-export
     _rank_score,
 )
 from content.matcher_learned import LearnedIndex
+from content.matcher_scam import scam_signs
 from content.matcher_text import (
     _KEEP_PHRASES,
     ACCENTED_ONLY_CUES,
@@ -175,6 +176,16 @@ message a probability of being out of scope under this. 06/12/2026, on the retir
 and two batches written to teach (t20: long messages with personal details; t21: what the screen
 says), before they were taught: without this condition the sentences answered 34 more questions
 right and 15 out-of-scope ones wrongly (all but two of those at 0.72 or more); with it, 32 and 1."""
+SCAM_TOPIC = "safety.scam"
+SCAM_WEIGHT = 0.3
+"""Added to SCAM_TOPIC's rank when a message about public services (DOMAIN_ANCHORS) shows a
+scam's signs (``matcher_scam.scam_signs``: a link outside .gov.vn, an app file, a prize, a
+stranger…); if SCAM_TOPIC then ranks first, it is the answer, whatever the confidence (the words
+of a pasted scam name procedures and fees, not the scam). 07/12/2026, on t30 (pasted text, a batch
+written to teach and kept as dev data) and every stored question: 0.3 changed 1 answer (right),
+0.6 also took 1 right answer away; with the answer rule, 3 right, 1 changed from none (a victim
+asking whether the police can get the money back: safety.scam says whom to tell). BENCHMARKS.md,
+nineteenth session."""
 PERSON_OUTSIDE = 0.4
 """A wish for a person to help ("nhờ ai … giúp") is answered with HELP_TOPIC unless the learned
 model gives the message a probability of being out of scope of at least this (an errand of another
@@ -629,6 +640,11 @@ class Matcher(EvidenceMixin):
         cosines, probs_array, outside = self._cosines_and_probabilities(folded)
         rank_array += cosines if CENTROID_WEIGHT == 1.0 else CENTROID_WEIGHT * cosines
         rank_array += probs_array if LEARNED_WEIGHT == 1.0 else LEARNED_WEIGHT * probs_array
+        scam = (SCAM_TOPIC in self.ids and scam_signs(question, words) > 0
+                and self._anchored(expanded, _fold_all(expanded), []))
+        if scam:
+            # a pasted message with a scam's signs, about public services: is it real? (matcher_scam)
+            rank_array[self.ids.index(SCAM_TOPIC)] += SCAM_WEIGHT
         order = (-rank_array).argsort(kind="stable").tolist()
         rank = rank_array.tolist()
         probs = probs_array.tolist()
@@ -654,6 +670,8 @@ class Matcher(EvidenceMixin):
         probability = calibration.probability(features)
         lead = rank[best] - rank[runner_up]
         decision = calibration.decide(probability, lead)  # a close call: ask
+        if scam and self.ids[best] == SCAM_TOPIC:
+            decision = "answer"  # "is this real?" about a message with a scam's signs: warn at once
         if decision == "answer" and lead < tie_gap(rank[best], len(folded) <= SHORT_QUESTION_TOKENS):
             decision = "clarify"  # a tie: ask, do not guess
         if (decision != "answer" and self.ids[best] in SMALL_TALK_TOPICS and outside < SMALL_TALK_OUTSIDE

@@ -54,6 +54,7 @@ ACCENTED_ONLY_CUES: str = _SCOPE["accented_only_cues"]
 THIRD_PARTY_NAMES: str = _SCOPE["third_party_names"]
 DOMAIN_ANCHORS: str = _SCOPE["domain_anchors"]
 ANCHORS_ACCENTED: str = _SCOPE["anchors_accented"]
+SCAM_SIGNS: str = _SCOPE["scam_signs"]
 
 ENGLISH_STOPWORDS = frozenset(_ENGLISH["stopwords"].split())
 ENGLISH_CUES = frozenset(_ENGLISH["out_of_scope_cues"].split())
