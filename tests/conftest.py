@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -11,6 +12,13 @@ from hypothesis import settings as hypothesis_settings
 from bot.app import App
 from bot.settings import Settings
 from handlers.messages import Incoming
+
+# The matcher's disk cache (content/matcher.py's default_cache_dir) of this tree's tests, apart from
+# the user's: the cache keeps only its newest files, so tools or another checkout's tests building
+# other contents on the same machine could delete the matcher a bot under test is about to read
+# back (it would then learn it again, ~20 s, while a test waits 5 s for a reply: seen once in a
+# clean-clone CI on 07/12/2026 while experiments ran beside it). Subprocesses inherit it.
+os.environ["XDG_CACHE_HOME"] = str(Path(__file__).resolve().parent.parent / ".cache")
 
 # CI replays the same property-test examples every run (a red CI must mean a change broke
 # something); on a developer's machine hypothesis keeps exploring new examples.
