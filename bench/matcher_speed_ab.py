@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("old", type=Path, help="the tree before the change")
     parser.add_argument("new", type=Path, nargs="?", default=REPO_ROOT, help="the tree after it")
     parser.add_argument("--rounds", type=int, default=10, help="passes of each tree")
+    parser.add_argument("--by-length", action="store_true",
+                        help="then the new tree's rate on questions of 1-5, 6-10, 11-20, 21-40, 41+ words")
     args = parser.parse_args(argv)
     files = [p for p in faq_accuracy.DEFAULT_FILES if p.is_file()]
     questions = list(dict.fromkeys(q for path in files for q, _ in faq_accuracy.read_questions(path)))
@@ -68,7 +70,30 @@ def main(argv: list[str] | None = None) -> int:
         best, median = max(rates[name]), statistics.median(rates[name])
         print(f"  {name} ({tree}): best {best:,.0f} q/s ({1e6 / best:.0f} µs a question), "
               f"median {median:,.0f} q/s")
+    if args.by_length:
+        by_length(matchers["new"], questions, args.rounds)
     return 0
+
+
+LENGTHS = ((1, 5), (6, 10), (11, 20), (21, 40), (41, 10**6))
+"""Bands of words per question for ``--by-length``."""
+
+
+def by_length(matcher, questions: list[str], rounds: int) -> None:
+    """The new tree's best rate over ``rounds`` passes of each band of question lengths."""
+    print(f"new tree by length (words; best of {rounds} passes, CPU time):")
+    for low, high in LENGTHS:
+        band = [q for q in questions if low <= len(q.split()) <= high]
+        if not band:
+            continue
+        best = 0.0
+        for _ in range(rounds):
+            started = time.process_time()
+            for question in band:
+                matcher._match_uncached(question)
+            best = max(best, len(band) / (time.process_time() - started))
+        label = f"{low}-{high}" if high < 10**6 else f"{low}+"
+        print(f"  {label:>6} words: {len(band):6,} questions, best {best:,.0f} q/s")
 
 
 if __name__ == "__main__":
