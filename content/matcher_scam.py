@@ -18,6 +18,9 @@ from content.text import fold_diacritics
 
 _LINK = re.compile(r"(?<![\w@.-])(?:https?://)?((?:[a-z0-9-]+\.)+([a-z]{2,12}))(?:/\S*)?(?![\w-])")
 _FILES = frozenset({"jpg", "jpeg", "png", "heic", "pdf", "doc", "docx", "xls", "xlsx", "zip", "rar", "txt", "mp4"})
+_PLACE = re.compile(r"[a-z]{1,2}\.[a-z]+")
+"""A place written short ("tp.hcm", "h.can", "p.nam", "tx.hong"): two labels, the first of one or
+two letters: no web address."""
 _APP_FILE = re.compile(r"\.apk\b")
 _STATE = re.compile(r"(?:^|\.)gov\.vn$")
 _PHRASES = [tuple(fold_diacritics(sign).split("_")) for sign in SCAM_SIGNS.split()]
@@ -33,7 +36,8 @@ def scam_signs(text: str, words: list[str] | None = None) -> int:
     lowered = text.lower()
     found = 0
     if "." in lowered and (_APP_FILE.search(lowered) or any(
-            not _STATE.search(host) and tld not in _FILES for host, tld in _LINK.findall(lowered))):
+            not _STATE.search(host) and tld not in _FILES and not _PLACE.fullmatch(host)
+            for host, tld in _LINK.findall(lowered))):
         found += 1
     if words is None:
         words = _WORD.findall(lowered)

@@ -30,6 +30,7 @@ def test_a_scam_sign_is_seen(text):
     "nộp lệ phí 1.250.000đ trên dichvucong.gov.vn thế nào",  # the state's site, and a sum
     "vào https://dichvucong.gov.vn/p/home/dvc-trang-chu.html rồi bấm đâu",
     "ảnh CCCD.jpg tải lên không được, file bao_cao.pdf thì được",  # files people attach
+    "em ở TP.HCM, H.Can Lộc có nhà, muốn đăng ký tạm trú online",  # places written short
     "số tài khoản nhận lệ phí là của kho bạc à",
     "tra cứu hồ sơ bằng mã số ở đâu",
 ])
