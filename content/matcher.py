@@ -182,10 +182,10 @@ SCAM_WEIGHT = 0.3
 scam's signs (``matcher_scam.scam_signs``: a link outside .gov.vn, an app file, a prize, a
 stranger…); if SCAM_TOPIC then ranks first, it is the answer, whatever the confidence (the words
 of a pasted scam name procedures and fees, not the scam). 07/12/2026, on t30 (pasted text, a batch
-written to teach and kept as dev data) and every stored question: 0.3 changed 1 answer (right),
-0.6 also took 1 right answer away; with the answer rule, 3 right, 1 changed from none (a victim
-asking whether the police can get the money back: safety.scam says whom to tell). BENCHMARKS.md,
-nineteenth session."""
+written to teach and kept as dev data) and every stored question: 0.3 and 0.6 alone each changed
+1 answer to right (0.6 lost 3 on the sealed files' counts); with the answer rule, 3 right, 1 changed
+from none (a victim asking whether the police can get the money back: safety.scam says whom to
+tell). BENCHMARKS.md, nineteenth session."""
 PERSON_OUTSIDE = 0.4
 """A wish for a person to help ("nhờ ai … giúp") is answered with HELP_TOPIC unless the learned
 model gives the message a probability of being out of scope of at least this (an errand of another
