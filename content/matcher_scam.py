@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from content.matcher_text import SCAM_SIGNS, _fold_all
+from content.matcher_text import _TOKEN, SCAM_SIGNS, _fold_all
 from content.text import fold_diacritics
 
 _LINK = re.compile(r"(?<![\w@.-])(?:https?://)?((?:[a-z0-9-]+\.)+([a-z]{2,12}))(?:/\S*)?(?![\w-])")
@@ -26,7 +26,6 @@ _STATE = re.compile(r"(?:^|\.)gov\.vn$")
 _PHRASES = [tuple(fold_diacritics(sign).split("_")) for sign in SCAM_SIGNS.split()]
 _FIRST_WORDS = frozenset(phrase[0] for phrase in _PHRASES)
 _SIGNS = re.compile(r"(?<!\S)(?:" + "|".join(re.escape(" ".join(phrase)) for phrase in _PHRASES) + r")(?!\S)")
-_WORD = re.compile(r"\w+")
 
 
 def scam_signs(text: str, words: list[str] | None = None) -> int:
@@ -40,7 +39,7 @@ def scam_signs(text: str, words: list[str] | None = None) -> int:
             for host, tld in _LINK.findall(lowered))):
         found += 1
     if words is None:
-        words = _WORD.findall(lowered)
+        words = _TOKEN.findall(lowered)
     folded = _fold_all(words)
     if not _FIRST_WORDS.isdisjoint(folded) and _SIGNS.search(" ".join(folded)):
         found += 1
