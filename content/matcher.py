@@ -118,6 +118,15 @@ words the knowledge base knows), times the out-of-scope priors below."""
 SHORT_QUESTION_TOKENS = 2
 """A question of at most this many content words ("chứng thực", "phí") names a subject, not a
 question about it: the learned model does not rank it, the calibration knows it is one."""
+LONG_WORDS = 20
+"""A message of more content words tells a story around its question ("tui 60 tuổi, ở thôn …,
+hôm qua …, vậy giờ phải làm răng"): its domain words are a smaller share of it, so the evidence
+confidence reads lower than for the same question asked alone. The calibration's feature "long",
+log(1 + the words beyond this), lets it learn how much lower. 07/12/2026 (twentieth session), on
+the dev batches t26–t33 never taught (2,408 questions; t33 is long stories): the feature over every
+length (log(1 + words)) 94.7 / 96.8 / 97.0 -> 94.8 / 97.6 / 95.2 % (top-1 / served / abstention),
+beyond 12 words 94.6 / 97.4 / 96.4 %, beyond 20 94.7 / 97.4 / 96.8 % (t33: 93.8 / 94.7 / 98.7 ->
+96.0 / 96.9 / 98.7 %). Kept: 20."""
 HELP_TOPIC = "help.contact"
 SMALL_TALK_TOPICS = frozenset({"bot.about"})
 SMALL_TALK_RANK = 0.55
@@ -665,7 +674,7 @@ class Matcher(EvidenceMixin):
                 conf *= UNANCHORED_CUE_FACTOR
         runner_up = order[1] if self._n > 1 else best
         features = (conf, min(rank[best], 2.0), rank[best] - rank[runner_up], probs[best], margin,
-                    float(len(folded) <= SHORT_QUESTION_TOKENS), outside)
+                    float(len(folded) <= SHORT_QUESTION_TOKENS), outside, math.log1p(max(0, len(folded) - LONG_WORDS)))
         calibration = self._calibration["vi"]
         probability = calibration.probability(features)
         lead = rank[best] - rank[runner_up]

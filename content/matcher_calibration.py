@@ -2,7 +2,8 @@
 
 A logistic function of a few numbers the matcher reads in a question (for Vietnamese: the
 evidence confidence, the best rank score and its lead, the learned model's probability and
-lead, whether the question is a bare subject; for English: the share of known words, the
+lead, whether the question is a bare subject, how far it is longer than a question usually is
+(``matcher.LONG_WORDS``); for English: the share of known words, the
 learned model's probability and lead, an out-of-scope cue; for both, the learned model's
 probability of its out-of-scope class, learned from ``content/lexicon/out_of_scope.toml``). Its weights, the two thresholds
 that turn it into answer / "did you mean" / abstain, and the lead below which a confident answer
@@ -22,7 +23,8 @@ from pathlib import Path
 
 CALIBRATION_FILE = Path(__file__).parent / "lexicon" / "calibration.toml"
 
-VI_FEATURES = ("evidence", "rank", "rank_lead", "learned", "learned_lead", "bare_subject", "out_of_scope")
+VI_FEATURES = ("evidence", "rank", "rank_lead", "learned", "learned_lead", "bare_subject", "out_of_scope",
+               "long")
 EN_FEATURES = ("known", "learned", "learned_lead", "cue", "out_of_scope")
 LEAD_FEATURE = {"vi": "rank_lead", "en": "learned_lead"}
 """The best topic's lead over the second that the ``lead`` threshold reads, in each language."""

@@ -17,7 +17,7 @@ from content.matcher_calibration import VI_FEATURES, Calibration  # noqa: E402
 def reading(evidence: float, out_of_scope: float, right: bool | None, lead: float = 1.0) -> Reading:
     """A Vietnamese reading: ``right`` None is an out-of-scope question; ``lead``: the best topic's
     rank lead over the second, which is the right one when the best is not."""
-    features = (evidence, 1.0, lead, 0.0, 0.0, 0.0, out_of_scope)
+    features = (evidence, 1.0, lead, 0.0, 0.0, 0.0, out_of_scope, 0.0)
     ok = frozenset() if right is None else frozenset({"a" if right else "b"})
     return Reading("vi", features, ["a", "b"], None, ok)
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from content.matcher import Matcher, answer_questions, is_vietnamese_syllable, normalize_question
+from content.matcher import LONG_WORDS, Matcher, answer_questions, is_vietnamese_syllable, normalize_question
+from content.matcher_calibration import VI_FEATURES
 from content.matcher_text import untelex
 
 REPO = Path(__file__).resolve().parent.parent
@@ -122,6 +124,28 @@ def test_a_confident_answer_by_a_small_lead_is_a_did_you_mean():
     assert matcher(lead).match(question).topic == "payment.how"  # a lead at the threshold: answered
     asked = matcher(lead + 0.01).match(question)
     assert asked.topic is None and asked.suggestions[0] == "payment.how" and len(asked.suggestions) == 2
+
+
+def test_a_long_story_around_a_question_is_read_with_its_length():
+    built = Matcher([
+        topic("portal.account", "Đăng nhập Cổng Dịch vụ công",
+              ["đăng nhập dịch vụ công bằng gì", "quên mật khẩu tài khoản dịch vụ công"]),
+        topic("payment.how", "Thanh toán lệ phí trực tuyến",
+              ["nộp phí online như thế nào", "các bước thanh toán lệ phí trên cổng"]),
+    ])
+    column = VI_FEATURES.index("long")
+    question = "thanh toán lệ phí online thế nào"
+    story = ("tui năm nay sáu mươi tuổi ở thôn Trung Hòa, sáng nay ra xã thì cán bộ bảo về nhà tự làm "
+             "trên điện thoại, con gái tui đi làm xa nên không ai chỉ cho, vậy " + question)
+    short, long = built.match(question), built.match(story)
+    assert short.features[column] == 0.0  # a question of at most LONG_WORDS words: no story
+    beyond = math.expm1(long.features[column])  # log(1 + the content words beyond LONG_WORDS)
+    assert beyond >= 1 and beyond == pytest.approx(round(beyond))
+    assert len(story.split()) > LONG_WORDS + beyond - 1
+    # the calibration learned that a story lowers the evidence: the length raises the confidence
+    calibration = built._calibration["vi"]
+    assert calibration.probability(long.features) > calibration.probability(
+        (*long.features[:column], 0.0, *long.features[column + 1 :]))
 
 
 def test_answer_questions_returns_one_dict_per_question(tiny):
