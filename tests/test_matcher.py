@@ -660,11 +660,19 @@ def test_dates_codes_ranges_and_numbers_are_no_sum(text):
     assert not _ARITHMETIC.search(text)
 
 
-def test_a_question_after_personal_details_is_answered_by_its_own_sentence(real):
+def test_a_question_after_personal_details_is_answered_by_its_own_sentence(real, monkeypatch):
     details = "Chào bot, tôi là Trần Văn Hùng, 54 tuổi, ở xã Thạch Đài, số điện thoại 0912345678. "
     question = details + "Tôi quên mật khẩu VNeID thì làm sao?"
-    assert real._read(question).topic is None  # the details drown the question in the whole message
     assert real.match(question).topic == "vneid.password"
+    # when the whole message is not answered, its sentence is: with the length not weighed (the
+    # calibration's "long" weight 0), the details drown the question in the whole message
+    vi = real._calibration["vi"]
+    weights = [0.0 if name == "long" else w for name, w in zip(VI_FEATURES, vi.weights)]
+    monkeypatch.setattr(real, "_calibration", {**real._calibration,
+                                               "vi": dataclasses.replace(vi, weights=tuple(weights))})
+    assert real._read(question).topic is None
+    assert real._match_uncached(question).topic == "vneid.password"
+    monkeypatch.undo()
     # the same details before a question of no topic: still no answer
     for outside in ("Tôi muốn vay ngân hàng 200 triệu để mua máy cày thì lãi suất bao nhiêu?",
                     "Em muốn hỏi cách nấu bánh chưng cho ngon, ngâm gạo mấy tiếng ạ?"):
