@@ -122,11 +122,8 @@ LONG_WORDS = 20
 """A message of more content words tells a story around its question ("tui 60 tuổi, ở thôn …,
 hôm qua …, vậy giờ phải làm răng"): its domain words are a smaller share of it, so the evidence
 confidence reads lower than for the same question asked alone. The calibration's feature "long",
-log(1 + the words beyond this), lets it learn how much lower. 07/12/2026 (twentieth session), on
-the dev batches t26–t33 never taught (2,408 questions; t33 is long stories): the feature over every
-length (log(1 + words)) 94.7 / 96.8 / 97.0 -> 94.8 / 97.6 / 95.2 % (top-1 / served / abstention),
-beyond 12 words 94.6 / 97.4 / 96.4 %, beyond 20 94.7 / 97.4 / 96.8 % (t33: 93.8 / 94.7 / 98.7 ->
-96.0 / 96.9 / 98.7 %). Kept: 20."""
+log(1 + the words beyond this), lets it learn how much lower. 20 was chosen over every length and
+over 12 on dev batches never taught: BENCHMARKS.md, "twentieth session"."""
 HELP_TOPIC = "help.contact"
 SMALL_TALK_TOPICS = frozenset({"bot.about"})
 SMALL_TALK_RANK = 0.55
@@ -673,15 +670,17 @@ class Matcher(EvidenceMixin):
                                   self._cue_spans(expanded)):
                 conf *= UNANCHORED_CUE_FACTOR
         runner_up = order[1] if self._n > 1 else best
+        short = len(folded) <= SHORT_QUESTION_TOKENS
+        beyond = max(0, len(folded) - LONG_WORDS)  # the words of a story around the question
         features = (conf, min(rank[best], 2.0), rank[best] - rank[runner_up], probs[best], margin,
-                    float(len(folded) <= SHORT_QUESTION_TOKENS), outside, math.log1p(max(0, len(folded) - LONG_WORDS)))
+                    float(short), outside, math.log1p(beyond))
         calibration = self._calibration["vi"]
         probability = calibration.probability(features)
         lead = rank[best] - rank[runner_up]
         decision = calibration.decide(probability, lead)  # a close call: ask
         if scam and self.ids[best] == SCAM_TOPIC:
             decision = "answer"  # "is this real?" about a message with a scam's signs: warn at once
-        if decision == "answer" and lead < tie_gap(rank[best], len(folded) <= SHORT_QUESTION_TOKENS):
+        if decision == "answer" and lead < tie_gap(rank[best], short):
             decision = "clarify"  # a tie: ask, do not guess
         if (decision != "answer" and self.ids[best] in SMALL_TALK_TOPICS and outside < SMALL_TALK_OUTSIDE
                 and rank[best] >= SMALL_TALK_RANK and rank[best] - rank[runner_up] >= SMALL_TALK_MARGIN
