@@ -192,11 +192,13 @@ written to teach and kept as dev data) and every stored question: 0.3 and 0.6 al
 1 answer to right (0.6 lost 3 on the sealed files' counts); with the answer rule, 3 right, 1 changed
 from none (a victim asking whether the police can get the money back: safety.scam says whom to
 tell). BENCHMARKS.md, nineteenth session."""
-PERSON_OUTSIDE = 0.4
+PERSON_OUTSIDE = 0.3
 """A wish for a person to help ("nhờ ai … giúp") is answered with HELP_TOPIC unless the learned
 model gives the message a probability of being out of scope of at least this (an errand of another
 world: "nhờ ai dịch hợp đồng", "can someone help me fix my laptop"). 07/12/2026: such errands
-read 0.42–0.97, wishes about public services 0.00–0.17 (BENCHMARKS.md, nineteenth session)."""
+read 0.42–0.97, wishes about public services 0.00–0.17 (BENCHMARKS.md, nineteenth session); after
+the twenty-first session's teaching, the laptop 0.398, the 91 wishes of tests/data 0.00–0.21 but
+one (0.46): 0.4 -> 0.3, the same answers to every stored question."""
 SENTENCE_MIN_WORDS = 3
 """A sentence of fewer words is no question of its own ("Cảm ơn.", "Chào bot.")."""
 _ARITHMETIC = re.compile(r"(?<![\w.,/-])\d+(?:[.,]\d+)*\s*(?:[+*x×=]|cộng|cong|trừ|tru|nhân|nhan|chia(?: cho)?)"
