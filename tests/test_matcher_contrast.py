@@ -67,29 +67,23 @@ def test_messages_without_a_negated_thing_are_read_whole(question):
     assert asked_part(question) is None
 
 
-@pytest.mark.parametrize("question", [
-    # our words negated, another errand asked: not answered with the topic ruled out
-    "Không phải đăng ký khai sinh, tôi hỏi đăng ký học thêm cho con",
-    "không phải đăng ký thường trú, tôi hỏi đăng ký sim chính chủ",
-    "không phải đăng ký xe máy, tôi hỏi đăng kiểm ô tô",
+@pytest.mark.parametrize("question, whole_answers", [
+    # our words negated, another errand asked: not answered with the topic ruled out. Read whole,
+    # the first three are answered with the topic ruled out; the last three were until 07/12/2026,
+    # when the questions written to teach (t35: close calls at the edge) made the whole read out of scope
+    ("Không phải đăng ký khai sinh, tôi hỏi đăng ký học thêm cho con", True),
+    ("không phải đăng ký thường trú, tôi hỏi đăng ký sim chính chủ", True),
+    ("không phải đăng ký xe máy, tôi hỏi đăng kiểm ô tô", True),
+    ("Không phải lệ phí hồ sơ, tôi hỏi trả tiền điện bằng quét QR có được không", False),
+    ("Không phải tài khoản VNeID, tôi hỏi sim điện thoại đứng tên tôi bị khoá", False),
+    ("Không phải đăng ký khai sinh, tôi hỏi đăng ký cho con học bơi ở thành phố", False),
 ])
-def test_a_negated_topic_is_not_the_answer(built_matcher, question):
+def test_a_negated_topic_is_not_the_answer(built_matcher, question, whole_answers):
     real = built_matcher  # tests/conftest.py: the knowledge base's matcher, built once
-    whole = real._read(question)  # read whole, as before: the negated topic
     found = real.match(question)
-    assert whole.topic is not None, (question, whole)
-    assert found.topic is None and found.suggestions == [], (question, found)
-
-
-@pytest.mark.parametrize("question", [
-    # read whole, these were answered with the topic ruled out until 07/12/2026, when the
-    # questions written to teach (t35: close calls at the edge) made the whole read out of scope
-    "Không phải lệ phí hồ sơ, tôi hỏi trả tiền điện bằng quét QR có được không",
-    "Không phải tài khoản VNeID, tôi hỏi sim điện thoại đứng tên tôi bị khoá",
-    "Không phải đăng ký khai sinh, tôi hỏi đăng ký cho con học bơi ở thành phố",
-])
-def test_another_errand_after_a_negated_topic_is_not_answered(built_matcher, question):
-    found = built_matcher.match(question)
+    if whole_answers:
+        whole = real._read(question)  # read whole, as before: the negated topic
+        assert whole.topic is not None, (question, whole)
     assert found.topic is None and found.suggestions == [], (question, found)
 
 
