@@ -555,9 +555,10 @@ class Matcher(EvidenceMixin):
                     found.append((topic, hit[1] / 100.0))
         return found
 
-    def _cosines_and_probabilities(self, folded: list[str]) -> tuple[np.ndarray, np.ndarray, float]:
-        """Per topic: the cosine with its n-gram centroid, the learned model's probability (among
-        the topics); and the learned probability that the question is out of scope."""
+    def _cosines_and_probabilities(self, folded: list[str], short: bool) -> tuple[np.ndarray, np.ndarray, float]:
+        """Per topic: the cosine with its n-gram centroid, the learned model's probability among
+        the topics (the same for all if the question is ``short``, a bare subject); and the
+        learned probability that the question is out of scope."""
         n = self._n
         vector = self._vectoriser.vector(folded)
         if vector is not None and self._joint is not None:
@@ -575,7 +576,7 @@ class Matcher(EvidenceMixin):
             learned = self._learned.probabilities(folded)
             outside = float(learned[n]) if learned.any() else 0.0
             probs = learned[:n] / (1.0 - outside) if 0.0 < outside < 1.0 else learned[:n]
-        if len(folded) <= SHORT_QUESTION_TOKENS:
+        if short:
             probs = np.full(n, 1.0 / n)
         return cosines, probs, outside
 
@@ -645,7 +646,8 @@ class Matcher(EvidenceMixin):
             return MatchResult(None, 0.0, [], [])
         # a bare subject ("thanh toán") names no question: the learned model would pick the
         # sibling with most examples, so it ranks only questions of more words
-        cosines, probs_array, outside = self._cosines_and_probabilities(folded)
+        short = len(folded) <= SHORT_QUESTION_TOKENS
+        cosines, probs_array, outside = self._cosines_and_probabilities(folded, short)
         rank_array += cosines if CENTROID_WEIGHT == 1.0 else CENTROID_WEIGHT * cosines
         rank_array += probs_array if LEARNED_WEIGHT == 1.0 else LEARNED_WEIGHT * probs_array
         scam = (SCAM_TOPIC in self.ids and scam_signs(question, words) > 0
@@ -672,7 +674,6 @@ class Matcher(EvidenceMixin):
                                   self._cue_spans(expanded)):
                 conf *= UNANCHORED_CUE_FACTOR
         runner_up = order[1] if self._n > 1 else best
-        short = len(folded) <= SHORT_QUESTION_TOKENS
         beyond = max(0, len(folded) - LONG_WORDS)  # the words of a story around the question
         features = (conf, min(rank[best], 2.0), rank[best] - rank[runner_up], probs[best], margin,
                     float(short), outside, math.log1p(beyond))
