@@ -17,7 +17,8 @@ never; the out-of-scope questions weigh as much together as the in-scope ones); 
 (answer, ask, and the lead below which a confident answer is asked back) are then chosen jointly on
 the same questions to serve the most in-scope questions with "did you mean" while abstaining on at
 least ``ABSTENTION_FLOOR`` of the out-of-scope ones and answering at least ``TOP1_FLOOR`` right at
-once (Vietnamese; English: to maximise top-1 + served + abstention). ``--write`` stores the result in
+once (Vietnamese; English: those answering the most right at once while abstaining on at least
+``ABSTENTION_FLOOR``). ``--write`` stores the result in
 ``content/lexicon/calibration.toml``, which the matcher reads.
 """
 
@@ -65,7 +66,7 @@ words): a story around the question lowers its evidence; on these readings 95.7 
 95.5 / 97.9 / 98.4 %; on the dev batches never read here: BENCHMARKS.md, "twentieth session". Kept."""
 BAND = 0.05
 """The "did you mean" band is at least this wide: between answering and abstaining, ask."""
-ABSTENTION_FLOOR = {"vi": 0.975, "en": None}
+ABSTENTION_FLOOR = {"vi": 0.975, "en": 0.97}
 """Vietnamese: the thresholds are those that serve the most in-scope questions (top-1 + served with
 "did you mean") while abstaining on at least this share of the out-of-scope ones (the target is
 95 %). Maximising the sum of the three instead (as before 05/12/2026, ninth session) sat on a flat
@@ -78,7 +79,15 @@ files abstained on 92.2 % only (BENCHMARKS.md, tenth session). On those readings
 0.33 / ask 0.28, 96.8 / 96.9 / 96.1 %; 0.97 -> 0.44 / 0.37, 96.6 / 96.7 / 97.0 %; 0.975 -> 0.48 /
 0.43, 96.4 / 96.6 / 97.6 %; 0.98 -> 0.55 / 0.50, 96.1 / 96.4 / 98.0 %. English (None): still the
 sum; a 96 % floor there took its top-1 on these readings from 93.0 to 87.5 % (its 296
-out-of-scope readings are few)."""
+out-of-scope readings are few). English since 07/12/2026 (twenty-second session): the sum sat on a
+flat ridge again (2.859–2.865 for answer thresholds 0.30–0.50 on 4,011 readings) and the refit after
+t36–t40 moved the answer threshold from 0.38 to 0.46, which took the English cross-validation from
+90.4 to 89.7 %, under the issue's 90 % floor; now the thresholds answering the most right at once
+(``TOP1_FIRST``, not the most served: that asks everything back) while abstaining on at least 97 %
+of its 667 out-of-scope readings (Vietnamese: 97.5 % of 2,645)."""
+TOP1_FIRST = {"vi": False, "en": True}
+"""English: among the thresholds that abstain enough, those answering the most right at once (then
+the most served); Vietnamese: the most served (then top-1), with its own top-1 floor."""
 LEAD_GRID = tuple(round(v, 2) for v in np.arange(0.0, 1.01, 0.05))
 """The lead thresholds tried: 0 (no gate) to 1."""
 TOP1_FLOOR = {"vi": 0.955, "en": None}
@@ -217,11 +226,11 @@ def leads_of(rows: list[Reading], names: tuple[str, ...]) -> np.ndarray:
 
 
 def calibrate(rows: list[Reading], names: tuple[str, ...], used: tuple[str, ...], floor: float | None = None,
-              top1_floor: float | None = None) -> tuple[Calibration, tuple[float, float, float]]:
+              top1_floor: float | None = None, top1_first: bool = False) -> tuple[Calibration, tuple[float, float, float]]:
     """The logistic model of ``used`` features and its thresholds (answer, ask, lead), searched
-    jointly: with ``floor``, those serving the most in-scope questions while abstaining on at least
-    ``floor`` of the others and answering at least ``top1_floor`` right at once; without, those
-    maximising top-1 + served + abstention."""
+    jointly: with ``floor``, those serving the most in-scope questions (``top1_first``: answering
+    the most right at once) while abstaining on at least ``floor`` of the others and answering at
+    least ``top1_floor`` right at once; without, those maximising top-1 + served + abstention."""
     fitted = [r for r in rows if r.features and not r.forced]
     columns = [names.index(name) for name in used]
     x = np.array([[r.features[c] for c in columns] for r in fitted], dtype=float)
@@ -248,7 +257,8 @@ def calibrate(rows: list[Reading], names: tuple[str, ...], used: tuple[str, ...]
     else:
         allowed = [t for t in triples if scored[t][2] >= floor and scored[t][0] >= (top1_floor or 0.0)]
         allowed = allowed or [t for t in triples if scored[t][2] >= floor] or triples
-        best = max(allowed, key=lambda t: (scored[t][1], scored[t][0], scored[t][2], -t[2], t))
+        first, second = (0, 1) if top1_first else (1, 0)
+        best = max(allowed, key=lambda t: (scored[t][first], scored[t][second], scored[t][2], -t[2], t))
     return Calibration(tuple(weights), bias, *best), scored[best]
 
 
@@ -281,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     found = {}
     for lang, names in (("vi", VI_FEATURES), ("en", EN_FEATURES)):
         part = [r for r in rows if r.language == lang]
-        cal, (top1, served, abstention) = calibrate(part, names, USED[lang], ABSTENTION_FLOOR[lang], TOP1_FLOOR[lang])
+        cal, (top1, served, abstention) = calibrate(part, names, USED[lang], ABSTENTION_FLOOR[lang], TOP1_FLOOR[lang],
+                                                    TOP1_FIRST[lang])
         found[lang] = cal
         n_in = sum(bool(r.ok) for r in part)
         print(f"{lang}: {n_in} in scope, {len(part) - n_in} out of scope; answer at {cal.answer:.2f}, "

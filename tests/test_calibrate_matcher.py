@@ -78,3 +78,18 @@ def test_the_lead_threshold_turns_confident_sibling_confusions_into_did_you_mean
     rows = [reading(0.8, 0.0, True, lead=0.1)] * 90 + [reading(0.8, 0.0, False, lead=0.1)] * 5 + rows[95:]
     found, (top1, served, _) = calibrate(rows, VI_FEATURES, ("evidence", "out_of_scope"), 0.95, 0.9)
     assert found.lead <= 0.1 and top1 == 90 / 95
+
+
+def test_top1_first_answers_what_serving_most_would_ask_back():
+    # every confident answer leads by little: serving the most asks them all back ("did you mean"
+    # holds the right one), which answers none at once; top-1 first (English) answers them
+    rows = ([reading(0.8, 0.0, True, lead=0.1)] * 90 + [reading(0.8, 0.0, False, lead=0.1)] * 5
+            + [reading(0.1, 0.9, None)] * 60)
+    right = reading(0.8, 0.0, True, lead=0.1).features
+    served_most, (top1, served, _) = calibrate(rows, VI_FEATURES, ("evidence", "out_of_scope"), 0.95)
+    assert (top1, served) == (0.0, 1.0)
+    assert served_most.decide(served_most.probability(right), 0.1) == "clarify"
+    right_first, (top1, served, abstention) = calibrate(rows, VI_FEATURES, ("evidence", "out_of_scope"), 0.95,
+                                                        top1_first=True)
+    assert top1 == 90 / 95 and abstention >= 0.95
+    assert right_first.decide(right_first.probability(right), 0.1) == "answer"
