@@ -77,7 +77,8 @@ SEALED = frozenset({"questions-holdout47.tsv", "questions-holdout48.tsv", "quest
                     "questions-holdout82.tsv", "questions-holdout83.tsv",
                     "questions-holdout84.tsv", "questions-holdout85.tsv", "questions-holdout86.tsv",
                     "questions-holdout87.tsv", "questions-holdout88.tsv", "questions-holdout89.tsv",
-                    "questions-holdout90.tsv", "questions-holdout91.tsv"})
+                    "questions-holdout90.tsv", "questions-holdout91.tsv",
+                    "questions-holdout92.tsv", "questions-holdout93.tsv"})
 """Held-out files scored but never looked into: ``--misses`` does not list their misses."""
 RETIRED = frozenset({"questions-holdout6.tsv", "questions-holdout7.tsv", "questions-holdout8.tsv",
                      "questions-holdout9.tsv", "questions-holdout10.tsv", "questions-holdout11.tsv",
