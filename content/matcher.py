@@ -195,10 +195,9 @@ tell). BENCHMARKS.md, nineteenth session."""
 PERSON_OUTSIDE = 0.3
 """A wish for a person to help ("nhờ ai … giúp") is answered with HELP_TOPIC unless the learned
 model gives the message a probability of being out of scope of at least this (an errand of another
-world: "nhờ ai dịch hợp đồng", "can someone help me fix my laptop"). 07/12/2026: such errands
-read 0.42–0.97, wishes about public services 0.00–0.17 (BENCHMARKS.md, nineteenth session); after
-the twenty-first session's teaching, the laptop 0.398, the 91 wishes of tests/data 0.00–0.21 but
-one (0.46): 0.4 -> 0.3, the same answers to every stored question."""
+world: "nhờ ai dịch hợp đồng", "can someone help me fix my laptop"). How it was chosen (errands of
+another world read 0.398–0.97, wishes about public services 0.00–0.21 but one): BENCHMARKS.md,
+nineteenth and twenty-first sessions."""
 SENTENCE_MIN_WORDS = 3
 """A sentence of fewer words is no question of its own ("Cảm ơn.", "Chào bot.")."""
 _ARITHMETIC = re.compile(r"(?<![\w.,/-])\d+(?:[.,]\d+)*\s*(?:[+*x×=]|cộng|cong|trừ|tru|nhân|nhan|chia(?: cho)?)"
