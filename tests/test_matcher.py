@@ -680,6 +680,20 @@ def test_a_question_after_personal_details_is_answered_by_its_own_sentence(real,
         assert found.topic is None and found.suggestions == []
 
 
+def test_a_question_after_a_clause_about_the_moment_is_answered_by_its_own_clause(real):
+    from content.matcher import _SENTENCE_END
+
+    # one sentence, three clauses: the season's greeting pulls the whole message out of scope
+    question = "Đầu năm mới, chúc bot mạnh khỏe, cho hỏi tra cứu hồ sơ ở đâu"
+    assert real.match(question).topic == "portal.track"
+    assert _SENTENCE_END.split("lệ phí 12,5 nghìn, nộp ở đâu") == ["lệ phí 12,5 nghìn,", "nộp ở đâu"]
+    # the same moments before a question of no topic: still no answer
+    for outside in ("Tết này đi đâu chơi, thời tiết ra sao", "Sắp Tết rồi, giá vàng hôm nay bao nhiêu",
+                    "Tết về quê, vay ngân hàng mua xe được không"):
+        found = real.match(outside)
+        assert found.topic is None and found.suggestions == [], outside
+
+
 def test_untelex_reads_words_typed_with_telex_or_vni_keys_left_in():
     typed = ("tooi", "muoons", "toasn", "ddawng", "kys", "nhwng", "dduwowcj", "tho6ng", "ca1ch")
     assert [untelex(word) for word in typed] == ["toi", "muon", "toan", "dang", "ky", "nhung", "duoc",
