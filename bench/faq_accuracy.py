@@ -80,7 +80,8 @@ SEALED = frozenset({"questions-holdout47.tsv", "questions-holdout48.tsv", "quest
                     "questions-holdout90.tsv", "questions-holdout91.tsv",
                     "questions-holdout92.tsv", "questions-holdout93.tsv",
                     "questions-holdout94.tsv", "questions-holdout95.tsv", "questions-holdout96.tsv",
-                    "questions-holdout97.tsv"})
+                    "questions-holdout97.tsv", "questions-holdout98.tsv", "questions-holdout99.tsv",
+                    "questions-holdout100.tsv", "questions-holdout101.tsv"})
 """Held-out files scored but never looked into: ``--misses`` does not list their misses."""
 RETIRED = frozenset({"questions-holdout6.tsv", "questions-holdout7.tsv", "questions-holdout8.tsv",
                      "questions-holdout9.tsv", "questions-holdout10.tsv", "questions-holdout11.tsv",
