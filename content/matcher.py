@@ -607,9 +607,8 @@ class Matcher(EvidenceMixin):
         """A long message whose details ("tôi là …, 54 tuổi, ở xã …, số điện thoại …") drown its
         question: the answer of one of its sentences or clauses (``_SENTENCE_END``), read alone,
         when it is answered and its topic is the one the whole message ranks first; None if none
-        is, or if the whole
-        message reads as out of scope (SENTENCE_OUTSIDE), has an out-of-scope cue or a sum in it
-        (then the whole message decides)."""
+        is, or if the whole message reads as out of scope (SENTENCE_OUTSIDE), has an out-of-scope
+        cue or a sum in it (then the whole message decides)."""
         if not whole.features or _outside(whole) >= SENTENCE_OUTSIDE:
             return None  # the learned model reads the whole message as out of scope: it is
         parts = [part for part in _SENTENCE_END.split(question) if len(part.split()) >= SENTENCE_MIN_WORDS]

@@ -685,6 +685,8 @@ def test_a_question_after_a_clause_about_the_moment_is_answered_by_its_own_claus
 
     # one sentence, three clauses: the season's greeting pulls the whole message out of scope
     question = "Đầu năm mới, chúc bot mạnh khỏe, cho hỏi tra cứu hồ sơ ở đâu"
+    whole = real._read(question)
+    assert whole.topic is None and whole.suggestions == []
     assert real.match(question).topic == "portal.track"
     assert _SENTENCE_END.split("lệ phí 12,5 nghìn, nộp ở đâu") == ["lệ phí 12,5 nghìn,", "nộp ở đâu"]
     # the same moments before a question of no topic: still no answer
