@@ -598,12 +598,12 @@ class Matcher(EvidenceMixin):
         question = asked_part(question) or question
         found = self._read(question)
         if found.topic is None and found.candidates:
-            focused = self._question_sentence(question, found)
+            focused = self._question_part(question, found)
             if focused is not None:
                 return focused
         return found
 
-    def _question_sentence(self, question: str, whole: MatchResult) -> MatchResult | None:
+    def _question_part(self, question: str, whole: MatchResult) -> MatchResult | None:
         """A long message whose details ("tôi là …, 54 tuổi, ở xã …, số điện thoại …") drown its
         question: the answer of one of its sentences or clauses (``_SENTENCE_END``), read alone,
         when it is answered and its topic is the one the whole message ranks first; None if none
