@@ -214,12 +214,12 @@ def leads_of(rows: list[Reading], names: tuple[str, ...]) -> np.ndarray:
     return out
 
 
-def calibrate(rows: list[Reading], names: tuple[str, ...], used: tuple[str, ...], floor: float | None = None,
+def calibrate(rows: list[Reading], names: tuple[str, ...], used: tuple[str, ...], floor: float,
               top1_floor: float | None = None, top1_first: bool = False) -> tuple[Calibration, tuple[float, float, float]]:
     """The logistic model of ``used`` features and its thresholds (answer, ask, lead), searched
-    jointly: with ``floor``, those serving the most in-scope questions (``top1_first``: answering
-    the most right at once) while abstaining on at least ``floor`` of the others and answering at
-    least ``top1_floor`` right at once; without, those maximising top-1 + served + abstention."""
+    jointly: those serving the most in-scope questions (``top1_first``: answering the most right
+    at once) while abstaining on at least ``floor`` of the others and answering at least
+    ``top1_floor`` right at once (if no thresholds can, the floors are dropped in that order)."""
     fitted = [r for r in rows if r.features and not r.forced]
     columns = [names.index(name) for name in used]
     x = np.array([[r.features[c] for c in columns] for r in fitted], dtype=float)
@@ -241,13 +241,10 @@ def calibrate(rows: list[Reading], names: tuple[str, ...], used: tuple[str, ...]
     triples = [(a, c, lead) for a in grid for c in grid if c <= a - BAND + 1e-9 and c > nothing
                for lead in LEAD_GRID]
     scored = {t: score(known, probs, *t, leads=leads) for t in triples}
-    if floor is None:
-        best = max(triples, key=lambda t: (sum(scored[t]), -t[2], t))
-    else:
-        allowed = [t for t in triples if scored[t][2] >= floor and scored[t][0] >= (top1_floor or 0.0)]
-        allowed = allowed or [t for t in triples if scored[t][2] >= floor] or triples
-        first, second = (0, 1) if top1_first else (1, 0)
-        best = max(allowed, key=lambda t: (scored[t][first], scored[t][second], scored[t][2], -t[2], t))
+    allowed = [t for t in triples if scored[t][2] >= floor and scored[t][0] >= (top1_floor or 0.0)]
+    allowed = allowed or [t for t in triples if scored[t][2] >= floor] or triples
+    first, second = (0, 1) if top1_first else (1, 0)
+    best = max(allowed, key=lambda t: (scored[t][first], scored[t][second], scored[t][2], -t[2], t))
     return Calibration(tuple(weights), bias, *best), scored[best]
 
 

@@ -27,7 +27,8 @@ def test_a_question_the_matcher_knows_nothing_about_is_never_asked_back():
     # to the probability of a question with every feature 0 ("asdfgh"): they must stay above it
     rows = ([reading(0.6, 0.0, True)] * 60 + [reading(0.0, 0.0, True)] * 40
             + [reading(0.0, 0.0, False)] * 10 + [reading(0.1, 0.9, None)] * 60)
-    found, _scores = calibrate(rows, VI_FEATURES, ("evidence", "out_of_scope"))
+    found, (_top1, _served, abstention) = calibrate(rows, VI_FEATURES, ("evidence", "out_of_scope"), 0.95)
+    assert abstention == 1.0
     nothing = found.probability([0.0] * len(VI_FEATURES))
     assert found.clarify > nothing
     assert found.decide(nothing) == "abstain"
