@@ -56,6 +56,14 @@ DOMAIN_ANCHORS: str = _SCOPE["domain_anchors"]
 ANCHORS_ACCENTED: str = _SCOPE["anchors_accented"]
 SCAM_SIGNS: str = _SCOPE["scam_signs"]
 
+_QUESTION = _WORDS["question"]
+_QUESTION_WORDS = frozenset(_words(_QUESTION["words"]))
+_QUESTION_FOLDED = frozenset(_QUESTION["words_folded"].split())
+_QUESTION_PAIRS = frozenset(_words(_QUESTION["pairs_folded"]))
+_QUESTION_ENDS = frozenset(_words(_QUESTION["ends"]))
+_QUESTION_PARTICLES = frozenset(_words(_QUESTION["particles"]))
+_QUESTION_STARTS = frozenset(_QUESTION["english_starts"].split())
+
 ENGLISH_STOPWORDS = frozenset(_ENGLISH["stopwords"].split())
 ENGLISH_CUES = frozenset(_ENGLISH["out_of_scope_cues"].split())
 
@@ -245,6 +253,29 @@ def question_words(text: str) -> list[str] | None:
     if "_" in text or not unicodedata.is_normalized("NFC", text):
         return None
     return _TOKEN.findall(text.lower())
+
+
+def asks(text: str) -> bool:
+    """Whether a sentence or clause reads as a question or a request: a "?", a question word
+    (``[question]`` of words.toml: "gì", "ở đâu", "cho hỏi", "how"), a last word that asks
+    ("... được không ạ", "xong chưa"), or an English clause opening as a question ("can", "do")."""
+    if "?" in text:
+        return True
+    raw = _TOKEN.findall(unicodedata.normalize("NFC", text).lower())
+    tokens = expand_tokens(text, raw)
+    if not tokens:
+        return False
+    if tokens[0] in _QUESTION_STARTS or not _QUESTION_WORDS.isdisjoint(tokens):
+        return True
+    typed_folded = [f if f == t else "" for f, t in zip(_fold_all(raw), raw)]  # "" where typed with marks
+    if not _QUESTION_FOLDED.isdisjoint(typed_folded):
+        return True
+    if any(f"{a} {b}" in _QUESTION_PAIRS for a, b in zip(typed_folded, typed_folded[1:]) if a and b):
+        return True
+    end = len(tokens)
+    while end and tokens[end - 1] in _QUESTION_PARTICLES:
+        end -= 1
+    return bool(end) and tokens[end - 1] in _QUESTION_ENDS
 
 
 def expand_tokens(text: str, raw: list[str] | None = None) -> list[str]:

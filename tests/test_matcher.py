@@ -696,6 +696,56 @@ def test_a_question_after_a_clause_about_the_moment_is_answered_by_its_own_claus
         assert found.topic is None and found.suggestions == [], outside
 
 
+def test_an_errand_mentioned_in_passing_does_not_answer_a_question_of_another_world(real, monkeypatch):
+    import content.matcher as matcher_module
+
+    # one clause says an errand is done, another asks what the bot does not answer: no answer,
+    # where the clause about the errand alone would have answered (the rule off: answered)
+    for question, errand in (("Em vừa nộp hồ sơ trên dvc xong, có mã hồ sơ rồi. Mà cho em hỏi quán phở mô "
+                              "ngon ở gần bến xe với", "portal.submit"),
+                             ("Tôi đã đăng ký xe máy online xong, có biển rồi. Bảo hiểm xe máy mua ở đâu rẻ?",
+                              "procedure.vehicle"),
+                             ("Con tui mới đăng ký tạm trú trên VNeID. Chừ trường mầm non ở phường thu học phí "
+                              "bao nhiêu một tháng?", "procedure.residence")):
+        assert real._read(question).topic is None, question
+        found = real._match_uncached(question)
+        assert found.topic is None and found.suggestions == [], question
+        monkeypatch.setattr(matcher_module, "ASKED_ELSEWHERE_OUTSIDE", 1.1)
+        assert real._match_uncached(question).topic == errand, question
+        monkeypatch.undo()
+    # a clause about the moment asks nothing: the question's own clause still answers
+    assert real.match("Đầu năm mới, chúc bot mạnh khỏe, cho hỏi tra cứu hồ sơ ở đâu").topic == "portal.track"
+    # answered whole with the errand, but only another world's question asks: no answer either
+    question = "Tui nộp hồ sơ lý lịch tư pháp trên VNeID rồi, đang chờ. Trong lúc chờ cho hỏi học lái xe ô tô ở mô rẻ?"
+    assert real._read(question).topic == "procedure.judicial_record"
+    found = real._match_uncached(question)
+    assert found.topic is None and found.suggestions == []
+    monkeypatch.setattr(matcher_module, "ANSWERED_OUTSIDE", 1.1)
+    assert real._match_uncached(question).topic == "procedure.judicial_record"
+    monkeypatch.undo()
+    # the errand asked about in the clause that asks: answered
+    assert real.match("Tui nộp hồ sơ lý lịch tư pháp trên VNeID rồi, đang chờ. Bao lâu thì có phiếu?"
+                      ).topic == "procedure.judicial_record"
+
+
+@pytest.mark.parametrize("clause", ["nộp ở đâu", "cho em hỏi quán phở mô ngon", "lệ phí bao nhiêu", "xong chưa ạ",
+                                    "làm được không vậy", "cho toi hoi cach dang ky", "le phi bao nhieu",
+                                    "so may", "tra ở mô rứa", "How do I pay", "can he use it", "có phải không?"])
+def test_a_clause_that_asks_is_a_question(clause):
+    from content.matcher_text import asks
+
+    assert asks(clause)
+
+
+@pytest.mark.parametrize("clause", ["em vừa nộp hồ sơ trên dvc xong,", "có mã hồ sơ rồi.", "Đầu năm mới,",
+                                    "không đăng nhập được", "camera cứ mờ mờ", "khong can hoi cai do nua",
+                                    "The portal keeps saying it is busy,", "my mum is doing it", ""])
+def test_a_clause_that_tells_is_no_question(clause):
+    from content.matcher_text import asks
+
+    assert not asks(clause)
+
+
 def test_untelex_reads_words_typed_with_telex_or_vni_keys_left_in():
     typed = ("tooi", "muoons", "toasn", "ddawng", "kys", "nhwng", "dduwowcj", "tho6ng", "ca1ch")
     assert [untelex(word) for word in typed] == ["toi", "muon", "toan", "dang", "ky", "nhung", "duoc",
