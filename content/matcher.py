@@ -622,9 +622,10 @@ class Matcher(EvidenceMixin):
                 return focused
         elif found.topic is not None and _outside(found) >= ANSWERED_OUTSIDE:
             parts = _clauses(question)
-            reads = list(map(self._read, parts)) if len(parts) >= 2 else []
-            if not any(read.topic == found.topic or found.topic in read.suggestions
-                       for part, read in zip(parts, reads) if asks(part)) and _asks_elsewhere(parts, reads):
+            asking = [part for part in parts if asks(part)] if len(parts) >= 2 else []
+            reads = list(map(self._read, asking))  # only the clauses that ask decide
+            if reads and not any(read.topic == found.topic or found.topic in read.suggestions
+                                 for read in reads) and _asks_elsewhere(asking, reads):
                 # an errand mentioned in passing, and a question of another world: no answer
                 return MatchResult(None, found.score, [], found.candidates, found.margin, found.language,
                                    found.features)
