@@ -63,6 +63,7 @@ _QUESTION_PAIRS = frozenset(_words(_QUESTION["pairs_folded"]))
 _QUESTION_ENDS = frozenset(_words(_QUESTION["ends"]))
 _QUESTION_PARTICLES = frozenset(_words(_QUESTION["particles"]))
 _QUESTION_STARTS = frozenset(_QUESTION["english_starts"].split())
+_ENGLISH_SUBJECTS = frozenset(_QUESTION["english_subjects"].split())
 
 ENGLISH_STOPWORDS = frozenset(_ENGLISH["stopwords"].split())
 ENGLISH_CUES = frozenset(_ENGLISH["out_of_scope_cues"].split())
@@ -265,7 +266,7 @@ def asks(text: str) -> bool:
     tokens = expand_tokens(text, raw)
     if not tokens:
         return False
-    if tokens[0] in _QUESTION_STARTS or not _QUESTION_WORDS.isdisjoint(tokens):
+    if not _QUESTION_WORDS.isdisjoint(tokens) or (tokens[0] in _QUESTION_STARTS and _english_opening(tokens)):
         return True
     typed_folded = [f if f == t else "" for f, t in zip(_fold_all(raw), raw)]  # "" where typed with marks
     if not _QUESTION_FOLDED.isdisjoint(typed_folded):
@@ -276,6 +277,15 @@ def asks(text: str) -> bool:
     while end and tokens[end - 1] in _QUESTION_PARTICLES:
         end -= 1
     return bool(end) and tokens[end - 1] in _QUESTION_ENDS
+
+
+def _english_opening(tokens: list[str]) -> bool:
+    """Whether a clause opening with an English question word (``english_starts``) is English: "do",
+    "can", "may" also open Vietnamese clauses typed without marks ("do mưa lũ", "cần gấp", "máy"), so
+    those must be followed by an English subject or a word that is no Vietnamese syllable."""
+    if not is_vietnamese_syllable(tokens[0]):
+        return True
+    return len(tokens) > 1 and (tokens[1] in _ENGLISH_SUBJECTS or not is_vietnamese_syllable(_fold(tokens[1])))
 
 
 def expand_tokens(text: str, raw: list[str] | None = None) -> list[str]:

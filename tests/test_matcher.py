@@ -739,7 +739,8 @@ def test_a_clause_that_asks_is_a_question(clause):
 
 @pytest.mark.parametrize("clause", ["em vừa nộp hồ sơ trên dvc xong,", "có mã hồ sơ rồi.", "Đầu năm mới,",
                                     "không đăng nhập được", "camera cứ mờ mờ", "khong can hoi cai do nua",
-                                    "The portal keeps saying it is busy,", "my mum is doing it", ""])
+                                    "The portal keeps saying it is busy,", "my mum is doing it",
+                                    "do mua lu nen duong bi ngap", "can gap lam vi sap het han", ""])
 def test_a_clause_that_tells_is_no_question(clause):
     from content.matcher_text import asks
 
