@@ -381,10 +381,15 @@ def test_the_matcher_beats_the_baseline_by_15_points(real):
 
 
 def test_cues_spelt_like_common_words_without_diacritics_count_only_as_typed(real):
-    # "vay" is "vậy" and "sot" "sót" when typed without diacritics
+    # "vay" is "vậy" and "sot" "sót" when typed without diacritics; "sốt" typed with them is a fever
     assert not real._has_cue(normalize_question("lam vay duoc ko").split())
     assert not real._has_cue(normalize_question("ho so bi sot giay to").split())
-    assert real._has_cue(normalize_question("vay tiền ngân hàng").split())
+    assert real._has_cue(normalize_question("con bị sốt cao").split())
+    # (a loan was the example here: "vay tiền" is no cue since questions taught in the
+    # twenty-fifth session use it in passing, "tui sắp vay tiền sửa nhà", and a cue the index
+    # uses is ignored; loan questions are still refused, by the learned out-of-scope class)
+    for question in ("vay tiền ngân hàng", "vay tien ngan hang can gi", "muốn vay tiền mua xe máy"):
+        assert real.match(question).topic is None and not real.match(question).suggestions
 
 
 @pytest.mark.parametrize("question, topic", [
@@ -701,10 +706,12 @@ def test_an_errand_mentioned_in_passing_does_not_answer_a_question_of_another_wo
 
     # one clause says an errand is done, another asks what the bot does not answer: no answer,
     # where the clause about the errand alone would have answered (the rule off: answered)
-    for question, errand in (("Em vừa nộp hồ sơ trên dvc xong, có mã hồ sơ rồi. Mà cho em hỏi quán phở mô "
-                              "ngon ở gần bến xe với", "portal.submit"),
-                             ("Tôi đã đăng ký xe máy online xong, có biển rồi. Bảo hiểm xe máy mua ở đâu rẻ?",
-                              "procedure.vehicle"),
+    # (examples the matcher has since learned to refuse whole, rule or not, are replaced by others:
+    # "quán phở mô ngon", "bảo hiểm xe máy mua ở đâu rẻ" after the twenty-fifth session's teaching)
+    for question, errand in (("Tui vừa nộp lệ phí trên cổng dịch vụ công xong. Cho hỏi chợ Hà Tĩnh mấy giờ mở cửa?",
+                              "payment.how"),
+                             ("Tui đăng ký khai sinh cho cháu trên VNeID xong rồi. Cho hỏi sữa bột loại mô tốt cho "
+                              "trẻ sơ sinh?", "procedure.birth"),
                              ("Con tui mới đăng ký tạm trú trên VNeID. Chừ trường mầm non ở phường thu học phí "
                               "bao nhiêu một tháng?", "procedure.residence")):
         assert real._read(question).topic is None, question
@@ -716,7 +723,7 @@ def test_an_errand_mentioned_in_passing_does_not_answer_a_question_of_another_wo
     # a clause about the moment asks nothing: the question's own clause still answers
     assert real.match("Đầu năm mới, chúc bot mạnh khỏe, cho hỏi tra cứu hồ sơ ở đâu").topic == "portal.track"
     # answered whole with the errand, but only another world's question asks: no answer either
-    question = "Tui nộp hồ sơ lý lịch tư pháp trên VNeID rồi, đang chờ. Trong lúc chờ cho hỏi học lái xe ô tô ở mô rẻ?"
+    question = "Tui nộp hồ sơ lý lịch tư pháp trên VNeID rồi, đang chờ phiếu. Cho hỏi học lái xe ô tô ở mô rẻ?"
     assert real._read(question).topic == "procedure.judicial_record"
     found = real._match_uncached(question)
     assert found.topic is None and found.suggestions == []
