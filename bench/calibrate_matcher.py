@@ -66,13 +66,16 @@ words): a story around the question lowers its evidence; on these readings 95.7 
 95.5 / 97.9 / 98.4 %; on the dev batches never read here: BENCHMARKS.md, "twentieth session". Kept."""
 BAND = 0.05
 """The "did you mean" band is at least this wide: between answering and abstaining, ask."""
-ABSTENTION_FLOOR = {"vi": 0.975, "en": 0.97}
+ABSTENTION_FLOOR = {"vi": 0.975, "en": 0.965}
 """The thresholds chosen abstain on at least this share of each language's out-of-scope readings
-(the target is 95 %; Vietnamese 2,645 readings, English 667). Maximising the sum of top-1 + served +
+(the target is 95 %; Vietnamese 2,657 readings, English 673). Maximising the sum of top-1 + served +
 abstention instead sits on a flat ridge, where a refit after more teaching moves the answer threshold
 far for nothing (0.43 -> 0.62 in Vietnamese; 0.38 -> 0.46 in English, which took the English
-cross-validation under 90 %); a lower Vietnamese floor (0.96) let "tính 5 cộng 7" be answered. The
-figures of each choice: BENCHMARKS.md, ninth, tenth and twenty-second sessions."""
+cross-validation under 90 %); a lower Vietnamese floor (0.96) let "tính 5 cộng 7" be answered. English
+was 0.97 until the twenty-fifth session, when six more English out-of-scope examples (activating a
+bank card) moved its answer threshold 0.39 -> 0.45 and the English cross-validation to 89.4 %; at
+0.965 the answer threshold is 0.41 (readings: top-1 94.3 %, abstention 96.9 %). The figures of each
+choice: BENCHMARKS.md, ninth, tenth, twenty-second and twenty-fifth sessions."""
 TOP1_FIRST = {"vi": False, "en": True}
 """Among the thresholds that abstain enough: English, those answering the most right at once (then
 the most served; the most served would ask everything back); Vietnamese, the most served (then
