@@ -204,8 +204,8 @@ ANSWERED_OUTSIDE = 0.1
 """A message answered whole is read clause by clause too when the learned model gives it a
 probability of being out of scope of at least this: if no clause that asks is answered (or asked
 back) with its topic, and another asks what the bot does not answer (ASKED_ELSEWHERE_OUTSIDE), it
-is not answered ("Tui nộp hồ sơ lý lịch tư pháp trên VNeID rồi, đang chờ. Trong lúc chờ cho hỏi học
-lái xe ô tô ở mô rẻ?").
+is not answered ("Tui nộp hồ sơ lý lịch tư pháp trên VNeID rồi, đang chờ phiếu. Cho hỏi học lái xe ô
+tô ở mô rẻ?", the test's).
 07/12/2026, same data: 0.0 removed 6 such answers on t43 and lost 7 right stored answers; 0.1
 removed 5 and lost none, and reads the clauses of 41 of the 4,311 stored answered messages of two
 clauses or more (the cost); 0.1 with ASKED_ELSEWHERE_OUTSIDE at 0.5: 10 removed, 2 right lost."""

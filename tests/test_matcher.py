@@ -389,7 +389,8 @@ def test_cues_spelt_like_common_words_without_diacritics_count_only_as_typed(rea
     # twenty-fifth session use it in passing, "tui sắp vay tiền sửa nhà", and a cue the index
     # uses is ignored; loan questions are still refused, by the learned out-of-scope class)
     for question in ("vay tiền ngân hàng", "vay tien ngan hang can gi", "muốn vay tiền mua xe máy"):
-        assert real.match(question).topic is None and not real.match(question).suggestions
+        found = real.match(question)
+        assert found.topic is None and not found.suggestions, question
 
 
 @pytest.mark.parametrize("question, topic", [
