@@ -85,7 +85,8 @@ SEALED = frozenset({"questions-holdout47.tsv", "questions-holdout48.tsv", "quest
                     "questions-holdout102.tsv", "questions-holdout103.tsv", "questions-holdout104.tsv",
                     "questions-holdout105.tsv", "questions-holdout106.tsv", "questions-holdout107.tsv",
                     "questions-holdout108.tsv", "questions-holdout109.tsv", "questions-holdout110.tsv",
-                    "questions-holdout111.tsv"})
+                    "questions-holdout111.tsv", "questions-holdout112.tsv", "questions-holdout113.tsv",
+                    "questions-holdout114.tsv", "questions-holdout115.tsv"})
 """Held-out files scored but never looked into: ``--misses`` does not list their misses."""
 RETIRED = frozenset({"questions-holdout6.tsv", "questions-holdout7.tsv", "questions-holdout8.tsv",
                      "questions-holdout9.tsv", "questions-holdout10.tsv", "questions-holdout11.tsv",
