@@ -464,6 +464,10 @@ def test_conversation_basics_are_told_apart_from_questions():
     assert classify("hi") is None  # a greeting, not a stray letter: the matcher says what the bot does
     assert classify("hihi") is Kind.ACK and classify("Hihi cảm ơn bot nha 🥰") is Kind.THANKS
     assert classify("Thanks a lot bot, that worked! 🙏") is Kind.THANKS
+    # a goodbye is answered as "ok" is, with thanks as thanks; not when something is still asked
+    assert classify("tạm biệt") is Kind.ACK and classify("Bye bot!") is Kind.ACK
+    assert classify("thanks bot, goodbye") is Kind.THANKS and classify("cảm ơn nhé, tạm biệt") is Kind.THANKS
+    assert classify("bye, còn lệ phí thì nộp ở mô") is None
     # thanks after it worked is thanks, whatever it names; not if something is still asked
     for text in ("tôi kích hoạt VNeID được rồi, cảm ơn bạn đã hướng dẫn", "nộp hồ sơ xong rồi, cảm ơn bạn nhé",
                  "Got it, thanks, payment done.", "Dạ vâng, đã hiểu, cảm ơn nha.",
