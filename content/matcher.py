@@ -92,9 +92,12 @@ from content.matcher_text import (
     FILLER,
     OUT_OF_SCOPE_CUES,
     OUT_OF_SCOPE_EXAMPLES,
+    WISHES,
+    WISHES_FIRST,
     _content_tokens,
     _fold,
     _fold_all,
+    _has_marks,
     _is_generic,
     _strip_html,
     _terms,
@@ -107,6 +110,7 @@ from content.matcher_text import (
     question_words,
     untelex,
 )
+from content.text import fold_diacritics
 
 # --- the confidence's parts (the decision itself: content/matcher_calibration.py) -----------
 
@@ -201,7 +205,8 @@ answered from a clause / right answers lost: 0.5 removed 28 / 2, 0.7 removed 26 
 / 1 (the one lost: "The portal keeps saying ..., is it down or is it my internet?", its question
 alone 0.84 out of scope). BENCHMARKS.md, twenty-fourth session."""
 ANSWERED_OUTSIDE = 0.1
-"""A message answered whole is read clause by clause too when the learned model gives it a
+"""A message answered whole (or asked back: its "did you mean" topics, since the twenty-sixth
+session) is read clause by clause too when the learned model gives it a
 probability of being out of scope of at least this: if no clause that asks is answered (or asked
 back) with its topic, and another asks what the bot does not answer (ASKED_ELSEWHERE_OUTSIDE), it
 is not answered ("Tui nộp hồ sơ lý lịch tư pháp trên VNeID rồi, đang chờ phiếu. Cho hỏi học lái xe ô
@@ -616,21 +621,29 @@ class Matcher(EvidenceMixin):
     def _match_uncached(self, question: str) -> MatchResult:
         # what the message says is not asked is left out ("không phải lệ phí hồ sơ, tôi hỏi …")
         question = asked_part(question) or question
+        question = without_pleasantries(question)  # "chúc bot mạnh khỏe, cho hỏi …": the question
         found = self._read(question)
         if found.topic is None and found.candidates:
             focused = self._question_part(question, found)
             if focused is not None:
                 return focused
-        elif found.topic is not None and _outside(found) >= ANSWERED_OUTSIDE:
-            parts = _clauses(question)
-            asking = [part for part in parts if asks(part)] if len(parts) >= 2 else []
-            reads = list(map(self._read, asking))  # only the clauses that ask decide
-            if reads and not any(read.topic == found.topic or found.topic in read.suggestions
-                                 for read in reads) and _asks_elsewhere(asking, reads):
-                # an errand mentioned in passing, and a question of another world: no answer
-                return MatchResult(None, found.score, [], found.candidates, found.margin, found.language,
-                                   found.features)
+        # answered, or asked back, with the errand a clause mentions in passing while the clause
+        # that asks is of another world: no answer, and no "did you mean" either
+        offered = [found.topic] if found.topic is not None else found.suggestions
+        if offered and _outside(found) >= ANSWERED_OUTSIDE and self._asked_elsewhere_only(question, offered):
+            return MatchResult(None, found.score, [], found.candidates, found.margin, found.language,
+                               found.features)
         return found
+
+    def _asked_elsewhere_only(self, question: str, offered: list[str]) -> bool:
+        """Whether the clauses of ``question`` that ask (``asks``; two clauses or more) leave out every
+        topic ``offered`` (none is answered or asked back with one) and one of them asks what the bot
+        does not answer (``_asks_elsewhere``): the topics offered come from an errand mentioned in passing."""
+        parts = _clauses(question)
+        asking = [part for part in parts if asks(part)] if len(parts) >= 2 else []
+        reads = list(map(self._read, asking))  # only the clauses that ask decide
+        return bool(reads) and not any(read.topic in offered or not set(offered).isdisjoint(read.suggestions)
+                                       for read in reads) and _asks_elsewhere(asking, reads)
 
     def _question_part(self, question: str, whole: MatchResult) -> MatchResult | None:
         """A long message whose details ("tôi là …, 54 tuổi, ở xã …, số điện thoại …") drown its
@@ -740,6 +753,54 @@ class Matcher(EvidenceMixin):
 def _clauses(question: str) -> list[str]:
     """The sentences and clauses of ``question`` (``_SENTENCE_END``) long enough to ask something."""
     return [part for part in _SENTENCE_END.split(question) if len(part.split()) >= SENTENCE_MIN_WORDS]
+
+
+_PLEASANTRY_HINT = re.compile(r"\b(?:" + "|".join(sorted({re.escape(fold_diacritics(p)) for p in (*WISHES_FIRST, *WISHES)}))
+                              + r")\b")
+"""Any wish, folded, as whole words: a message without one is left as it is (one search)."""
+_WISHES_FIRST = tuple(tuple(p.split()) for p in WISHES_FIRST)
+_WISHES = tuple(tuple(p.split()) for p in WISHES)
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+
+
+def _names_wish(words: list[str]) -> bool:
+    """Whether ``words`` (lower case, NFC) open with one of WISHES_FIRST or hold one of WISHES, as
+    typed: a word typed with marks as written ("chục" is not "chúc"), one without them folded."""
+    def at(i: int, phrase: tuple[str, ...]) -> bool:
+        return i + len(phrase) <= len(words) and all(
+            words[i + k] == word or (not _has_marks(words[i + k]) and words[i + k] == _fold(word))
+            for k, word in enumerate(phrase))
+
+    return (any(at(0, phrase) for phrase in _WISHES_FIRST)
+            or any(at(i, phrase) for phrase in _WISHES for i in range(len(words))))
+
+
+def without_pleasantries(question: str) -> str:
+    """``question`` without its clauses of good wishes ("Đầu năm mới, chúc bot mạnh khỏe, cho hỏi
+    tra cứu hồ sơ ở đâu" -> "cho hỏi tra cứu hồ sơ ở đâu"): a clause (``_SENTENCE_END``) that opens
+    with one of WISHES_FIRST or names one of WISHES (``_names_wish``), asks nothing (``asks``) and names nothing this bot is about
+    (``EvidenceMixin._anchored``) is left out, when a clause that asks is left; else ``question``
+    as it is. Read whole, such wishes made the learned model read the message as out of scope
+    (twenty-sixth session: 5 of 10 such messages refused, 3 before the teaching of that session).
+    Greetings are not left out: "xin chào, …" is how many ask what the bot does (bot.about)."""
+    if _PLEASANTRY_HINT.search(fold_diacritics(question.lower())) is None:
+        return question  # no wish in it: the usual case
+    if scam_signs(question, question_words(question)) > 0:
+        return question  # "Chúc mừng quý khách đã trúng thưởng…" pasted: the wish is the scam's
+    parts = [part for part in _SENTENCE_END.split(question) if part.strip()]
+    if len(parts) < 2:
+        return question
+    kept = []
+    for part in parts:
+        words = _WORD_RE.findall(unicodedata.normalize("NFC", part).lower())
+        if _names_wish(words) and not asks(part):
+            expanded = expand_tokens(part, words)
+            if not EvidenceMixin._anchored(expanded, _fold_all(expanded), []):
+                continue  # a greeting or a wish, and nothing more
+        kept.append(part)
+    if len(kept) == len(parts) or not any(map(asks, kept)):
+        return question
+    return " ".join(kept)
 
 
 def _asks_elsewhere(parts: list[str], reads: list[MatchResult]) -> bool:

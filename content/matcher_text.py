@@ -56,6 +56,11 @@ DOMAIN_ANCHORS: str = _SCOPE["domain_anchors"]
 ANCHORS_ACCENTED: str = _SCOPE["anchors_accented"]
 SCAM_SIGNS: str = _SCOPE["scam_signs"]
 
+WISHES_FIRST: tuple[str, ...] = tuple(_words(_WORDS["wishes_first"]))
+WISHES: tuple[str, ...] = tuple(_words(_WORDS["wishes"]))
+"""Good wishes, the first at a clause's start: such clauses are left out of a longer question
+(``matcher.without_pleasantries``)."""
+
 _QUESTION = _WORDS["question"]
 _QUESTION_WORDS = frozenset(_words(_QUESTION["words"]))
 _QUESTION_FOLDED = frozenset(_QUESTION["words_folded"].split())

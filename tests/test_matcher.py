@@ -693,17 +693,47 @@ def test_a_question_after_personal_details_is_answered_by_its_own_sentence(real,
 def test_a_question_after_a_clause_about_the_moment_is_answered_by_its_own_clause(real):
     from content.matcher import _SENTENCE_END
 
-    # one sentence, three clauses: the season's greeting pulls the whole message out of scope
-    question = "Đầu năm mới, chúc bot mạnh khỏe, cho hỏi tra cứu hồ sơ ở đâu"
-    whole = real._read(question)
-    assert whole.topic is None and whole.suggestions == []
-    assert real.match(question).topic == "portal.track"
+    # one sentence, two clauses: what the morning was pulls the whole message out of scope
+    # (the example before, "Đầu năm mới, chúc bot mạnh khỏe, …", is now read without its wishes:
+    # test_good_wishes_are_left_out_of_a_longer_question)
+    for question in ("Sáng nay đi chợ mua cá về kho, cho hỏi tra cứu hồ sơ ở đâu",
+                     "Đang mùa gặt bận quá, cơm nước chưa xong, cho hỏi tra cứu hồ sơ ở đâu"):
+        whole = real._read(question)
+        assert whole.topic is None and whole.suggestions == [], question
+        assert real.match(question).topic == "portal.track", question
     assert _SENTENCE_END.split("lệ phí 12,5 nghìn, nộp ở đâu") == ["lệ phí 12,5 nghìn,", "nộp ở đâu"]
     # the same moments before a question of no topic: still no answer
     for outside in ("Tết này đi đâu chơi, thời tiết ra sao", "Sắp Tết rồi, giá vàng hôm nay bao nhiêu",
                     "Tết về quê, vay ngân hàng mua xe được không"):
         found = real.match(outside)
         assert found.topic is None and found.suggestions == [], outside
+
+
+def test_good_wishes_are_left_out_of_a_longer_question(real, monkeypatch):
+    import content.matcher as matcher_module
+    from content.matcher import without_pleasantries
+
+    assert without_pleasantries("Đầu năm mới, chúc bot mạnh khỏe, cho hỏi tra cứu hồ sơ ở đâu") == \
+        "cho hỏi tra cứu hồ sơ ở đâu"
+    assert without_pleasantries("chuc bot manh khoe, cho hoi tra cuu ho so o dau") == "cho hoi tra cuu ho so o dau"
+    # kept as it is: a single clause; "chục" is not "chúc"; a wish that names the errand; nothing asked
+    for text in ("Chúc bot mạnh khỏe", "Tôi đã chuyển vài chục nghìn rồi, sao chưa thấy biên lai?",
+                 "Xin chào, cho hỏi cách dùng chatbot này",  # a greeting tells bot.about: kept
+                 "Ông bà muốn viết di chúc, di chúc viết tay có giá trị không?",  # "di chúc", a will
+                 "Chúc mừng quý khách đã trúng thưởng, bấm link để nhận, có phải lừa đảo không?",  # a scam's
+                 "Chúc mừng năm mới, hồ sơ khai sinh của con tôi đã xong", "Chúc bot mạnh khỏe, cảm ơn nhiều",
+                 "cho hỏi tra cứu hồ sơ ở đâu"):
+        assert without_pleasantries(text) == text, text
+    # read whole, the wishes made the message read as out of scope: refused
+    wishes = ("Đầu năm mới, chúc bot mạnh khỏe, cho hỏi tra cứu hồ sơ ở đâu",
+              "Chúc bot ngày mới tốt lành, thanh toán lệ phí online bằng cách nào")
+    monkeypatch.setattr(matcher_module, "without_pleasantries", lambda question: question)
+    assert [real._match_uncached(q).topic for q in wishes] == [None, None]
+    monkeypatch.undo()
+    assert [real._match_uncached(q).topic for q in wishes] == ["portal.track", "payment.how"]
+    # wishes before a question the bot does not answer: still no answer
+    found = real.match("Chúc bot năm mới vui vẻ, cho hỏi giá vàng hôm nay bao nhiêu")
+    assert found.topic is None and found.suggestions == []
 
 
 def test_an_errand_mentioned_in_passing_does_not_answer_a_question_of_another_world(real, monkeypatch):
@@ -725,7 +755,7 @@ def test_an_errand_mentioned_in_passing_does_not_answer_a_question_of_another_wo
         monkeypatch.setattr(matcher_module, "ASKED_ELSEWHERE_OUTSIDE", 1.1)
         assert real._match_uncached(question).topic == errand, question
         monkeypatch.undo()
-    # a clause about the moment asks nothing: the question's own clause still answers
+    # wishes and a clause about the moment ask nothing: the question still answers
     assert real.match("Đầu năm mới, chúc bot mạnh khỏe, cho hỏi tra cứu hồ sơ ở đâu").topic == "portal.track"
     # answered whole with the errand, but only another world's question asks: no answer either
     question = "Tui nộp hồ sơ lý lịch tư pháp trên VNeID rồi, đang chờ phiếu. Cho hỏi học lái xe ô tô ở mô rẻ?"
