@@ -778,9 +778,9 @@ def _names_wish(words: list[str]) -> bool:
 def without_pleasantries(question: str) -> str:
     """``question`` without its clauses of good wishes ("Đầu năm mới, chúc bot mạnh khỏe, cho hỏi
     tra cứu hồ sơ ở đâu" -> "cho hỏi tra cứu hồ sơ ở đâu"): a clause (``_SENTENCE_END``) that opens
-    with one of WISHES_FIRST or names one of WISHES (``_names_wish``), asks nothing (``asks``) and names nothing this bot is about
-    (``EvidenceMixin._anchored``) is left out, when a clause that asks is left; else ``question``
-    as it is. Read whole, such wishes made the learned model read the message as out of scope
+    with one of WISHES_FIRST or names one of WISHES (``_names_wish``), asks nothing (``asks``) and
+    names nothing this bot is about (``EvidenceMixin._anchored``) is left out, when a clause that
+    asks is left; else ``question`` as it is (and so is a message with scam signs). Read whole, such wishes made the learned model read the message as out of scope
     (twenty-sixth session: 5 of 10 such messages refused, 3 before the teaching of that session).
     Greetings are not left out: "xin chào, …" is how many ask what the bot does (bot.about)."""
     if _PLEASANTRY_HINT.search(fold_diacritics(question.lower())) is None:
@@ -796,7 +796,7 @@ def without_pleasantries(question: str) -> str:
         if _names_wish(words) and not asks(part):
             expanded = expand_tokens(part, words)
             if not EvidenceMixin._anchored(expanded, _fold_all(expanded), []):
-                continue  # a greeting or a wish, and nothing more
+                continue  # a wish, and nothing more
         kept.append(part)
     if len(kept) == len(parts) or not any(map(asks, kept)):
         return question
