@@ -88,6 +88,7 @@ from content.matcher_learned import LearnedIndex
 from content.matcher_scam import scam_signs
 from content.matcher_text import (
     _KEEP_PHRASES,
+    _TOKEN,
     ACCENTED_ONLY_CUES,
     FILLER,
     OUT_OF_SCOPE_CUES,
@@ -760,7 +761,6 @@ _PLEASANTRY_HINT = re.compile(r"\b(?:" + "|".join(sorted({re.escape(fold_diacrit
 """Any wish, folded, as whole words: a message without one is left as it is (one search)."""
 _WISHES_FIRST = tuple(tuple(p.split()) for p in WISHES_FIRST)
 _WISHES = tuple(tuple(p.split()) for p in WISHES)
-_WORD_RE = re.compile(r"\w+", re.UNICODE)
 
 
 def _names_wish(words: list[str]) -> bool:
@@ -792,7 +792,7 @@ def without_pleasantries(question: str) -> str:
         return question
     kept = []
     for part in parts:
-        words = _WORD_RE.findall(unicodedata.normalize("NFC", part).lower())
+        words = _TOKEN.findall(unicodedata.normalize("NFC", part).lower())
         if _names_wish(words) and not asks(part):
             expanded = expand_tokens(part, words)
             if not EvidenceMixin._anchored(expanded, _fold_all(expanded), []):
