@@ -357,9 +357,11 @@ _ENGLISH_HINTS = frozenset({"how", "what", "where", "when", "which", "who", "why
 
 
 def english_tokens(text: str) -> list[str]:
-    """Lower-case words of an English question, without its function words."""
+    """Lower-case words of an English question, without its function words; all of them when it
+    is made only of function words ("who are you", "can you help me": else it would match nothing
+    and be refused, though "who are you" is an example of bot.about)."""
     words = _TOKEN.findall(text.lower())
-    return [_fold(w) for w in words if w not in ENGLISH_STOPWORDS]
+    return [_fold(w) for w in words if w not in ENGLISH_STOPWORDS] or [_fold(w) for w in words]
 
 
 def is_english(text: str) -> bool:

@@ -576,6 +576,22 @@ def test_the_language_guess_learns_from_word_counts_and_remembers_a_bounded_numb
     assert len(guess._words) == remembered + 2
 
 
+@pytest.mark.parametrize("question, topic", [
+    ("who are you?", "bot.about"),
+    ("hi, who are you", "bot.about"),
+    ("I need help", "help.contact"),
+    ("can you help me", "help.contact"),
+])
+def test_an_english_question_of_function_words_only_is_still_read(real, question, topic):
+    """"who are you" is all function words: without them it had no word left and was refused
+    (confidence 0, no candidate), though it is an example of bot.about. Read with all its words."""
+    from content.matcher_text import english_tokens
+    assert english_tokens(question) == [w.strip("?,") for w in question.lower().split()]
+    assert english_tokens("how do I pay the fee?") == ["how", "pay", "fee"]  # the others still dropped
+    result = real.match(question)
+    assert result.language == "en" and result.topic == topic, result
+
+
 def test_english_answer_sentences_teach_the_english_model():
     from content.matcher_english import EnglishMatcher
     from content.matcher_text import english_tokens
