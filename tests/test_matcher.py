@@ -710,9 +710,12 @@ def test_a_question_after_a_clause_about_the_moment_is_answered_by_its_own_claus
 
     # one sentence, two clauses: what the morning was pulls the whole message out of scope
     # (the example before, "Đầu năm mới, chúc bot mạnh khỏe, …", is now read without its wishes:
-    # test_good_wishes_are_left_out_of_a_longer_question)
+    # test_good_wishes_are_left_out_of_a_longer_question). Not every such message: since the
+    # twenty-seventh session's teaching "Đang mùa gặt bận quá, cơm nước chưa xong, cho hỏi …" reads
+    # out of scope whole (0.75 >= SENTENCE_OUTSIDE) and is refused; letting the one clause that asks
+    # answer anyway cost 58 refusals on the sealed files (BENCHMARKS.md, twenty-seventh session)
     for question in ("Sáng nay đi chợ mua cá về kho, cho hỏi tra cứu hồ sơ ở đâu",
-                     "Đang mùa gặt bận quá, cơm nước chưa xong, cho hỏi tra cứu hồ sơ ở đâu"):
+                     "Chiều nay trời mưa to, cho hỏi tra cứu hồ sơ ở đâu"):
         whole = real._read(question)
         assert whole.topic is None and whole.suggestions == [], question
         assert real.match(question).topic == "portal.track", question
