@@ -90,7 +90,9 @@ SEALED = frozenset({"questions-holdout47.tsv", "questions-holdout48.tsv", "quest
                     "questions-holdout116.tsv", "questions-holdout117.tsv",
                     "questions-holdout118.tsv", "questions-holdout119.tsv",
                     "questions-holdout120.tsv", "questions-holdout121.tsv",
-                    "questions-holdout122.tsv", "questions-holdout123.tsv"})
+                    "questions-holdout122.tsv", "questions-holdout123.tsv",
+                    "questions-holdout124.tsv", "questions-holdout125.tsv", "questions-holdout126.tsv",
+                    "questions-holdout127.tsv"})
 """Held-out files scored but never looked into: ``--misses`` does not list their misses."""
 RETIRED = frozenset({"questions-holdout6.tsv", "questions-holdout7.tsv", "questions-holdout8.tsv",
                      "questions-holdout9.tsv", "questions-holdout10.tsv", "questions-holdout11.tsv",
